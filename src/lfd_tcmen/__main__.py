@@ -1,0 +1,5 @@
+import sys
+
+from lfd_tcmen.cli import main
+
+sys.exit(main())

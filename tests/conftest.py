@@ -1,0 +1,25 @@
+"""Shared fixtures: where the real data is, and skipping cleanly where it is not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The real-data folder: ``$LFD_TCMEN_DATA`` if set, else ``../shared/data`` beside the repo."""
+    env = os.environ.get("LFD_TCMEN_DATA")
+    path = Path(env) if env else REPO.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("real data not found: set LFD_TCMEN_DATA or place it at ../shared/data")
+    return path
