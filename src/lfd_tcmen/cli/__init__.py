@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except LFDError as err:
         print(f"lfd-tcmen: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("lfd-tcmen: interrupted; finished work is kept, rerun with --resume to continue", file=sys.stderr)
         return 130

@@ -1,0 +1,276 @@
+"""Read prediction files of three formats and score them with the MEGC2019 metrics.
+
+Formats (detected from the file's first non-empty line, see :func:`detect_format`):
+
+- ``csv``: our predictions CSV, header required, columns ``dataset,subject,sample,label,pred``
+  (others ignored). Row numbers in errors are file line numbers (the header is row 1).
+- ``megc2019``: the challenge's submission log: a ``<db> <subject>`` header line per LOSO fold,
+  then one ``<video> <ground truth> <prediction>`` line per test sample.
+- ``python-log``: the print-out of STSTNet's ``main.py``: ``Subject: <name>``, then
+  ``Predicted : [..]`` and ``Ground Truth: [..]`` lists (other lines are ignored). It names no
+  dataset; each subject's dataset is inferred from the MEGC2019 composite's folder naming
+  (:data:`MEGC2019_SUBJECT_PATTERNS`), and when any subject does not fit, rows get no dataset and
+  only the overall score is given (a note says so).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.metrics import score_table
+
+CSV_COLUMNS = ("dataset", "subject", "sample", "label", "pred")
+FORMATS = ("csv", "megc2019", "python-log")
+
+# subject folder names in the MEGC2019 composite: CASME II sub01, SMIC s01 (HS), SAMM 006
+MEGC2019_SUBJECT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("casme2", re.compile(r"^sub\d{2}$")),
+    ("smic", re.compile(r"^s\d{1,2}$")),
+    ("samm", re.compile(r"^\d{3}$")),
+)
+
+
+@dataclass
+class PredictionFile:
+    """The rows of one prediction file.
+
+    rows: dicts ``{"dataset": str | None, "subject": str, "sample": str | None, "label": int,
+    "pred": int, "line": int}`` in file order (``line``: where the row is in the file);
+    notes: what the reader had to assume (shown to the user).
+    """
+
+    path: Path
+    format: str
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise LFDError("file not found", path) from None
+    except UnicodeDecodeError as err:
+        raise LFDError(f"not a text file ({err.reason})", path) from None
+
+
+def _int(value: str | None, what: str, path: Path, row: int) -> int:
+    text = (value or "").strip()
+    if not text:
+        raise LFDError(f"missing {what}", path, row)
+    try:
+        return int(text)
+    except ValueError:
+        raise LFDError(f"{what} {text!r} is not an integer class index", path, row) from None
+
+
+def detect_format(path: str | Path) -> str:
+    """``"csv"``, ``"megc2019"`` or ``"python-log"``, from the first non-empty line."""
+    path = Path(path)
+    for number, line in enumerate(_read_lines(path), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("Subject:"):
+            return "python-log"
+        if "," in text:
+            header = [h.strip().lower() for h in text.split(",")]
+            if "label" in header and "pred" in header:
+                return "csv"
+            raise LFDError(
+                f"looks like a CSV but the header lacks 'label' and 'pred' (need columns {','.join(CSV_COLUMNS)})",
+                path,
+                number,
+            )
+        if len(text.split()) == 2:
+            return "megc2019"
+        raise LFDError(
+            "unrecognised prediction file: expected a CSV header, a MEGC2019 '<db> <subject>' line "
+            "or a 'Subject:' line",
+            path,
+            number,
+        )
+    raise LFDError("empty prediction file", path)
+
+
+def read_predictions_csv(path: str | Path) -> PredictionFile:
+    """Rows of a ``dataset,subject,sample,label,pred`` CSV (header required)."""
+    path = Path(path)
+    lines = _read_lines(path)
+    reader = csv.DictReader(lines)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise LFDError(f"header lacks column(s) {', '.join(missing)}; need {','.join(CSV_COLUMNS)}", path, 1)
+    reader.fieldnames = header
+    rows = []
+    for record in reader:
+        number = reader.line_num
+        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+            continue  # blank line
+        row: dict[str, Any] = {}
+        for key in ("dataset", "subject", "sample"):
+            value = (record.get(key) or "").strip()
+            if not value:
+                raise LFDError(f"missing {key}", path, number)
+            row[key] = value
+        row["label"] = _int(record.get("label"), "label", path, number)
+        row["pred"] = _int(record.get("pred"), "pred", path, number)
+        row["line"] = number
+        rows.append(row)
+    if not rows:
+        raise LFDError("no prediction rows", path)
+    return PredictionFile(path, "csv", rows)
+
+
+def read_megc2019_log(path: str | Path) -> PredictionFile:
+    """Rows of a MEGC2019 submission log (``<db> <subject>`` headers, ``<video> <gt> <pred>`` lines)."""
+    path = Path(path)
+    rows = []
+    dataset = subject = None
+    for number, line in enumerate(_read_lines(path), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) == 2:
+            dataset, subject = parts
+        elif len(parts) == 3:
+            if subject is None:
+                raise LFDError("sample line before any '<db> <subject>' header line", path, number)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "subject": subject,
+                    "sample": parts[0],
+                    "label": _int(parts[1], "ground truth", path, number),
+                    "pred": _int(parts[2], "prediction", path, number),
+                    "line": number,
+                }
+            )
+        else:
+            raise LFDError(
+                f"expected '<db> <subject>' or '<video> <ground truth> <prediction>', got {len(parts)} fields",
+                path,
+                number,
+            )
+    if not rows:
+        raise LFDError("no prediction lines", path)
+    return PredictionFile(path, "megc2019", rows)
+
+
+def infer_megc2019_dataset(subject: str) -> str | None:
+    """The composite dataset a subject folder name belongs to (``sub01`` casme2, ``s01`` smic,
+    ``006`` samm), or None when the name fits none of them."""
+    for name, pattern in MEGC2019_SUBJECT_PATTERNS:
+        if pattern.match(subject):
+            return name
+    return None
+
+
+def _label_list(text: str, what: str, path: Path, row: int) -> list[int]:
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise LFDError(f"{what} is not a list of class indices: {text.strip()!r}", path, row) from None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise LFDError(f"{what} is not a list of class indices: {text.strip()!r}", path, row)
+    return value
+
+
+def read_python_log(path: str | Path) -> PredictionFile:
+    """Rows of an STSTNet ``main.py`` print-out (``Subject:``/``Predicted``/``Ground Truth`` lines).
+
+    The log gives no sample names (``sample`` is None) and no dataset names (inferred, see module
+    docstring).
+    """
+    path = Path(path)
+    blocks: list[tuple[str, int, list[int] | None, list[int] | None]] = []
+    for number, line in enumerate(_read_lines(path), start=1):
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep:
+            continue
+        if key == "Subject":
+            subject = value.strip()
+            if not subject:
+                raise LFDError("missing subject name", path, number)
+            blocks.append((subject, number, None, None))
+        elif key in ("Predicted", "Ground Truth"):
+            if not blocks:
+                raise LFDError(f"'{key}' line before any 'Subject:' line", path, number)
+            subject, start, pred, true = blocks[-1]
+            labels = _label_list(value, key, path, number)
+            if key == "Predicted":
+                pred = labels
+            else:
+                true = labels
+            blocks[-1] = (subject, start, pred, true)
+    rows = []
+    for subject, start, pred, true in blocks:
+        if pred is None or true is None:
+            raise LFDError(f"subject {subject} lacks a 'Predicted' or 'Ground Truth' line", path, start)
+        if len(pred) != len(true):
+            raise LFDError(
+                f"subject {subject}: {len(pred)} predictions but {len(true)} ground-truth labels", path, start
+            )
+        rows.extend(
+            {"dataset": None, "subject": subject, "sample": None, "label": t, "pred": p, "line": start}
+            for t, p in zip(true, pred)
+        )
+    if not rows:
+        raise LFDError("no 'Subject:' blocks with predictions", path)
+    notes = []
+    inferred = {s: infer_megc2019_dataset(s) for s in dict.fromkeys(r["subject"] for r in rows)}
+    unknown = [s for s, d in inferred.items() if d is None]
+    if unknown:
+        notes.append(
+            f"the log names no datasets and subject(s) {', '.join(unknown[:5])} fit no MEGC2019 "
+            "subject naming: overall score only"
+        )
+    else:
+        for r in rows:
+            r["dataset"] = inferred[r["subject"]]
+        notes.append(
+            "the log names no datasets: inferred from MEGC2019 subject names "
+            "(subNN = casme2, sNN = smic, NNN = samm)"
+        )
+    return PredictionFile(path, "python-log", rows, notes)
+
+
+_READERS = {"csv": read_predictions_csv, "megc2019": read_megc2019_log, "python-log": read_python_log}
+
+
+def read_prediction_file(path: str | Path, format: str | None = None) -> PredictionFile:
+    """Read a prediction file of any supported format (auto-detected unless ``format`` is given)."""
+    fmt = format or detect_format(path)
+    if fmt not in _READERS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return _READERS[fmt](path)
+
+
+def score_file(
+    path: str | Path, num_classes: int | None = None
+) -> tuple[dict[str, dict[str, Any]], PredictionFile]:
+    """Read and score a prediction file: ``(score_table(...), the PredictionFile)``.
+
+    Labels outside ``[0, num_classes)`` raise LFDError naming the file and row.
+    """
+    predictions = read_prediction_file(path)
+    if num_classes is not None and num_classes < 1:
+        raise LFDError(f"number of classes must be positive, got {num_classes}")
+    for r in predictions.rows:
+        for key in ("label", "pred"):
+            if r[key] < 0 or (num_classes is not None and r[key] >= num_classes):
+                allowed = "non-negative" if num_classes is None else f"in [0, {num_classes})"
+                raise LFDError(
+                    f"{key} {r[key]} of subject {r['subject']} is not a class index {allowed}",
+                    predictions.path,
+                    r["line"],
+                )
+    return score_table(predictions.rows, num_classes), predictions
