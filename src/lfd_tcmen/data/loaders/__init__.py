@@ -1,0 +1,6 @@
+"""Dataset loaders: one module per dataset, each registering itself with ``register_loader``.
+
+Importing this package imports every loader, so ``registry.load_samples`` knows them all.
+"""
+
+from lfd_tcmen.data.loaders import casme2, casme3, dfme, megc2019, mmew, samm, smic  # noqa: F401
