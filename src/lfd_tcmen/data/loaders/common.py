@@ -10,6 +10,8 @@ import os
 import re
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from lfd_tcmen.data.record import Sample
@@ -18,6 +20,32 @@ from lfd_tcmen.errors import LFDError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
+
+# When set (by ``deferred_frame_errors``), a missing clip folder or frame does not stop loading:
+# the sample keeps the expected path of each missing frame, so preprocessing skips that one
+# sample and reports the missing file, and every other sample is still prepared.
+_DEFER_MISSING: ContextVar[bool] = ContextVar("lfd_tcmen_defer_missing_frames", default=False)
+
+
+@contextmanager
+def deferred_frame_errors():  # type: ignore[no-untyped-def]
+    """Within this block, loaders keep samples whose frames are missing (see ``clip_frames``)."""
+    token = _DEFER_MISSING.set(True)
+    try:
+        yield
+    finally:
+        _DEFER_MISSING.reset(token)
+
+
+def _expected_frame(folder: Path, number: int, like: Path | None) -> Path:
+    """The path frame ``number`` would have, named like the existing frame ``like``."""
+    if like is None:
+        return folder / f"{number}.jpg"
+    stem = like.stem
+    m = _TRAILING_NUMBER.search(stem)
+    digits = m.group(1) if m else ""
+    width = len(digits) if digits.startswith("0") else 0
+    return folder / f"{stem[: len(stem) - len(digits)]}{number:0{width}d}{like.suffix}"
 
 
 def numbered_images(folder: Path) -> list[tuple[int, Path]]:
@@ -52,9 +80,13 @@ def clip_frames(
     ``LFDError`` when the folder is missing or empty, or when any frame number of the interval
     has no file.
     """
+    defer = _DEFER_MISSING.get() and onset is not None and offset is not None
     if listing_cache is not None and folder in listing_cache:
         images = listing_cache[folder]
     elif not folder.is_dir():
+        if defer:
+            numbers = tuple(range(onset, offset + 1))  # type: ignore[arg-type]
+            return tuple(_expected_frame(folder, n, None) for n in numbers), numbers
         raise LFDError(f"clip folder not found: {folder}", source)
     else:
         images = numbered_images(folder)
@@ -68,6 +100,10 @@ def clip_frames(
     for number, path in images:
         by_number.setdefault(number, path)
     missing = [n for n in range(onset, offset + 1) if n not in by_number]
+    if missing and defer:
+        like = images[0][1]
+        numbers = tuple(range(onset, offset + 1))
+        return tuple(by_number.get(n) or _expected_frame(folder, n, like) for n in numbers), numbers
     if missing:
         raise LFDError(
             f"frame {missing[0]} of onset..offset {onset}..{offset} not found in {folder} "

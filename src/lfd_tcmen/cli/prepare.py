@@ -1,0 +1,67 @@
+"""``lfd-tcmen prepare``: a dataset's clips -> the feature store (aligned faces, segment flows)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lfd_tcmen.errors import LFDError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prepare",
+        help="align faces and compute optical flow for every clip of a dataset (resumable)",
+        description=(
+            "Read a dataset's annotations and frames, align the onset/apex/offset faces and compute "
+            "the segment optical flows of every clip, one .npz per sample plus manifest.json in OUT. "
+            "Rerunning resumes: samples already in OUT are kept. Samples that fail are skipped and "
+            "listed with their file and reason."
+        ),
+    )
+    parser.add_argument("--dataset", required=True, help="dataset loader name (see `lfd-tcmen data`)")
+    parser.add_argument("--root", required=True, type=Path, help="dataset folder holding the frames")
+    parser.add_argument("--annotations", required=True, type=Path, help="the dataset's annotation file")
+    parser.add_argument("--protocol", required=True, help="label protocol, e.g. casme2-5class")
+    parser.add_argument("--out", required=True, type=Path, help="feature store folder")
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--config", type=Path, default=None, help="YAML with preprocess settings")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--export-uvs28",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write each onset->apex flow as the peers' 28x28 (u, v, strain) PNG into DIR",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfd_tcmen.data.loaders.common import deferred_frame_errors
+    from lfd_tcmen.data.registry import load_samples
+    from lfd_tcmen.preprocess.io import read_preprocess_config
+    from lfd_tcmen.preprocess.store import export_uvs28_pngs, prepare_dataset
+
+    if args.workers < 1:
+        raise LFDError(f"--workers must be >= 1, got {args.workers}")
+    config = read_preprocess_config(args.config)
+    # a missing frame or clip folder skips that sample (reported at the end), not the whole run
+    with deferred_frame_errors():
+        samples = load_samples(args.dataset, args.annotations, root=args.root, protocol=args.protocol)
+    if not samples:
+        raise LFDError(
+            f"no sample of dataset {args.dataset} under protocol {args.protocol}", args.annotations
+        )
+    report = prepare_dataset(samples, config, args.out, workers=args.workers, progress=not args.no_progress)
+    print(report.format())
+    if report.prepared == 0:
+        raise LFDError(
+            f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", args.out
+        )
+    if args.export_uvs28 is not None:
+        written = export_uvs28_pngs(args.out, args.export_uvs28)
+        print(f"wrote {len(written)} uvs28 PNGs to {args.export_uvs28}")
+    print(f"manifest: {report.manifest}", file=sys.stdout)
+    return 0

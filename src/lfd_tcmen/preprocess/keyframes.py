@@ -1,0 +1,190 @@
+"""Key-frame spotting: the apex of an annotated clip, and the most likely micro-expression
+interval of a raw video.
+
+Apex (``spot_apex``): local motion of every frame against the onset, i.e. dense Farneback flow
+minus its best-fit affine field (what is left once head translation, rotation and scale are
+removed), averaged per block of a 16 x 16 grid. A micro-expression rises from the onset to the
+apex and falls back by the offset, while blinks, twitches and noise are brief: each candidate
+apex ``a`` is scored by a matched filter, the correlation of every block's motion curve with a
+triangle 0 (onset) -> 1 (a) -> 0 (offset), pooled over the best-matching blocks (the
+expression is local). Frames are gain-normalised first, so illumination flicker is not motion.
+
+Interval (``spot_interval``): a cheap contrast score over the whole video finds the window,
+then the apex machinery above refines apex, onset and offset inside it. The contrast for frame
+t against the frames k before and after it,
+
+    s(t) = d(t, t-k) + d(t, t+k) - d(t-k, t+k),
+
+(``d`` a block-wise mean absolute difference of blurred faces) peaks where the face departs
+from, and returns to, its state within half a window, and cancels slow steady head drift: the
+idea of Moilanen et al. (2014) and Li et al. (2018) with a cheap feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from lfd_tcmen.errors import LFDError
+
+_FLOW_SIZE = 128  # local motion is measured at 128 x 128 ...
+_FLOW_GRID = 16  # ... in a 16 x 16 grid of 8 px blocks ...
+_FLOW_TOP = 8  # ... pooled over the 8 best-matching blocks (a brow, a lip corner)
+_DIFF_SIZE = 64  # the interval contrast works at 64 x 64 ...
+_DIFF_GRID = 8  # ... in an 8 x 8 grid, pooled over the 8 most-changing blocks
+_DIFF_TOP = 8
+
+
+def _check(frames: Sequence[np.ndarray] | np.ndarray) -> None:
+    for frame in frames:
+        if frame.ndim != 2:
+            raise LFDError(
+                f"key-frame spotting needs grey (T, S, S) faces, got a frame of shape {frame.shape}"
+            )
+
+
+def _gain_normalised(frames: Sequence[np.ndarray] | np.ndarray, size: int) -> np.ndarray:
+    """(T, H, W) -> (T, size, size) float32, each frame scaled to the first frame's mean."""
+    out = np.empty((len(frames), size, size), dtype=np.float32)
+    for i, frame in enumerate(frames):
+        img = frame.astype(np.float32)
+        if img.shape != (size, size):
+            img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+        out[i] = img
+    means = out.mean(axis=(1, 2), keepdims=True)
+    return out * (means[0] / np.maximum(means, 1e-6))
+
+
+def _blocks(values: np.ndarray, grid: int) -> np.ndarray:
+    """(..., S, S) -> (..., grid * grid) block means."""
+    s = values.shape[-1]
+    cell = s // grid
+    v = values[..., : grid * cell, : grid * cell]
+    shape = v.shape[:-2] + (grid, cell, grid, cell)
+    return v.reshape(shape).mean(axis=(-3, -1)).reshape(v.shape[:-2] + (grid * grid,))
+
+
+def local_motion(frames: Sequence[np.ndarray] | np.ndarray, reference: int = 0) -> np.ndarray:
+    """Per-block magnitude of each frame's local motion against frame ``reference``.
+
+    frames: (T, S, S) aligned grey faces. Returns (T, 256) float32 pixels (at 128 x 128): the
+    Farneback flow reference -> t minus its least-squares affine part, averaged per 8 px block.
+    """
+    _check(frames)
+    faces = np.clip(_gain_normalised(frames, _FLOW_SIZE), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:_FLOW_SIZE, 0:_FLOW_SIZE].astype(np.float32)
+    design = np.stack([xx.ravel(), yy.ravel(), np.ones(xx.size, np.float32)], axis=1)
+    pinv = np.linalg.pinv(design).astype(np.float32)  # (3, N): affine fit = design @ (pinv @ flow)
+    out = np.zeros((len(faces), _FLOW_GRID * _FLOW_GRID), dtype=np.float32)
+    for t in range(len(faces)):
+        if t == reference:
+            continue
+        flow = cv2.calcOpticalFlowFarneback(
+            faces[reference],
+            faces[t],
+            None,
+            pyr_scale=0.5,
+            levels=3,
+            winsize=11,
+            iterations=2,
+            poly_n=5,
+            poly_sigma=1.1,
+            flags=0,
+        ).reshape(-1, 2)
+        residual = flow - design @ (pinv @ flow)
+        magnitude = np.hypot(residual[:, 0], residual[:, 1]).reshape(_FLOW_SIZE, _FLOW_SIZE)
+        out[t] = _blocks(magnitude, _FLOW_GRID)
+    return out
+
+
+def _triangles(n: int) -> np.ndarray:
+    """(n - 2, n) unit-norm triangles: row j rises 0 -> 1 from frame 0 to j + 1, falls to 0 at n - 1."""
+    t = np.arange(n, dtype=np.float64)
+    apex = np.arange(1, n - 1, dtype=np.float64)[:, None]
+    tri = np.where(t <= apex, t / apex, (n - 1 - t) / (n - 1 - apex))
+    return tri / np.linalg.norm(tri, axis=1, keepdims=True)
+
+
+def _matched_apex(motion: np.ndarray, top: int) -> tuple[int, np.ndarray]:
+    """Best triangle apex for (T, B) block curves; returns (index, the chosen blocks)."""
+    scores = _triangles(len(motion)) @ motion  # (T - 2, B)
+    k = min(top, motion.shape[1])
+    best = np.argsort(scores, axis=1)[:, -k:]
+    pooled = np.take_along_axis(scores, best, axis=1).mean(axis=1)
+    j = int(np.argmax(pooled))
+    return j + 1, best[j]
+
+
+def spot_apex(frames: Sequence[np.ndarray] | np.ndarray, onset: int, offset: int) -> int:
+    """Index of the apex frame between ``onset`` and ``offset`` (exclusive of both when possible).
+
+    frames: (T, S, S) aligned grey faces; onset, offset: indices into ``frames``.
+    Returns an index into ``frames`` (not a dataset frame number).
+    """
+    n = len(frames)
+    if not 0 <= onset <= offset < n:
+        raise LFDError(f"cannot spot an apex: need 0 <= onset ({onset}) <= offset ({offset}) < {n} frames")
+    if offset - onset < 2:
+        return onset + (offset - onset) // 2
+    motion = local_motion(frames[onset : offset + 1])
+    apex, _ = _matched_apex(motion, _FLOW_TOP)
+    return onset + apex
+
+
+def _contrast(frames: Sequence[np.ndarray] | np.ndarray, k: int) -> np.ndarray:
+    """s(t) of the module doc for t in [k, T - k), pooled over the most-changing blocks."""
+    faces = _gain_normalised(frames, _DIFF_SIZE)
+    for i in range(len(faces)):
+        faces[i] = cv2.GaussianBlur(faces[i], (0, 0), 1.0)
+    t = np.arange(k, len(faces) - k)
+    before, now, after = faces[t - k], faces[t], faces[t + k]
+    blocks = (
+        _blocks(np.abs(now - before), _DIFF_GRID)
+        + _blocks(np.abs(now - after), _DIFF_GRID)
+        - _blocks(np.abs(after - before), _DIFF_GRID)
+    )
+    return np.sort(blocks, axis=1)[:, -_DIFF_TOP:].mean(axis=1)
+
+
+def _smooth(curve: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1 or len(curve) < 3:
+        return curve
+    padded = np.pad(curve, (width // 2, width - 1 - width // 2), mode="edge")
+    return np.convolve(padded, np.ones(width) / width, mode="valid")
+
+
+def spot_interval(
+    frames: Sequence[np.ndarray] | np.ndarray, fps: float, window_s: float = 0.5, rise: float = 0.2
+) -> tuple[int, int, int]:
+    """Most likely micro-expression (onset, apex, offset) indices in a raw aligned face video.
+
+    frames: (T, S, S) aligned grey faces; fps: frame rate; window_s: the longest micro-expression
+    expected (0.5 s). The frame with the highest contrast against the frames half a window before
+    and after it (module doc) centres the window; inside it the apex is the matched-filter apex
+    of local motion against the window's first frame, and onset and offset are where the motion
+    of the best blocks falls below ``rise`` of its value at the apex.
+    """
+    n = len(frames)
+    if n < 3:
+        raise LFDError(f"cannot spot a micro-expression in {n} frames (need >= 3)")
+    if not fps > 0:
+        raise LFDError(f"fps must be > 0, got {fps}")
+    _check(frames)
+    k = max(1, min(int(round(window_s * fps / 2)), (n - 1) // 2))
+    score = _smooth(_contrast(frames, k), max(1, int(round(fps / 30))) | 1)
+    centre = k + int(np.argmax(score))
+    start, end = centre - k, centre + k
+    motion = local_motion(frames[start : end + 1])
+    apex, region = _matched_apex(motion, _FLOW_TOP)
+    curve = _smooth(motion[:, region].mean(axis=1), 3)
+    peak = float(curve[apex])
+    if peak <= 0:
+        return start, start + apex, end
+    low = curve <= rise * peak
+    before = np.nonzero(low[:apex])[0]
+    after = np.nonzero(low[apex + 1 :])[0]
+    onset = start + int(before[-1]) if len(before) else start
+    offset = start + apex + 1 + int(after[0]) if len(after) else end
+    return onset, start + apex, offset
