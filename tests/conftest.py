@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# One intra-op thread: the suite's tests are small, and two threads fighting over a shared
+# 2-core machine made them up to 20x slower. Results do not depend on the thread count.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 

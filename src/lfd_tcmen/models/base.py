@@ -1,0 +1,74 @@
+"""MERModel: the interface every micro-expression model in the registry implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor, nn
+
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.losses import classification_loss
+from lfd_tcmen.models.registry import ModelSpec
+
+P = TypeVar("P")
+
+
+class MERModel(nn.Module):
+    """A model that maps (faces, flows) to emotion logits and knows its own training loss.
+
+    Subclasses implement ``forward``; they override ``loss`` when they train with more than
+    cross-entropy (LFD-TCMEN's multi-task objective).
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def forward(self, faces: Tensor, flows: Tensor) -> dict[str, Tensor]:
+        """faces: (B, F, S, S) float32 in [0, 1]; flows: (B, K, 3, R, R) float32.
+
+        Returns at least ``"logits"``: (B, C).
+        """
+        raise NotImplementedError
+
+    def loss(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """Default objective: cross-entropy, class-weighted when ``batch["class_weights"]`` is given.
+
+        out: ``forward``'s dict. batch: "labels" (B,) int64, optional "class_weights" (C,) float.
+        Returns (total, {"cls": value}).
+        """
+        cls = classification_loss(out["logits"], batch["labels"], batch.get("class_weights"))
+        return cls, {"cls": float(cls.detach())}
+
+    @torch.no_grad()
+    def predict(self, faces: Tensor, flows: Tensor) -> Tensor:
+        """Class probabilities (B, C) in eval mode (restores the previous mode)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.softmax(self.forward(faces, flows)["logits"], dim=-1)
+        finally:
+            self.train(was_training)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def parse_params(config_cls: type[P], params: Mapping[str, Any], model_name: str) -> P:
+    """Build a frozen params dataclass from a YAML mapping; unknown keys raise ``LFDError``.
+
+    A typo such as ``w_cylce: 0`` must fail loudly rather than silently keep the default.
+    """
+    known = {f.name for f in fields(config_cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise LFDError(
+            f"model {model_name!r}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    try:
+        return config_cls(**params)
+    except (TypeError, ValueError) as err:
+        raise LFDError(f"model {model_name!r}: {err}") from err
