@@ -1,0 +1,46 @@
+"""``lfd-tcmen predict``: the micro-expression class of a video or of key-frame images."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify a clip (a video, or onset/apex[/offset] images) with a trained checkpoint",
+        description=(
+            "Predict the micro-expression class of one clip with a checkpoint written by "
+            "`lfd-tcmen train` (RUN/folds/<fold>/model.pt). A video is spotted, aligned and its "
+            "flows computed; images are aligned on the onset face. Prints the class, the "
+            "probabilities and the frames used."
+        ),
+    )
+    parser.add_argument("video", nargs="?", type=Path, default=None, help="a video file")
+    parser.add_argument("--onset", type=Path, default=None, help="onset (neutral) frame image")
+    parser.add_argument("--apex", type=Path, default=None, help="apex frame image")
+    parser.add_argument("--offset", type=Path, default=None, help="offset frame image (default: the apex)")
+    parser.add_argument(
+        "--checkpoint", required=True, type=Path, help="model.pt written by `lfd-tcmen train`"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run, _parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfd_tcmen.engine.checkpoint import load_checkpoint
+    from lfd_tcmen.engine.predict import format_prediction, predict_images, predict_video
+
+    images = args.onset is not None or args.apex is not None or args.offset is not None
+    if args.video is not None and images:
+        args._parser.error("give a video or --onset/--apex images, not both")
+    if args.video is None and (args.onset is None or args.apex is None):
+        args._parser.error("give a video, or both --onset and --apex")
+    ckpt = load_checkpoint(args.checkpoint)
+    if args.video is not None:
+        pred = predict_video(ckpt, args.video)
+    else:
+        pred = predict_images(ckpt, args.onset, args.apex, args.offset)
+    print(format_prediction(pred, as_json=args.json))
+    return 0

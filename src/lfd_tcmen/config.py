@@ -1,0 +1,261 @@
+"""Experiment configuration: frozen dataclasses built from one YAML file.
+
+A config file has five top-level keys, each optional except ``model.name`` (defaulted):
+
+    name: synthetic          # names the run
+    seed: 0                  # run seed; each fold's seed is derived from it and the fold name
+    data:   {source, path, face_size, flow_size, flow_norm, split, k}
+    model:  {name, params}   # params go to create_model(name, spec, **params)
+    train:  {protocol, epochs, batch_size, lr, weight_decay, schedule, ...}
+
+Unknown keys raise ``LFDError`` naming the YAML file, so a typo never silently keeps a default.
+Nothing here reads the environment; paths are resolved by the caller.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from lfd_tcmen.errors import LFDError
+
+PROTOCOLS = ("honest", "leaky-best-epoch")
+SOURCES = ("store", "composite")
+SPLITS = ("loso", "kfold")
+SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the FeatureSet comes from and how the subjects are split.
+
+    source: "store" (a feature store written by ``lfd-tcmen prepare``) or "composite" (the
+        MEGC2019 composite folder of pre-computed apex faces and flow images).
+    path: the store / composite folder; None for the composite means "$LFD_TCMEN_DATA or
+        ../shared/data, then megc2019_composite" (resolved by the caller, never here).
+    split: "loso" (one fold per qualified subject) or "kfold" (``k`` subject-level folds).
+    """
+
+    source: str = "store"
+    path: str | None = None
+    face_size: int = 64
+    flow_size: int = 28
+    flow_norm: str = "minmax"
+    split: str = "loso"
+    k: int = 10
+
+    def __post_init__(self) -> None:
+        _choice("data.source", self.source, SOURCES)
+        _choice("data.split", self.split, SPLITS)
+        _positive("data.face_size", self.face_size)
+        _positive("data.flow_size", self.flow_size)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The registered model and its parameters (passed through as ``**params``)."""
+
+    name: str = "lfd_tcmen"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One fold's training: a fixed epoch count and a fixed learning-rate schedule.
+
+    protocol: "honest" trains ``epochs`` epochs and predicts the test subject once, at the end;
+        "leaky-best-epoch" predicts the test subject after every epoch and keeps the best epoch
+        (the peers' practice; it selects on the test labels, so its figures are optimistic).
+    schedule: "constant", "cosine" (annealed to ``lr * min_lr_ratio`` over ``epochs``) or
+        "step" (``lr * 0.1`` after ``step_epochs`` epochs).
+    hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
+    shift: random translation of faces and flows by up to ``shift`` pixels (0: off).
+    class_weights: weight the classification loss by inverse class frequency of the TRAINING
+        labels of the fold.
+    probe_folds: run the identity-leakage probe (a cross-validated linear classifier, seconds
+        per fold) on at most this many folds, evenly spread over the run's fold list; 0: all.
+    threads: ``torch.set_num_threads`` while training. The models are small: on a busy or
+        2-core machine one thread is often faster than two (no OpenMP oversubscription).
+    """
+
+    protocol: str = "honest"
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.01
+    step_epochs: int = 20
+    hflip: bool = True
+    shift: int = 0
+    class_weights: bool = True
+    probe_folds: int = 0
+    threads: int = 1
+    eval_batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        _choice("train.protocol", self.protocol, PROTOCOLS)
+        _choice("train.schedule", self.schedule, SCHEDULES)
+        _positive("train.epochs", self.epochs)
+        _positive("train.batch_size", self.batch_size)
+        _positive("train.threads", self.threads)
+        _positive("train.eval_batch_size", self.eval_batch_size)
+        if self.lr <= 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.probe_folds < 0:
+            raise ValueError(f"train.probe_folds must be >= 0, got {self.probe_folds}")
+        if self.shift < 0:
+            raise ValueError(f"train.shift must be >= 0, got {self.shift}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything a run needs; saved as ``config.yaml`` in the run folder."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    name: str = "experiment"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (YAML-, JSON- and ``torch.load(weights_only=True)``-safe)."""
+        d = asdict(self)
+        d["model"]["params"] = _plain(self.model.params)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], source: str | Path = "<config>") -> ExperimentConfig:
+        """Build from a mapping; unknown keys or bad values raise ``LFDError`` naming ``source``."""
+        return _build(cls, d, "", source)
+
+    def override(
+        self,
+        *,
+        seed: int | None = None,
+        epochs: int | None = None,
+        protocol: str | None = None,
+        model: str | None = None,
+    ) -> ExperimentConfig:
+        """The config with the CLI's overrides applied (None keeps the file's value).
+
+        A different ``model`` name drops the file's ``model.params``: they belong to the other model.
+        """
+        cfg = self
+        try:
+            if seed is not None:
+                cfg = replace(cfg, seed=int(seed))
+            if epochs is not None:
+                cfg = replace(cfg, train=replace(cfg.train, epochs=int(epochs)))
+            if protocol is not None:
+                cfg = replace(cfg, train=replace(cfg.train, protocol=protocol))
+            if model is not None and model != cfg.model.name:
+                cfg = replace(cfg, model=ModelConfig(name=model, params={}))
+        except ValueError as err:
+            raise LFDError(str(err)) from err
+        return cfg
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read an ``ExperimentConfig`` from YAML; any problem raises ``LFDError`` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise LFDError(f"cannot read config: {err.strerror or err}", path=path) from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        row = None if mark is None else mark.line + 1
+        raise LFDError(f"invalid YAML: {getattr(err, 'problem', err)}", path=path, row=row) from err
+    if raw is None:
+        raw = {}
+    return ExperimentConfig.from_dict(raw, source=path)
+
+
+def save_config(config: ExperimentConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+def _build(cls: type, raw: Any, prefix: str, source: str | Path) -> Any:
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(raw, Mapping):
+        raise LFDError(f"{where}: expected a mapping, got {type(raw).__name__}", path=source)
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise LFDError(
+            f"unknown key(s) {', '.join(prefix + k for k in unknown)}; known: "
+            f"{', '.join(prefix + k for k in sorted(known))}",
+            path=source,
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        key = prefix + name
+        if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
+            kwargs[name] = _build(hint, {} if value is None else value, key + ".", source)
+        else:
+            kwargs[name] = _coerce(key, value, hint, source)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        raise LFDError(str(err), path=source) from err
+
+
+def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(a for a in options if a is not type(None))
+        origin = get_origin(hint)
+    if origin is not None and issubclass(origin, Mapping):
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise LFDError(f"{key}: expected a mapping, got {value!r}", path=source)
+        return dict(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise LFDError(f"{key}: expected true or false, got {value!r}", path=source)
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise LFDError(f"{key}: expected an integer, got {value!r}", path=source)
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise LFDError(f"{key}: expected a number, got {value!r}", path=source)
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise LFDError(f"{key}: expected a string, got {value!r}", path=source)
+        return value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _choice(key: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ValueError(f"{key} must be one of {', '.join(options)}; got {value!r}")
+
+
+def _positive(key: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{key} must be >= 1, got {value}")

@@ -1,0 +1,89 @@
+"""The FeatureSet a run trains on, from the config's data section.
+
+Two sources: "store" (a feature store written by ``lfd-tcmen prepare``, full clips) and
+"composite" (the MEGC2019 composite folder: apex faces and onset->apex flow images).
+The environment is never read here: the CLI passes the data root it found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from lfd_tcmen.config import DataConfig
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.errors import LFDError
+
+COMPOSITE_DIR = "megc2019_composite"
+
+
+def resolve_data_path(
+    data: DataConfig, data_root: str | Path | None = None, base_dirs: Sequence[str | Path] | None = None
+) -> Path:
+    """Where the run's features are.
+
+    ``data.path`` wins; a relative one is taken from the first of ``base_dirs`` (default: the
+    working folder) where it exists. Without it, the composite is
+    ``<data_root>/megc2019_composite``, with ``data_root`` defaulting to
+    ``<base>/../shared/data`` for the first base where that exists. A store needs a path.
+    When nothing exists, the first candidate is returned (loading it then names it in the error).
+    """
+    bases = [Path(b) for b in base_dirs] if base_dirs else [Path.cwd()]
+    if data.path is not None:
+        path = Path(data.path).expanduser()
+        if path.is_absolute():
+            return path
+        candidates = [b / path for b in bases]
+    elif data.source != "composite":
+        raise LFDError(f"data.path is required for data.source {data.source!r}")
+    elif data_root is not None:
+        return Path(data_root) / COMPOSITE_DIR
+    else:
+        candidates = [b.parent / "shared" / "data" / COMPOSITE_DIR for b in bases]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+def load_features(data: DataConfig, path: str | Path) -> FeatureSet:
+    """Load the FeatureSet at ``path`` as ``data`` describes; a missing folder raises ``LFDError``."""
+    path = Path(path)
+    if not path.is_dir():
+        hint = " (set LFD_TCMEN_DATA or data.path)" if data.source == "composite" else ""
+        raise LFDError(f"data folder not found{hint}", path=path)
+    if data.source == "composite":
+        from lfd_tcmen.data.composite import load_composite
+
+        return load_composite(path, face_size=data.face_size, flow_size=data.flow_size)
+    from lfd_tcmen.preprocess.store import load_feature_set
+
+    return load_feature_set(
+        path, face_size=data.face_size, flow_size=data.flow_size, flow_norm=data.flow_norm
+    )
+
+
+def preprocess_info(features: FeatureSet, data: DataConfig) -> dict[str, object]:
+    """What prediction must reproduce to feed a model trained on ``features`` (checkpoint field).
+
+    ``pipeline`` is the store's preprocessing config (``PreprocessConfig.to_dict()``) when the
+    store recorded one; the composite's features were made upstream, so it is None there.
+    """
+    pipeline = features.meta.get("preprocess") if isinstance(features.meta, dict) else None
+    return {
+        "source": data.source,
+        "face_size": int(features.faces.shape[-1]),
+        "flow_size": int(features.flows.shape[-1]),
+        "flow_norm": data.flow_norm,
+        "flow_normalised": bool(features.flow_normalised),
+        "face_frames": list(features.face_frames),
+        "flow_segments": list(features.flow_segments),
+        "pipeline": _plain(pipeline),
+    }
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

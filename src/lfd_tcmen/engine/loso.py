@@ -1,0 +1,209 @@
+"""Cross-subject runs: every fold trained serially, each saved as it finishes, resumable.
+
+    run_experiment(config, features, out_dir)          # a fresh run
+    run_experiment(config, features, out_dir, resume=True)   # keep finished folds, train the rest
+
+Each fold is trained with a seed derived from the run seed and the fold's name only, and the
+reports are rebuilt from the fold folders, so a run interrupted and resumed gives exactly the
+numbers of one uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm.auto import tqdm
+
+from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.engine import outputs
+from lfd_tcmen.engine.checkpoint import save_checkpoint
+from lfd_tcmen.engine.folds import fold_seed, make_folds, probed_folds, select_folds
+from lfd_tcmen.engine.summary import fold_probe, summarize_run
+from lfd_tcmen.engine.train import BatchHook, FoldResult, train_fold
+from lfd_tcmen.errors import LFDError
+
+CONFIG = "config.yaml"
+RUN_INFO = "run.json"
+
+
+@dataclass
+class RunSummary:
+    """What a call to ``run_experiment`` did and the run's metrics (``metrics.json`` content)."""
+
+    out_dir: Path
+    metrics: dict[str, Any]
+    folds_trained: list[str] = field(default_factory=list)
+    folds_kept: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def data_fingerprint(features: FeatureSet) -> str:
+    """Short hash of what the folds depend on: sample ids, subjects, labels and array shapes."""
+    h = hashlib.sha256()
+    for part in (features.sample_ids, features.subjects, features.labels.tolist(), features.class_names):
+        h.update(json.dumps(list(part)).encode())
+    h.update(
+        repr(
+            (features.faces.shape, features.flows.shape, features.face_frames, features.flow_segments)
+        ).encode()
+    )
+    return h.hexdigest()[:16]
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    features: FeatureSet,
+    out_dir: str | Path,
+    *,
+    fold_names: Sequence[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    preprocess: dict[str, Any] | None = None,
+    on_batch: BatchHook | None = None,
+) -> RunSummary:
+    """Train the selected folds (all by default) into ``out_dir`` and write the run's reports.
+
+    Without ``resume``, a run folder that already holds finished folds is refused (nothing is
+    overwritten); with it, finished folds are kept and the config and data must match the
+    saved ones. ``preprocess`` goes into every checkpoint (see ``engine.data.preprocess_info``).
+    """
+    start = time.perf_counter()
+    out = Path(out_dir)
+    folds = make_folds(features, config.data, config.seed)
+    selected = select_folds(folds, fold_names)
+    probed = probed_folds(folds, config.train.probe_folds)
+    _prepare_run_dir(out, config, features, resume)
+
+    trained: list[str] = []
+    kept: list[str] = []
+    bar = tqdm(
+        selected,
+        desc=f"{config.name} [{config.train.protocol}]",
+        unit="fold",
+        disable=not progress,
+        position=0,
+    )
+    for fold in bar:
+        bar.set_postfix(fold=fold.name)
+        if resume and outputs.is_finished(out, fold.name):
+            kept.append(fold.name)
+            continue
+        result = train_fold(
+            features,
+            fold,
+            config,
+            fold_seed(config.seed, fold.name),
+            progress=progress,
+            on_batch=on_batch,
+            train_codes=fold.name in probed,
+        )
+        _save_fold(out, result, features, config, preprocess or {}, fold, probe=fold.name in probed)
+        trained.append(fold.name)
+    bar.close()
+
+    records = [outputs.read_fold(out, f.name) for f in selected]
+    metrics = summarize_run(out, features, config, records, folds_total=len(folds))
+    return RunSummary(out, metrics, trained, kept, time.perf_counter() - start)
+
+
+def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    outputs.clean_partial(out)
+    info = {"fingerprint": data_fingerprint(features), "samples": len(features)}
+    done = outputs.finished_folds(out)
+    saved = out / CONFIG
+    if done and not resume:
+        raise LFDError(
+            f"run folder already holds {len(done)} finished fold(s); pass --resume to continue it, "
+            "or choose another --out",
+            path=out,
+        )
+    if resume and saved.is_file():
+        old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+        new = config.to_dict()
+        if old != new:
+            diff = _diff_keys(old, new)
+            raise LFDError(
+                f"cannot resume: config differs from the run's saved config ({', '.join(diff)})", path=saved
+            )
+        info_path = out / RUN_INFO
+        if info_path.is_file():
+            old_info = json.loads(info_path.read_text(encoding="utf-8"))
+            if old_info.get("fingerprint") != info["fingerprint"]:
+                raise LFDError(
+                    "cannot resume: the data differ from the data this run was trained on", path=out
+                )
+    outputs.atomic_write_text(saved, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    outputs.write_json(out / RUN_INFO, info)
+
+
+def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(set(old) | set(new))
+        return [d for k in keys for d in _diff_keys(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [prefix.rstrip(".")] if old != new else []
+
+
+def _save_fold(
+    out: Path,
+    result: FoldResult,
+    features: FeatureSet,
+    config: ExperimentConfig,
+    preprocess: dict[str, Any],
+    fold: Fold,
+    probe: bool = True,
+) -> None:
+    protocol = config.train.protocol
+    leakage = fold_probe(result, features, seed=fold_seed(config.seed, fold.name)) if probe else None
+    info = {
+        "fold": fold.name,
+        "protocol": protocol,
+        "epoch": result.epoch,
+        "epochs": config.train.epochs,
+        "seed": fold_seed(config.seed, fold.name),
+        "n_train": len(result.train_index),
+        "n_test": len(result.test_index),
+        "train_subjects": result.train_subjects,
+        "test_subjects": list(fold.test_subjects),
+        "test_samples": [features.sample_ids[i] for i in result.test_index],
+        "wall_s": round(result.wall_s, 3),
+        "identity_leakage": leakage,
+        "history": result.history,
+    }
+    arrays = {"test_index": result.test_index, "probs": result.probs}
+    arrays.update({k: v for k, v in result.codes.items() if k.startswith("test_")})
+
+    def save_model(path: Path) -> None:
+        save_checkpoint(
+            path,
+            result.state_dict,
+            model_name=config.model.name,
+            params=config.model.params,
+            spec=result.spec,
+            class_names=features.class_names,
+            config=config.to_dict(),
+            preprocess=preprocess,
+            extra={
+                "fold": fold.name,
+                "protocol": protocol,
+                "epoch": result.epoch,
+                "train_subjects": result.train_subjects,
+            },
+        )
+
+    rows = outputs.prediction_rows(features, result.test_index, result.probs, protocol)
+    outputs.write_fold(out, fold.name, info=info, arrays=arrays, prediction_rows=rows, save_model=save_model)
+
+
+def list_folds(config: ExperimentConfig, features: FeatureSet) -> list[Fold]:
+    """The run's folds in order (``lfd-tcmen train --list-folds``)."""
+    return make_folds(features, config.data, config.seed)

@@ -1,0 +1,193 @@
+"""Predict the micro-expression class of a clip (video or key-frame images) with a checkpoint.
+
+    video  --prepare_video--> clip features --model_inputs--> model
+    images --extract_clip_features--> clip features --model_inputs--> model
+
+Both paths end in ``preprocess.store.model_inputs``, the transform the training features went
+through, with the sizes and flow normalisation the checkpoint records. The model is fed in the
+regime it was trained in: a checkpoint trained on apex faces and onset->apex flow only (the
+MEGC2019 composite) gets exactly those from a full clip.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lfd_tcmen.engine.checkpoint import Checkpoint, load_checkpoint
+from lfd_tcmen.errors import LFDError
+
+FULL_FACE_FRAMES = ("onset", "apex", "offset")
+
+
+@dataclass
+class Prediction:
+    """One clip's prediction.
+
+    probabilities: class name -> probability (sums to 1); frames: what was used (files or frame
+    indices of the key frames); regime: the face frames and flow segments the model was fed.
+    """
+
+    class_name: str
+    label: int
+    probabilities: dict[str, float]
+    frames: dict[str, Any]
+    regime: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class": self.class_name,
+            "label": self.label,
+            "probabilities": self.probabilities,
+            "frames": self.frames,
+            "regime": self.regime,
+            "notes": self.notes,
+        }
+
+
+def pipeline_config(ckpt: Checkpoint) -> Any:
+    """The ``PreprocessConfig`` to extract features for ``ckpt``.
+
+    The store's config when the checkpoint records one; otherwise (features made upstream, as
+    in the composite) the defaults, with only the flow segments the model uses.
+    """
+    from lfd_tcmen.preprocess.config import PreprocessConfig
+
+    pipeline = ckpt.preprocess.get("pipeline")
+    if pipeline:
+        return PreprocessConfig.from_dict(dict(pipeline))
+    return PreprocessConfig(segments=tuple(ckpt.spec.flow_segments))
+
+
+def select_regime(
+    faces: np.ndarray,
+    flows: np.ndarray,
+    face_frames: Sequence[str],
+    segments: Sequence[str],
+    ckpt: Checkpoint,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick, by name, the face frames and flow segments the checkpoint's model was trained on.
+
+    faces: (F, S, S) named ``face_frames``; flows: (K, 3, R, R) named ``segments``.
+    Returns faces (F', S, S) and flows (K', 3, R, R) in the model's order.
+    """
+    want_faces, want_flows = ckpt.spec.face_frames, ckpt.spec.flow_segments
+    missing = [f for f in want_faces if f not in face_frames] + [s for s in want_flows if s not in segments]
+    if missing:
+        raise LFDError(f"the model needs {', '.join(missing)}, which this clip's features lack")
+    face_idx = [list(face_frames).index(f) for f in want_faces]
+    flow_idx = [list(segments).index(s) for s in want_flows]
+    return faces[face_idx], flows[flow_idx]
+
+
+def predict_features(ckpt: Checkpoint, faces: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """Class probabilities (C,) for one sample's model inputs (faces (F,S,S), flows (K,3,R,R))."""
+    with torch.no_grad():
+        probs = ckpt.model.predict(torch.from_numpy(faces[None].copy()), torch.from_numpy(flows[None].copy()))
+    return probs[0].numpy().astype(np.float64)
+
+
+def predict_clip_features(ckpt: Checkpoint, clip: Any, frames: dict[str, Any]) -> Prediction:
+    """Prediction from ``ClipFeatures`` (or a mapping with "faces"/"flows"/"segments")."""
+    from lfd_tcmen.preprocess.store import model_inputs
+
+    pre = ckpt.preprocess
+    face_size = int(pre.get("face_size", ckpt.spec.face_size))
+    flow_size = int(pre.get("flow_size", ckpt.spec.flow_size))
+    flow_norm = str(pre.get("flow_norm", "minmax"))
+    faces, flows = model_inputs(clip, face_size, flow_size, flow_norm)
+    segments = clip["segments"] if isinstance(clip, dict) else clip.segments
+    faces, flows = select_regime(faces, flows, FULL_FACE_FRAMES, tuple(segments), ckpt)
+    probs = predict_features(ckpt, faces, flows)
+    label = int(probs.argmax())
+    notes = []
+    if tuple(ckpt.spec.face_frames) != FULL_FACE_FRAMES:
+        notes.append(
+            f"model trained on {'+'.join(ckpt.spec.face_frames)} face(s) and {', '.join(ckpt.spec.flow_segments)} "
+            "flow only: the clip's other frames were not used"
+        )
+    return Prediction(
+        class_name=ckpt.class_names[label],
+        label=label,
+        probabilities={name: float(p) for name, p in zip(ckpt.class_names, probs)},
+        frames=frames,
+        regime={"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)},
+        notes=notes,
+    )
+
+
+def predict_images(
+    checkpoint: str | Path | Checkpoint, onset: str | Path, apex: str | Path, offset: str | Path | None = None
+) -> Prediction:
+    """Predict from key-frame images (the offset defaults to the apex image).
+
+    The faces are detected and aligned on the onset image, flows computed between the images.
+    """
+    from lfd_tcmen.preprocess.io import read_frames
+    from lfd_tcmen.preprocess.pipeline import extract_clip_features
+
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    paths = [Path(onset), Path(apex)] + ([Path(offset)] if offset is not None else [])
+    frames = read_frames(paths)
+    offset_idx = len(frames) - 1
+    clip = extract_clip_features(frames, 0, 1, offset_idx, pipeline_config(ckpt))
+    used = {"onset": str(paths[0]), "apex": str(paths[1]), "offset": str(paths[offset_idx])}
+    return predict_clip_features(ckpt, clip, used)
+
+
+def predict_video(
+    checkpoint: str | Path | Checkpoint, video: str | Path, work_dir: str | Path | None = None
+) -> Prediction:
+    """Predict from a video: the micro-expression interval is spotted, faces aligned, flows computed.
+
+    ``prepare_video`` writes its outputs to ``work_dir`` (a temporary folder by default).
+    """
+    from lfd_tcmen.preprocess.video import prepare_video
+
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    config = pipeline_config(ckpt)
+    with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
+        out = Path(work_dir) if work_dir is not None else Path(tmp)
+        info = prepare_video(Path(video), out, config)
+        clip = _clip_from_prepared(out, info)
+    frames = {k: info[k] for k in ("onset", "apex", "offset", "fps", "video") if k in info}
+    return predict_clip_features(ckpt, clip, frames)
+
+
+def _clip_from_prepared(out: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """The arrays ``prepare_video`` stored in ``out`` (its ``features`` file), as a mapping."""
+    from lfd_tcmen.preprocess.store import read_clip_features
+
+    name = info.get("features")
+    candidates = [out / name] if name else sorted(out.glob("*.npz"))
+    if not candidates or not candidates[0].is_file():
+        raise LFDError("prepare_video wrote no feature file", path=out)
+    arrays, meta = read_clip_features(candidates[0])
+    segments = meta.get("segments") or info.get("segments")
+    if not segments:
+        raise LFDError("the prepared clip does not name its flow segments", path=candidates[0])
+    return {"faces": arrays["faces"], "flows": arrays["flows"], "segments": list(segments)}
+
+
+def format_prediction(pred: Prediction, as_json: bool = False) -> str:
+    """Text for the CLI: the class, the probabilities and the frames used (or one JSON object)."""
+    if as_json:
+        return json.dumps(pred.to_dict(), indent=2)
+    lines = [f"class: {pred.class_name}"]
+    lines += [
+        f"  p({name}) = {p:.4f}" for name, p in sorted(pred.probabilities.items(), key=lambda kv: -kv[1])
+    ]
+    lines.append("frames used: " + ", ".join(f"{k} {v}" for k, v in pred.frames.items()))
+    lines.append(
+        f"model input: faces {'+'.join(pred.regime['face_frames'])}; flows {', '.join(pred.regime['flow_segments'])}"
+    )
+    lines += [f"note: {n}" for n in pred.notes]
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""``lfd-tcmen predict`` with key-frame images and a tiny trained checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lfd_tcmen.cli import main
+from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
+from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.engine.checkpoint import save_checkpoint
+from lfd_tcmen.engine.train import train_fold
+from lfd_tcmen.preprocess.config import PreprocessConfig
+
+CLASSES = ("negative", "positive", "surprise")
+SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
+PARAMS = {
+    "identity_dim": 8,
+    "motion_dim": 8,
+    "flow_dim": 16,
+    "face_width": 4,
+    "flow_width": 4,
+    "face_resolution": 16,
+}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One epoch on random 16 x 16 features: small, but a real trained checkpoint."""
+    rng = np.random.default_rng(0)
+    n = 12
+    features = FeatureSet(
+        sample_ids=[f"toy/s{i % 3}/c{i}" for i in range(n)],
+        datasets=["toy"] * n,
+        subjects=[f"toy/s{i % 3}" for i in range(n)],
+        labels=np.arange(n) % 3,
+        class_names=CLASSES,
+        faces=rng.random((n, 3, 16, 16), dtype=np.float32),
+        face_frames=FACE_FRAMES_FULL,
+        flows=rng.random((n, 4, 3, 8, 8), dtype=np.float32),
+        flow_segments=SEGMENTS,
+    )
+    config = ExperimentConfig.from_dict(
+        {"model": {"params": PARAMS}, "train": {"epochs": 1, "batch_size": 4}}
+    )
+    result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    pipeline = PreprocessConfig(face_size=64, flow_method="dis")
+    save_checkpoint(
+        path, result.state_dict, model_name="lfd_tcmen", params=PARAMS, spec=result.spec, class_names=CLASSES,
+        config=config.to_dict(),
+        preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", "pipeline": pipeline.to_dict()},
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A rendered synthetic clip (a drawn face with a micro-movement), frames in order."""
+    root = tmp_path_factory.mktemp("clip")
+    render_dataset(root, subjects=1, clips_per_subject=1, frames_per_clip=8, progress=False)
+    (clip,) = [p for p in (root / "CASME2_RAW_selected" / "sub01").iterdir() if p.is_dir()]
+    return sorted(clip.glob("img*.jpg"), key=lambda p: int(p.stem[3:]))
+
+
+def test_predict_images_prints_class_probabilities_and_frames(checkpoint, frames, capsys):
+    onset, apex, offset = frames[0], frames[len(frames) // 2], frames[-1]
+    argv = ["predict", "--onset", str(onset), "--apex", str(apex), "--offset", str(offset)]
+    assert main([*argv, "--checkpoint", str(checkpoint), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["probabilities"]) == set(CLASSES)
+    assert sum(out["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert out["class"] == max(out["probabilities"], key=out["probabilities"].get)
+    assert out["frames"] == {"onset": str(onset), "apex": str(apex), "offset": str(offset)}
+    assert out["regime"]["face_frames"] == list(FACE_FRAMES_FULL)
+
+    assert main(["predict", "--onset", str(onset), "--apex", str(apex), "--checkpoint", str(checkpoint)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("class: ") and text.split()[1] in CLASSES
+    assert f"apex {apex}" in text and f"offset {apex}" in text  # no --offset: the apex stands in
+
+
+def test_bad_checkpoint_is_one_line_and_nonzero(frames, tmp_path, capsys):
+    missing = tmp_path / "nope.pt"
+    assert (
+        main(["predict", "--onset", str(frames[0]), "--apex", str(frames[1]), "--checkpoint", str(missing)])
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0] and "checkpoint not found" in err[0]
+
+
+def test_image_without_a_face_is_one_line(checkpoint, tmp_path, capsys):
+    import cv2
+
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((96, 96), 128, np.uint8))
+    assert (
+        main(["predict", "--onset", str(blank), "--apex", str(blank), "--checkpoint", str(checkpoint)]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lfd-tcmen: error:")
+
+
+def test_predict_needs_a_video_or_two_images(checkpoint, frames, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--apex", str(frames[0]), "--checkpoint", str(checkpoint)])
+    assert exit_.value.code == 2
+    assert "give a video, or both --onset and --apex" in capsys.readouterr().err
+
+
+def test_predict_real_video(shared_data, checkpoint, capsys):
+    video = shared_data / "videos" / "single_face.mp4"
+    assert main(["predict", str(video), "--checkpoint", str(checkpoint), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert sum(out["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    on, ap, off = out["frames"]["onset"], out["frames"]["apex"], out["frames"]["offset"]
+    assert 0 <= on <= ap <= off < 72  # spotted within the clip's 72 frames
+    assert out["frames"]["video"] == str(video)
+

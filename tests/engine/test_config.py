@@ -1,0 +1,85 @@
+"""ExperimentConfig from YAML: defaults, overrides, and errors that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lfd_tcmen.config import ExperimentConfig, load_config, save_config
+from lfd_tcmen.engine.data import resolve_data_path
+from lfd_tcmen.errors import LFDError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_round_trip_and_defaults(tmp_path):
+    path = _write(
+        tmp_path,
+        "name: x\nseed: 4\ndata: {source: store, path: st}\nmodel: {name: lfd_tcmen, params: {motion_dim: 8}}\n"
+        "train: {epochs: 3, lr: 0.01}\n",
+    )
+    cfg = load_config(path)
+    assert cfg.name == "x" and cfg.seed == 4
+    assert cfg.data.path == "st" and cfg.data.split == "loso"
+    assert cfg.model.params == {"motion_dim": 8}
+    assert cfg.train.epochs == 3 and cfg.train.lr == 0.01 and cfg.train.protocol == "honest"
+    save_config(cfg, tmp_path / "again.yaml")
+    assert load_config(tmp_path / "again.yaml") == cfg
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("trian: {epochs: 3}\n", "unknown key(s) trian"),
+        ("train: {epoch: 3}\n", "unknown key(s) train.epoch"),
+        ("train: {epochs: three}\n", "train.epochs: expected an integer"),
+        ("train: {protocol: best}\n", "train.protocol must be one of honest, leaky-best-epoch"),
+        ("data: {source: hdf5}\n", "data.source must be one of store, composite"),
+        ("data: [1, 2]\n", "data: expected a mapping"),
+        ("train: {epochs: 3\n", "invalid YAML"),
+    ],
+)
+def test_bad_config_names_the_file(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(LFDError, match="exp.yaml") as err:
+        load_config(path)
+    assert message in str(err.value)
+
+
+def test_missing_file_is_an_lfd_error(tmp_path):
+    with pytest.raises(LFDError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_overrides():
+    cfg = ExperimentConfig.from_dict({"model": {"name": "lfd_tcmen", "params": {"motion_dim": 8}}})
+    out = cfg.override(seed=9, epochs=2, protocol="leaky-best-epoch", model="lfd_tcmen")
+    assert (out.seed, out.train.epochs, out.train.protocol) == (9, 2, "leaky-best-epoch")
+    assert out.model.params == {"motion_dim": 8}  # same model keeps its params
+    assert cfg.override(model="other").model.params == {}
+    with pytest.raises(LFDError, match="train.epochs"):
+        cfg.override(epochs=0)
+
+
+def test_shipped_configs_load():
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        load_config(path)
+
+
+def test_composite_path_defaults_to_data_root_then_shared_data(tmp_path):
+    cfg = load_config(REPO / "configs" / "megc2019_composite.yaml")
+    assert cfg.data.source == "composite" and cfg.data.path is None
+    assert resolve_data_path(cfg.data, tmp_path) == tmp_path / "megc2019_composite"
+    repo = tmp_path / "repo"
+    assert resolve_data_path(cfg.data, None, [repo]) == tmp_path / "shared" / "data" / "megc2019_composite"
+    store = ExperimentConfig.from_dict({"data": {"source": "store", "path": "st"}}).data
+    assert resolve_data_path(store, None, [tmp_path]) == tmp_path / "st"
+    with pytest.raises(LFDError, match="data.path is required"):
+        resolve_data_path(ExperimentConfig().data)
