@@ -3,13 +3,16 @@
     .venv/bin/python benchmarks/megc2019_loso.py                    # all 68 folds, both protocols
     .venv/bin/python benchmarks/megc2019_loso.py --folds casme2/sub01,samm/006 --epochs 2
 
-Each protocol is one ``lfd-tcmen train`` run (its own process, one thread each, so the two use
-two cores side by side); run folders go to ``--out`` (default runs/bench_megc2019) and are
-resumed when rerun. Prints one table: protocol, UF1, UAR, accuracy, n, wall time, beside the
-published reference figures. The data folder: ``--data``, else $LFD_TCMEN_DATA, else
-../shared/data beside the repository.
+The experiment is ``configs/megc2019_composite.yaml`` (``--config``). With both protocols, each
+fold is trained ONCE with the test subject evaluated after every epoch: the last epoch is the
+honest result (fixed epoch count; evaluating changes nothing in training, so it equals a
+stand-alone ``lfd-tcmen train`` run exactly) and the best-on-test epoch the leaky one. Folds run
+``--workers`` at a time (default 2, one thread each). Run folders go to ``--out`` (default
+runs/bench_megc2019/runs/<model>__<protocol>) and are resumed when rerun.
 
-Not part of the test suite: it prints what it measures and never asserts a target.
+Prints one table: protocol, UF1, UAR, accuracy, n, per-dataset UF1, wall time, beside the
+published reference figures. The data folder: ``--data``, else $LFD_TCMEN_DATA, else
+../shared/data beside the repository. Not part of the test suite: it prints what it measures.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import shutil
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = ("honest", "leaky-best-epoch")
-# Published UF1 / UAR on this benchmark (from the data README); STSTNet's "UAR" is macro precision.
+# Published UF1 / UAR on this benchmark (data README); STSTNet's "UAR" is in fact macro precision.
 REFERENCES = (
     ("LBP-TOP baseline (published)", 0.5882, 0.5785),
     ("STSTNet (published)", 0.7353, 0.7605),
@@ -40,58 +43,62 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--folds", default=None, help="comma-separated fold names (default all 68)")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     p.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated, default both")
-    p.add_argument("--serial", action="store_true", help="run the protocols one after the other")
-    p.add_argument("--fresh", action="store_true", help="delete earlier run folders instead of resuming")
+    p.add_argument("--workers", type=int, default=2, help="folds trained at once (default 2)")
+    p.add_argument("--fresh", action="store_true", help="delete the earlier results instead of resuming")
+    p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-def command(args: argparse.Namespace, protocol: str, out: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "lfd_tcmen", "train", "--config", str(args.config), "--out", str(out)]
-    cmd += ["--protocol", protocol, "--no-progress"]
-    if args.folds:
-        cmd += ["--folds", args.folds]
-    if args.epochs is not None:
-        cmd += ["--epochs", str(args.epochs)]
-    if (out / "config.yaml").is_file():
-        cmd.append("--resume")
-    return cmd
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    env = dict(os.environ)
-    if args.data is not None:
-        env["LFD_TCMEN_DATA"] = str(args.data)
-    env.setdefault("OMP_NUM_THREADS", "1")
-    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    unknown = sorted(set(protocols) - set(PROTOCOLS))
-    if unknown:
-        print(f"unknown protocol(s): {', '.join(unknown)}", file=sys.stderr)
-        return 2
-    rows: list[dict[str, object]] = []
-    jobs: list[tuple[str, Path, subprocess.Popen[bytes], float]] = []
-    for protocol in protocols:
-        out = args.out / protocol
-        if args.fresh and out.exists():
-            import shutil
+    from lfd_tcmen.config import load_config
+    from lfd_tcmen.engine.benchmark import run_benchmark, run_dir
+    from lfd_tcmen.engine.benchmark_config import benchmark_from_dict
+    from lfd_tcmen.engine.data import load_features, preprocess_info, resolve_data_path
+    from lfd_tcmen.errors import LFDError
 
-            shutil.rmtree(out)
-        cmd = command(args, protocol, out)
-        print("$ " + " ".join(cmd), file=sys.stderr)
+    args = parse_args(argv)
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    try:
+        config = load_config(args.config).override(epochs=args.epochs)
+        raw = config.to_dict()
+        train = {k: v for k, v in raw["train"].items() if k != "protocol"}
+        method = config.model.name
+        bench = benchmark_from_dict(
+            {
+                "name": config.name,
+                "seed": config.seed,
+                "data": raw["data"],
+                "protocols": protocols,
+                "train": train,
+                "methods": [{"name": method, "model": method, "params": raw["model"]["params"]}],
+            },
+            source=str(args.config),
+        )
+        data_root = args.data or os.environ.get("LFD_TCMEN_DATA") or None
+        features = load_features(config.data, resolve_data_path(config.data, data_root, [REPO]))
+        if args.fresh and args.out.exists():
+            shutil.rmtree(args.out)
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env)
-        jobs.append((protocol, out, proc, start))
-        if args.serial:
-            proc.wait()
-    failed = False
-    for protocol, out, proc, start in jobs:
-        rc = proc.wait()
+        result = run_benchmark(
+            bench,
+            features,
+            args.out,
+            fold_names=args.folds.split(",") if args.folds else None,
+            protocols=protocols,
+            resume=True,
+            workers=args.workers,
+            progress=not args.no_progress,
+            preprocess=preprocess_info(features, config.data),
+        )
         wall = time.perf_counter() - start
-        if rc != 0:
-            print(f"{protocol}: lfd-tcmen train exited with {rc}", file=sys.stderr)
-            failed = True
-            continue
-        metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except LFDError as err:
+        print(f"megc2019_loso: error: {err}", file=sys.stderr)
+        return 2
+    rows = []
+    for protocol in protocols:
+        metrics = json.loads(
+            (run_dir(args.out, method, protocol) / "metrics.json").read_text(encoding="utf-8")
+        )
         o = metrics["overall"]
         rows.append(
             {
@@ -101,31 +108,33 @@ def main(argv: list[str] | None = None) -> int:
                 "accuracy": o["accuracy"],
                 "n": o["n"],
                 "folds": f"{metrics['folds_done']}/{metrics['folds_total']}",
-                "train time (s)": round(metrics["train_wall_s"], 1),
-                "wall time (s)": round(wall, 1),
                 **{f"uf1 {k}": v["uf1"] for k, v in metrics["per_dataset"].items()},
+                "wall time (s)": int(round(wall)),
             }
         )
-    print_table(rows, args)
-    return 1 if failed else 0
+    trained = sum(len(v) for v in result.trained.values())
+    print_table(rows, config.name, args, trained, len(result.failed))
+    return 1 if result.failed else 0
 
 
-def print_table(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+def print_table(
+    rows: list[dict[str, object]], name: str, args: argparse.Namespace, trained: int, failed: int
+) -> None:
     from lfd_tcmen.report.tables import markdown_table
 
-    if not rows:
-        return
     datasets = sorted({k for r in rows for k in r if k.startswith("uf1 ")})
-    cols = ["protocol", "uf1", "uar", "accuracy", "n", "folds", *datasets, "train time (s)", "wall time (s)"]
-    refs = [{"protocol": name, "uf1": u, "uar": a} for name, u, a in REFERENCES]
+    cols = ["protocol", "uf1", "uar", "accuracy", "n", "folds", *datasets, "wall time (s)"]
+    refs = [{"protocol": label, "uf1": u, "uar": a} for label, u, a in REFERENCES]
     print(
-        f"\nMEGC2019 composite, leave-one-subject-out, LFD-TCMEN ({args.config.name}; pooled MEGC2019 scores)\n"
+        f"\nMEGC2019 composite, leave-one-subject-out, {name} ({args.config.name}); pooled MEGC2019 scores\n"
     )
     print(markdown_table(rows + refs, cols))
     print(
-        "\nhonest: fixed epochs and schedule, nothing about the test subject used in training;"
+        f"\nfolds trained now: {trained} (the rest resumed from {args.out}); failed: {failed}; "
+        f"{args.workers} worker(s). Wall time is this call's, shared by the protocols (one training per fold)."
+        "\nhonest: fixed epochs and schedule, nothing about the test subject used in training."
         "\nleaky-best-epoch: each fold keeps the epoch that scores best on its own test subject (the"
-        " peers' practice), so its figure is optimistic. Both runs: " + str(args.out)
+        " peers' practice), so its figure is optimistic."
     )
 
 

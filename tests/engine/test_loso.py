@@ -153,3 +153,12 @@ def test_subject_kfold_split_keeps_subjects_apart(features):
     assert select_folds(folds, ["fold01"]) == [folds[1]]
     with pytest.raises(LFDError, match="data.k"):
         make_folds(features, DataConfig(split="kfold", k=9))
+
+
+def test_a_model_with_one_code_gets_its_probe_but_no_embedding(tmp_path, features, make_config):
+    config = make_config(epochs=1).override(model="ststnet")  # returns a motion code only
+    summary = run_experiment(config, features, tmp_path, fold_names=["toy/s0", "toy/s1"], progress=False)
+    leak = summary.metrics["identity_leakage"]
+    assert leak["available"] and leak["folds"] == 2 and "motion" in leak and "identity" not in leak
+    assert summary.metrics["model"] == "ststnet" and summary.metrics["overall"]["n"] == 12
+    assert (tmp_path / "confusion.png").is_file() and not (tmp_path / "embedding.png").exists()

@@ -25,7 +25,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--annotations", required=True, type=Path, help="the dataset's annotation file")
     parser.add_argument("--protocol", required=True, help="label protocol, e.g. casme2-5class")
     parser.add_argument("--out", required=True, type=Path, help="feature store folder")
-    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="processes or Ray tasks at once (default 1)")
+    parser.add_argument(
+        "--engine",
+        choices=("process", "ray"),
+        default="process",
+        help="how --workers > 1 run: a local process pool (default) or Ray tasks; same files",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="with --engine ray: this Ray cluster, not a local one",
+    )
     parser.add_argument("--config", type=Path, default=None, help="YAML with preprocess settings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -54,7 +66,15 @@ def run(args: argparse.Namespace) -> int:
         raise LFDError(
             f"no sample of dataset {args.dataset} under protocol {args.protocol}", args.annotations
         )
-    report = prepare_dataset(samples, config, args.out, workers=args.workers, progress=not args.no_progress)
+    report = prepare_dataset(
+        samples,
+        config,
+        args.out,
+        workers=args.workers,
+        progress=not args.no_progress,
+        engine=args.engine,
+        ray_address=args.ray_address,
+    )
     print(report.format())
     if report.prepared == 0:
         raise LFDError(

@@ -40,7 +40,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", default=None, help="override model.name (drops the config's model.params)")
     parser.add_argument(
+        "--model-defaults",
+        action="store_true",
+        help="train with the model's published settings: epochs, lr and batch size from its class's "
+        "default_train (the paper's; docs/peers.md), then --epochs if given",
+    )
+    parser.add_argument(
         "--list-folds", action="store_true", help="print the fold names, one per line, and exit"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="folds trained at once (default 1); more runs them as Ray tasks with identical results, "
+        "each with the config's train.threads",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="run the folds on this Ray cluster (with --workers N: N folds at a time) instead of a "
+        "private local Ray",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -53,9 +73,16 @@ def run(args: argparse.Namespace) -> int:
     from lfd_tcmen.engine.loso import list_folds, run_experiment
     from lfd_tcmen.errors import LFDError
 
-    config = load_config(args.config).override(
-        seed=args.seed, epochs=args.epochs, protocol=args.protocol, model=args.model
-    )
+    if args.workers < 1:
+        raise LFDError(f"--workers must be >= 1, got {args.workers}")
+    if args.ray_address is not None and args.workers < 2:
+        raise LFDError("--ray-address needs --workers 2 or more (the folds run at once on the cluster)")
+    config = load_config(args.config).override(seed=args.seed, protocol=args.protocol, model=args.model)
+    if getattr(args, "model_defaults", False):
+        from lfd_tcmen.engine.benchmark_config import apply_model_defaults
+
+        config = apply_model_defaults(config)
+    config = config.override(epochs=args.epochs)
     if args.model is not None:
         from lfd_tcmen.models.registry import model_names
 
@@ -75,9 +102,17 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"{config.name}: {config.model.name} on {len(features)} samples, {len(set(features.subjects))} subjects "
-        f"({path}); {len(selected)} fold(s); protocol {config.train.protocol}; run folder {out}",
+        f"({path}); {len(selected)} fold(s); protocol {config.train.protocol}; run folder {out}"
+        + (f"; {args.workers} workers" if args.workers > 1 else ""),
         file=sys.stderr,
     )
+    cores = os.cpu_count() or 1
+    if args.workers > 1 and args.ray_address is None and args.workers * config.train.threads > cores:
+        print(
+            f"note: {args.workers} workers x train.threads {config.train.threads} > {cores} cores: "
+            "folds will compete for the CPU (results are the same, only slower)",
+            file=sys.stderr,
+        )
     summary = run_experiment(
         config,
         features,
@@ -86,8 +121,21 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.no_progress,
         preprocess=preprocess_info(features, config.data),
+        workers=args.workers,
+        ray_address=args.ray_address,
     )
-    print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
+    if summary.metrics.get("folds_done"):
+        print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
+    if summary.failed:
+        for failure in summary.failed:
+            print(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}", file=sys.stderr)
+        names = ", ".join(f["fold"] for f in summary.failed)
+        print(
+            f"lfd-tcmen: {len(summary.failed)} fold(s) failed ({names}); the others are saved in "
+            f"{summary.out_dir}; rerun with --resume to retry the failed ones",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -108,11 +156,16 @@ def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -
             )
     leak = metrics.get("identity_leakage", {})
     if leak.get("available"):
-        m, i = leak["motion"], leak["identity"]
-        lines.append(
-            f"identity leakage (subject from code, linear probe on training samples, mean of {leak['folds']} folds): "
-            f"motion code {m['accuracy']:.3f}, identity code {i['accuracy']:.3f}, chance {m['chance']:.3f}"
+        codes = ", ".join(
+            f"{name} code {leak[name]['accuracy']:.3f}" for name in ("motion", "identity") if name in leak
         )
+        chance = next(leak[name]["chance"] for name in ("motion", "identity") if name in leak)
+        lines.append(
+            f"identity leakage (subject from code, linear probe on training samples, mean of {leak['folds']} "
+            f"folds): {codes}, chance {chance:.3f}"
+        )
+    else:
+        lines.append(f"identity leakage: not measured ({leak.get('reason', 'no codes')})")
     lines.append(f"wall time {wall_s:.1f} s (training time of all folds {metrics['train_wall_s']:.1f} s)")
     lines.append(f"results in {out_dir}")
     return "\n".join(lines)

@@ -1,7 +1,12 @@
-"""Cross-subject runs: every fold trained serially, each saved as it finishes, resumable.
+"""Cross-subject runs: every fold trained, each saved as it finishes, resumable.
 
     run_experiment(config, features, out_dir)          # a fresh run
     run_experiment(config, features, out_dir, resume=True)   # keep finished folds, train the rest
+    run_experiment(config, features, out_dir, workers=2)     # two folds at a time, on Ray
+
+Folds run one after another, or as Ray tasks (``engine.parallel``); either way this process
+saves each fold the moment it comes back, and a fold that fails is reported in metrics.json
+("failed_folds") while the others finish.
 
 Each fold is trained with a seed derived from the run seed and the fold's name only, and the
 reports are rebuilt from the fold folders, so a run interrupted and resumed gives exactly the
@@ -12,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,8 @@ from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.engine import outputs
 from lfd_tcmen.engine.checkpoint import save_checkpoint
 from lfd_tcmen.engine.folds import fold_seed, make_folds, probed_folds, select_folds
-from lfd_tcmen.engine.summary import fold_probe, summarize_run
+from lfd_tcmen.engine.parallel import make_executor
+from lfd_tcmen.engine.summary import METRICS, fold_probe, summarize_run
 from lfd_tcmen.engine.train import BatchHook, FoldResult, train_fold
 from lfd_tcmen.errors import LFDError
 
@@ -44,6 +52,7 @@ class RunSummary:
     folds_trained: list[str] = field(default_factory=list)
     folds_kept: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"fold", "error", "traceback"}
 
 
 def data_fingerprint(features: FeatureSet) -> str:
@@ -69,50 +78,111 @@ def run_experiment(
     progress: bool = True,
     preprocess: dict[str, Any] | None = None,
     on_batch: BatchHook | None = None,
+    workers: int = 1,
+    ray_address: str | None = None,
 ) -> RunSummary:
     """Train the selected folds (all by default) into ``out_dir`` and write the run's reports.
 
     Without ``resume``, a run folder that already holds finished folds is refused (nothing is
     overwritten); with it, finished folds are kept and the config and data must match the
     saved ones. ``preprocess`` goes into every checkpoint (see ``engine.data.preprocess_info``).
+    ``workers`` > 1 trains that many folds at once as Ray tasks (a private local Ray, or the
+    cluster at ``ray_address``) with the same results; ``on_batch`` then runs in the workers.
+    A fold that raises is listed in ``RunSummary.failed`` and metrics.json; an ``LFDError``
+    or Ctrl-C stops the run, keeping every finished fold.
     """
     start = time.perf_counter()
     out = Path(out_dir)
     folds = make_folds(features, config.data, config.seed)
     selected = select_folds(folds, fold_names)
     probed = probed_folds(folds, config.train.probe_folds)
+    executor = make_executor(
+        workers, ray_address, threads=config.train.threads, use_gpu=config.train.device != "cpu"
+    )
     _prepare_run_dir(out, config, features, resume)
 
-    trained: list[str] = []
-    kept: list[str] = []
+    kept = [f.name for f in selected if resume and outputs.is_finished(out, f.name)]
+    todo = [f for f in selected if f.name not in kept]
+    work = partial(
+        _fold_work,
+        config=config,
+        probed=frozenset(probed),
+        progress=progress and workers == 1,
+        on_batch=on_batch,
+    )
+    done: set[str] = set()
+    failed: list[dict[str, Any]] = []
     bar = tqdm(
-        selected,
+        total=len(selected),
+        initial=len(kept),
         desc=f"{config.name} [{config.train.protocol}]",
         unit="fold",
         disable=not progress,
         position=0,
     )
-    for fold in bar:
-        bar.set_postfix(fold=fold.name)
-        if resume and outputs.is_finished(out, fold.name):
-            kept.append(fold.name)
-            continue
-        result = train_fold(
-            features,
-            fold,
-            config,
-            fold_seed(config.seed, fold.name),
-            progress=progress,
-            on_batch=on_batch,
-            train_codes=fold.name in probed,
-        )
-        _save_fold(out, result, features, config, preprocess or {}, fold, probe=fold.name in probed)
-        trained.append(fold.name)
-    bar.close()
+    try:
+        with executor:
+            for outcome in executor.map(work, features, todo):
+                bar.update(1)
+                bar.set_postfix(fold=outcome.fold.name)
+                if not outcome.ok:
+                    failed.append(
+                        {"fold": outcome.fold.name, "error": outcome.error, "traceback": outcome.traceback}
+                    )
+                    tqdm.write(f"fold {outcome.fold.name} failed: {outcome.error}", file=sys.stderr)
+                    continue
+                result, leakage = outcome.value
+                _save_fold(
+                    out,
+                    result,
+                    features,
+                    config,
+                    preprocess or {},
+                    outcome.fold,
+                    probe=False,
+                    leakage=leakage,
+                )
+                done.add(outcome.fold.name)
+    finally:
+        bar.close()
 
-    records = [outputs.read_fold(out, f.name) for f in selected]
-    metrics = summarize_run(out, features, config, records, folds_total=len(folds))
-    return RunSummary(out, metrics, trained, kept, time.perf_counter() - start)
+    trained = [f.name for f in todo if f.name in done]
+    records = [outputs.read_fold(out, f.name) for f in selected if f.name in done or f.name in kept]
+    if records:
+        metrics = summarize_run(out, features, config, records, folds_total=len(folds))
+    else:  # every fold failed: nothing to score
+        metrics = {
+            "protocol": config.train.protocol,
+            "name": config.name,
+            "model": config.model.name,
+            "folds_done": 0,
+            "folds_total": len(folds),
+        }
+    metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed]
+    outputs.write_json(out / METRICS, metrics)
+    return RunSummary(out, metrics, trained, kept, time.perf_counter() - start, failed)
+
+
+def _fold_work(
+    features: FeatureSet,
+    fold: Fold,
+    *,
+    config: ExperimentConfig,
+    probed: frozenset[str],
+    progress: bool,
+    on_batch: BatchHook | None,
+) -> tuple[FoldResult, dict[str, Any] | None]:
+    """What one fold computes, wherever it runs: train it, then probe its codes for identity.
+
+    Returns the result (training-sample codes dropped once probed: they are not saved) and
+    the probe (None for folds not probed, or models without codes).
+    """
+    seed = fold_seed(config.seed, fold.name)
+    probe = fold.name in probed
+    result = train_fold(features, fold, config, seed, progress=progress, on_batch=on_batch, train_codes=probe)
+    leakage = fold_probe(result, features, seed=seed) if probe else None
+    result.codes = {k: v for k, v in result.codes.items() if not k.startswith("train_")}
+    return result, leakage
 
 
 def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
@@ -128,7 +198,7 @@ def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, 
             path=out,
         )
     if resume and saved.is_file():
-        old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+        old = _with_defaults(yaml.safe_load(saved.read_text(encoding="utf-8")) or {})
         new = config.to_dict()
         if old != new:
             diff = _diff_keys(old, new)
@@ -146,6 +216,15 @@ def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, 
     outputs.write_json(out / RUN_INFO, info)
 
 
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with keys added to the config since it was written set to their defaults
+    (each new key's default is the behaviour from before it existed, e.g. ``train.device``)."""
+    try:
+        return ExperimentConfig.from_dict(saved).to_dict()
+    except LFDError:  # not a config this version reads: compare as saved
+        return saved
+
+
 def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
@@ -161,9 +240,14 @@ def _save_fold(
     preprocess: dict[str, Any],
     fold: Fold,
     probe: bool = True,
+    *,
+    leakage: dict[str, Any] | None = None,
 ) -> None:
+    """Write one finished fold's folder (atomically). ``leakage``: its probe, when computed
+    already (by ``_fold_work``); else it is computed here when ``probe``."""
     protocol = config.train.protocol
-    leakage = fold_probe(result, features, seed=fold_seed(config.seed, fold.name)) if probe else None
+    if leakage is None and probe:
+        leakage = fold_probe(result, features, seed=fold_seed(config.seed, fold.name))
     info = {
         "fold": fold.name,
         "protocol": protocol,

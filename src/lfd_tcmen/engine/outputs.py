@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,7 @@ def write_fold(
     info: Mapping[str, Any],
     arrays: Mapping[str, np.ndarray],
     prediction_rows: list[dict[str, Any]],
-    save_model: Any,
+    save_model: Callable[[Path], None],
 ) -> Path:
     """Write a fold folder atomically; ``save_model(path)`` writes the checkpoint inside it."""
     final = fold_dir(run_dir, fold_name)

@@ -31,17 +31,19 @@ CODE_NAMES = ("motion", "identity")
 def fold_probe(result: FoldResult, features: FeatureSet, seed: int) -> dict[str, Any] | None:
     """Identity-leakage probe of one fold on its TRAINING samples' codes (None: no codes).
 
-    Returns ``{"motion": probe, "identity": probe}`` with ``report.probe.identity_leakage_probe``
-    results; a disentangled model recovers the subject from the identity code, not the motion code.
+    Returns ``{"motion": probe, "identity": probe}`` (the codes the model has) with
+    ``report.probe.identity_leakage_probe`` results; a disentangled model recovers the subject
+    from the identity code, not from the motion code.
     """
-    if not all(f"train_{name}" in result.codes for name in CODE_NAMES):
+    names = [name for name in CODE_NAMES if f"train_{name}" in result.codes]
+    if not names:
         return None
     from lfd_tcmen.report.probe import identity_leakage_probe
 
     subjects = [features.subjects[i] for i in result.train_index]
     return {
         name: _plain(identity_leakage_probe(result.codes[f"train_{name}"], subjects, seed=seed))
-        for name in CODE_NAMES
+        for name in names
     }
 
 
@@ -115,6 +117,8 @@ def _leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
         }
     out: dict[str, Any] = {"available": True, "folds": len(done), "split": "each fold's training samples"}
     for name in CODE_NAMES:
+        if not all(name in p for p in done):
+            continue
         keys = [k for k, v in done[0][name].items() if isinstance(v, int | float) and not isinstance(v, bool)]
         out[name] = {k: float(np.mean([p[name][k] for p in done])) for k in keys}
     return out

@@ -8,6 +8,10 @@ predicted once, after the last epoch. Nothing computed from the test subject fee
 Leaky protocol ("leaky-best-epoch", the peers' practice): the same training, but the test
 subject is predicted after every epoch and the epoch with the most correct test predictions is
 kept. It is a model selection on the test labels; results are labelled as such everywhere.
+
+Device: ``train.device`` ("auto": CUDA when present). On CPU every step runs in float32 exactly
+as written; on CUDA, with ``train.amp``, forward and loss run under autocast (bf16, or fp16 with
+a gradient scaler) and the kept weights come back to the CPU.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from tqdm.auto import tqdm
 from lfd_tcmen.config import ExperimentConfig, TrainConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.engine.device import Precision
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.registry import ModelSpec, create_model
 
@@ -42,6 +47,8 @@ class FoldResult:
     history: one dict per epoch (loss terms, learning rate, train accuracy; test accuracy and
         UF1 too under the leaky protocol).
     epoch: the epoch whose model and predictions were kept (1-based).
+    last: leaky runs asked for it (``train_fold(keep_last=True)``): the same training's
+        last-epoch result, i.e. exactly what the honest protocol gives for this fold and seed.
     """
 
     fold: str
@@ -55,6 +62,7 @@ class FoldResult:
     spec: ModelSpec
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     wall_s: float = 0.0
+    last: FoldResult | None = None
 
     @property
     def preds(self) -> np.ndarray:
@@ -132,19 +140,30 @@ def batches(index: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 @torch.no_grad()
 def evaluate(
-    model: MERModel, features: FeatureSet, index: np.ndarray, batch_size: int
+    model: MERModel,
+    features: FeatureSet,
+    index: np.ndarray,
+    batch_size: int,
+    precision: Precision | None = None,
 ) -> dict[str, np.ndarray]:
-    """Eval-mode forward over ``index``: "probs" (n, C) and any identity/motion codes (n, D)."""
+    """Eval-mode forward over ``index``: "probs" (n, C) and any identity/motion codes (n, D).
+
+    ``precision``: default float32 on the model's device; outputs always come back as float32
+    numpy arrays.
+    """
+    precision = precision or Precision.of_model(model)
     was_training = model.training
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {}
     try:
         for idx in batches(index, batch_size):
-            out = model(torch.from_numpy(features.faces[idx]), torch.from_numpy(features.flows[idx]))
-            chunks.setdefault("probs", []).append(torch.softmax(out["logits"], dim=-1).numpy())
+            with precision.autocast():
+                out = model(precision.tensor(features.faces[idx]), precision.tensor(features.flows[idx]))
+            probs = torch.softmax(out["logits"].float(), dim=-1)
+            chunks.setdefault("probs", []).append(probs.cpu().numpy())
             for key in CODE_KEYS:
                 if key in out:
-                    chunks.setdefault(key, []).append(out[key].reshape(len(idx), -1).numpy())
+                    chunks.setdefault(key, []).append(out[key].reshape(len(idx), -1).float().cpu().numpy())
     finally:
         model.train(was_training)
     return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
@@ -165,13 +184,17 @@ def train_fold(
     progress: bool = True,
     on_batch: BatchHook | None = None,
     train_codes: bool = True,
+    keep_last: bool = False,
 ) -> FoldResult:
     """Train on ``fold.train`` and predict ``fold.test`` under ``config.train.protocol``.
 
     ``seed`` seeds torch (initialisation) and numpy (shuffling, augmentation), so a fold's
     result depends on (data, config, seed) only. ``on_batch`` sees the sample indices of every
     training batch (tests use it to prove test samples never enter one). ``train_codes``: also
-    return the training samples' codes (for the identity-leakage probe).
+    return the training samples' codes (for the identity-leakage probe). ``keep_last`` (leaky
+    protocol only): also return the last epoch's model and predictions as ``result.last``, a
+    result with the honest protocol's epoch and history; evaluating the test subject after each
+    epoch changes nothing in training, so it equals an honest run's result for the same seed.
     """
     start = time.perf_counter()
     train = config.train
@@ -182,12 +205,16 @@ def train_fold(
     subject_ids = {s: i for i, s in enumerate(train_subjects)}
     subject_of = np.array([subject_ids.get(s, -1) for s in features.subjects], dtype=np.int64)
 
+    precision = Precision.for_config(train)
     threads = torch.get_num_threads()
     torch.set_num_threads(train.threads)
     try:
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        model = build_model(features, train_subjects, config)
+        model = build_model(features, train_subjects, config).to(precision.device)
+        if train.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        scaler = precision.scaler()
         weights = (
             class_weights(features.labels[train_index], features.num_classes) if train.class_weights else None
         )
@@ -206,11 +233,21 @@ def train_fold(
             for group in optimizer.param_groups:
                 group["lr"] = train.lr * lr_factor(train, epoch)
             row = _train_epoch(
-                model, optimizer, features, train_index, subject_of, weights, train, rng, on_batch
+                model,
+                optimizer,
+                features,
+                train_index,
+                subject_of,
+                weights,
+                train,
+                rng,
+                on_batch,
+                precision,
+                scaler,
             )
             row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], **row}
             if leaky:
-                probs = evaluate(model, features, test_index, train.eval_batch_size)["probs"]
+                probs = evaluate(model, features, test_index, train.eval_batch_size, precision)["probs"]
                 correct = int((probs.argmax(1) == features.labels[test_index]).sum())
                 row["test_accuracy"] = correct / len(test_index)
                 if correct >= best["correct"]:  # later epochs win ties, as in HTNet's code
@@ -222,15 +259,30 @@ def train_fold(
             history.append(row)
             epochs.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['train_accuracy']:.2f}")
         epochs.close()
+        last = None
+        if leaky and keep_last:
+            probs, codes, state = _final_outputs(
+                model, features, test_index, train_index, train, train_codes, precision
+            )
+            last = FoldResult(
+                fold=fold.name,
+                test_index=test_index,
+                train_index=train_index,
+                train_subjects=train_subjects,
+                probs=probs,
+                epoch=train.epochs,
+                history=[{k: v for k, v in row.items() if not k.startswith("test_")} for row in history],
+                state_dict=state,
+                spec=model.spec,
+                codes=codes,
+                wall_s=time.perf_counter() - start,
+            )
         if leaky:
             model.load_state_dict(best["state"])
         kept_epoch = best["epoch"] if leaky else train.epochs
-        test_out = evaluate(model, features, test_index, train.eval_batch_size)
-        codes = {f"test_{k.split('_')[0]}": v for k, v in test_out.items() if k in CODE_KEYS}
-        if codes and train_codes:
-            train_out = evaluate(model, features, train_index, train.eval_batch_size)
-            codes.update({f"train_{k.split('_')[0]}": v for k, v in train_out.items() if k in CODE_KEYS})
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        probs, codes, state = _final_outputs(
+            model, features, test_index, train_index, train, train_codes, precision
+        )
     finally:
         torch.set_num_threads(threads)
     return FoldResult(
@@ -238,14 +290,38 @@ def train_fold(
         test_index=test_index,
         train_index=train_index,
         train_subjects=train_subjects,
-        probs=test_out["probs"],
+        probs=probs,
         epoch=kept_epoch,
         history=history,
         state_dict=state,
         spec=model.spec,
         codes=codes,
         wall_s=time.perf_counter() - start,
+        last=last,
     )
+
+
+def _final_outputs(
+    model: MERModel,
+    features: FeatureSet,
+    test_index: np.ndarray,
+    train_index: np.ndarray,
+    train: TrainConfig,
+    train_codes: bool,
+    precision: Precision,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, torch.Tensor]]:
+    """The kept model's test probabilities (n_test, C), codes and a copy of its weights (on the
+    CPU, contiguous)."""
+    test_out = evaluate(model, features, test_index, train.eval_batch_size, precision)
+    codes = {f"test_{k.split('_')[0]}": v for k, v in test_out.items() if k in CODE_KEYS}
+    if codes and train_codes:
+        train_out = evaluate(model, features, train_index, train.eval_batch_size, precision)
+        codes.update({f"train_{k.split('_')[0]}": v for k, v in train_out.items() if k in CODE_KEYS})
+    state = {
+        k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+        for k, v in model.state_dict().items()
+    }
+    return test_out["probs"], codes, state
 
 
 def _train_epoch(
@@ -258,29 +334,38 @@ def _train_epoch(
     train: TrainConfig,
     rng: np.random.Generator,
     on_batch: BatchHook | None,
+    precision: Precision | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """One pass over the training samples in a seeded random order; returns mean loss terms."""
+    precision = precision or Precision(torch.device("cpu"))
     model.train()
     sums: dict[str, float] = {}
     correct = seen = 0
-    weight_tensor = None if weights is None else torch.from_numpy(weights)
+    weight_tensor = None if weights is None else precision.tensor(weights)
     for idx in batches(rng.permutation(train_index), train.batch_size):
         if on_batch is not None:
             on_batch(idx)
         faces, flows = augment(features.faces[idx], features.flows[idx], train, rng, features.flow_normalised)
         batch = {
-            "faces": torch.from_numpy(faces),
-            "flows": torch.from_numpy(flows),
-            "labels": torch.from_numpy(features.labels[idx].astype(np.int64)),
-            "subjects": torch.from_numpy(subject_of[idx]),
+            "faces": precision.tensor(faces),
+            "flows": precision.tensor(flows),
+            "labels": precision.tensor(features.labels[idx].astype(np.int64)),
+            "subjects": precision.tensor(subject_of[idx]),
         }
         if weight_tensor is not None:
             batch["class_weights"] = weight_tensor
-        out = model(batch["faces"], batch["flows"])
-        loss, terms = model.loss(out, batch)
+        with precision.autocast():
+            out = model(batch["faces"], batch["flows"])
+            loss, terms = model.loss(out, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:  # fp16 autocast on CUDA
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         n = len(idx)
         sums["train_loss"] = sums.get("train_loss", 0.0) + float(loss.detach()) * n
         for key, value in terms.items():

@@ -8,8 +8,8 @@
 ``prepare_dataset`` writes it (resumable: existing files are kept; each file is written to a
 temporary name and renamed); ``load_feature_set`` turns it into a ``FeatureSet`` through
 ``model_inputs``, the one transform that training and prediction share. Files are written
-byte-for-byte deterministically (fixed zip timestamps), so a run on N processes equals a run on
-one.
+byte-for-byte deterministically (fixed zip timestamps), so a run on N processes (or N Ray
+workers) equals a run on one.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
 
 MANIFEST = "manifest.json"
 FLOW_NORMS = ("minmax", "none")
+ENGINES = ("process", "ray")  # how workers > 1 run: a local process pool, or Ray tasks
 FLOW_DTYPE = np.float16  # max error after model_inputs ~1e-3 (measured; see tests/preprocess/test_store.py)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -190,13 +191,19 @@ def prepare_dataset(
     out_dir: str | Path,
     workers: int = 1,
     progress: bool = True,
+    engine: str = "process",
+    ray_address: str | None = None,
 ) -> PrepareReport:
     """Extract and store the features of every sample; write ``manifest.json``; report.
 
     Samples whose file already exists are kept (a rerun resumes an interrupted one); a sample
     that fails (no face, missing or corrupt frame) is skipped and reported with the file and
-    reason, the others go on. ``workers`` > 1 runs that many processes; the files are the same.
+    reason, the others go on. ``workers`` > 1 runs that many processes (``engine`` "process")
+    or Ray tasks (``engine`` "ray": a private local Ray, or the cluster at ``ray_address``);
+    the files are the same.
     """
+    if engine not in ENGINES:
+        raise LFDError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     out = Path(out_dir)
     protocols = sorted({s.protocol for s in samples if s.protocol})
     if len(protocols) > 1:
@@ -223,7 +230,7 @@ def prepare_dataset(
     reused = sum(1 for e in entries if e["status"] == "ok")
     bar = tqdm(total=len(jobs), desc="prepare", unit="clip", disable=not progress, file=sys.stderr)
     try:
-        for i, result in _run(samples, jobs, config, workers):
+        for i, result in _run(samples, jobs, config, workers, engine, ray_address):
             entries[i].update(result)
             bar.update(1)
     finally:
@@ -283,10 +290,28 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # N processes on N cores: no oversubscription
 
 
+def _prepare_task(sample: Sample, config: PreprocessConfig, path: Path) -> dict[str, Any]:
+    """A Ray task: one sample, OpenCV on one thread (one task per CPU)."""
+    _init_worker()
+    return _prepare_one(sample, config, path)
+
+
 def _run(
-    samples: Sequence[Sample], jobs: list[tuple[int, Path]], config: PreprocessConfig, workers: int
+    samples: Sequence[Sample],
+    jobs: list[tuple[int, Path]],
+    config: PreprocessConfig,
+    workers: int,
+    engine: str = "process",
+    ray_address: str | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (index, result) for each job, in this process or on ``workers`` processes."""
+    """Yield (index, result) for each job, here, on ``workers`` processes or as Ray tasks."""
+    if engine == "ray" and workers > 1 and jobs:
+        from lfd_tcmen.engine.parallel import ray_imap
+
+        yield from ray_imap(
+            _prepare_task, [(i, (samples[i], config, path)) for i, path in jobs], workers, ray_address
+        )
+        return
     if workers <= 1 or len(jobs) <= 1:
         for i, path in jobs:
             yield i, _prepare_one(samples[i], config, path)

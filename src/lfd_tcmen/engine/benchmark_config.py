@@ -1,0 +1,211 @@
+"""Benchmark YAML: one data section, seed and shared training, then methods and ablations.
+
+    name: megc2019
+    seed: 0
+    data: {source: composite, ...}          # the same for every run
+    protocols: [honest, leaky-best-epoch]
+    train: {epochs: 30, ...}                # shared; a method's own train block overrides it
+    methods:
+      - {name: lfd_tcmen, model: lfd_tcmen, params: {}}
+      - {name: ststnet, model: ststnet, use_model_defaults: true, train: {epochs: 150}}
+      - {name: htnet, model: htnet, skip: "not run on CPU: GPU job"}
+    ablations:
+      - {name: no_drl, ablation_of: lfd_tcmen, params: {use_drl: false}}
+    notes: ["free text for the table"]
+
+A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
+class's ``default_train`` (epochs, lr, batch size: the paper's); the method's own ``train``. An
+ablation starts from its method's model, params and training and changes ``params``. Methods
+cannot change the data or the seed, so every run sees the same folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lfd_tcmen.config import PROTOCOLS, ExperimentConfig
+from lfd_tcmen.errors import LFDError
+
+MODEL_DEFAULT_KEYS = ("epochs", "lr", "batch_size")
+_TOP_KEYS = {"name", "seed", "data", "train", "protocols", "methods", "ablations", "notes"}
+_METHOD_KEYS = {"name", "model", "params", "train", "use_model_defaults", "ablation_of", "skip", "note"}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row group of the table: a model with its params and training overrides."""
+
+    name: str
+    model: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    use_model_defaults: bool = False
+    ablation_of: str | None = None
+    skip: str | None = None
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "ablation" if self.ablation_of else "method"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """A benchmark YAML: shared data/seed/train, the protocols and the methods, in table order."""
+
+    name: str
+    seed: int
+    data: Mapping[str, Any]
+    train: Mapping[str, Any]
+    protocols: tuple[str, ...]
+    methods: tuple[Method, ...]
+    notes: tuple[str, ...] = ()
+    source: str = "<benchmark>"
+
+    def method(self, name: str) -> Method:
+        for m in self.methods:
+            if m.name == name:
+                return m
+        raise LFDError(f"unknown method {name!r}; known: {', '.join(self.names())}", path=self.source)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.methods]
+
+    def experiment(self, name: str, protocol: str) -> ExperimentConfig:
+        """The ``ExperimentConfig`` of one run: shared data and seed, the method's model and training."""
+        m = self.method(name)
+        train = {**self.train}
+        if m.use_model_defaults:
+            train.update(model_default_train(m.model))
+        train.update(m.train)
+        train["protocol"] = protocol
+        raw = {
+            "name": f"{self.name}-{m.name}",
+            "seed": self.seed,
+            "data": dict(self.data),
+            "model": {"name": m.model, "params": dict(m.params)},
+            "train": train,
+        }
+        return ExperimentConfig.from_dict(raw, source=self.source)
+
+
+def model_default_train(model: str) -> dict[str, Any]:
+    """``{"epochs", "lr", "batch_size"}`` from the model class's ``default_train`` (the paper's).
+
+    Raises ``LFDError`` for a model without one, or one whose optimiser the engine lacks (Adam only).
+    """
+    from lfd_tcmen.models import registry
+
+    registry.model_names()  # imports the model modules
+    cls = registry._MODELS.get(model)
+    if cls is None:
+        raise LFDError(f"unknown model {model!r}; known: {', '.join(registry.model_names())}")
+    defaults = getattr(cls, "default_train", None)
+    if not defaults:
+        raise LFDError(f"model {model!r} declares no default_train (paper settings)")
+    optimizer = str(defaults.get("optimizer", "adam")).lower()
+    if optimizer != "adam":
+        raise LFDError(f"model {model!r} trains with {optimizer!r}; the engine trains with Adam only")
+    return {k: defaults[k] for k in MODEL_DEFAULT_KEYS if k in defaults}
+
+
+def apply_model_defaults(config: ExperimentConfig) -> ExperimentConfig:
+    """``config`` with epochs, lr and batch size replaced by its model's ``default_train``."""
+    raw = config.to_dict()
+    raw["train"].update(model_default_train(config.model.name))
+    return ExperimentConfig.from_dict(raw)
+
+
+def load_benchmark(path: str | Path) -> BenchmarkConfig:
+    """Read and check a benchmark YAML; every run's config is built once here so errors come first."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise LFDError(f"cannot read benchmark config: {err.strerror or err}", path=path) from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise LFDError(
+            f"invalid YAML: {err}", path=path, row=None if mark is None else mark.line + 1
+        ) from err
+    return benchmark_from_dict(raw, source=str(path))
+
+
+def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> BenchmarkConfig:
+    if not isinstance(raw, Mapping):
+        raise LFDError("a benchmark config is a mapping", path=source)
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise LFDError(
+            f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_KEYS))}", path=source
+        )
+    protocols = tuple(raw.get("protocols") or PROTOCOLS)
+    bad = [p for p in protocols if p not in PROTOCOLS]
+    if bad:
+        raise LFDError(f"protocols: unknown {', '.join(bad)}; known: {', '.join(PROTOCOLS)}", path=source)
+    methods: dict[str, Method] = {}
+    for section in ("methods", "ablations"):
+        for entry in raw.get(section) or []:
+            m = _method(entry, methods, section, source)
+            if m.name in methods:
+                raise LFDError(f"{section}: method {m.name!r} named twice", path=source)
+            methods[m.name] = m
+    if not methods:
+        raise LFDError("no methods", path=source)
+    bench = BenchmarkConfig(
+        name=str(raw.get("name", "benchmark")),
+        seed=int(raw.get("seed", 0)),
+        data=dict(raw.get("data") or {}),
+        train=dict(raw.get("train") or {}),
+        protocols=protocols,
+        methods=tuple(methods.values()),
+        notes=tuple(str(n) for n in raw.get("notes") or ()),
+        source=source,
+    )
+    for m in bench.methods:  # fail on a typo in any run's settings before anything trains
+        bench.experiment(m.name, protocols[0])
+    return bench
+
+
+def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) -> Method:
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise LFDError(f"{section}: each entry is a mapping with a name, got {entry!r}", path=source)
+    unknown = sorted(set(entry) - _METHOD_KEYS)
+    if unknown:
+        raise LFDError(f"{section}.{entry['name']}: unknown key(s) {', '.join(unknown)}", path=source)
+    name = str(entry["name"])
+    if "/" in name or name.startswith("."):
+        raise LFDError(f"{section}: bad method name {name!r}", path=source)
+    base_name = entry.get("ablation_of")
+    if base_name is not None:
+        if base_name not in known:
+            raise LFDError(
+                f"{section}.{name}: ablation_of {base_name!r} is not a method above it", path=source
+            )
+        base = known[base_name]
+        return Method(
+            name=name,
+            model=str(entry.get("model", base.model)),
+            params={**base.params, **(entry.get("params") or {})},
+            train={**base.train, **(entry.get("train") or {})},
+            use_model_defaults=bool(entry.get("use_model_defaults", base.use_model_defaults)),
+            ablation_of=str(base_name),
+            skip=entry.get("skip"),
+            note=str(entry.get("note", "")),
+        )
+    if "model" not in entry:
+        raise LFDError(f"{section}.{name}: model is required", path=source)
+    return Method(
+        name=name,
+        model=str(entry["model"]),
+        params=dict(entry.get("params") or {}),
+        train=dict(entry.get("train") or {}),
+        use_model_defaults=bool(entry.get("use_model_defaults", False)),
+        skip=entry.get("skip"),
+        note=str(entry.get("note", "")),
+    )

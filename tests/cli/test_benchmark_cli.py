@@ -1,0 +1,92 @@
+"""``lfd-tcmen benchmark`` end to end on a tiny synthetic folder in the MEGC2019 composite layout."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lfd_tcmen.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "benchmarks" / "synthetic_tiny.yaml"
+SUBJECTS = ("sub01", "sub02", "sub03")
+
+
+@pytest.fixture(scope="module")
+def composite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 CASME II subjects x 3 clips: the class shows in the flow's u channel."""
+    root = tmp_path_factory.mktemp("composite")
+    (root / "flow_uvos_28").mkdir()
+    (root / "apex_face_224").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for s, subject in enumerate(SUBJECTS):
+        for c in range(3):
+            clip = f"EP0{c}_0{s}f"
+            rows.append(["casme2", subject, clip, str(c)])
+            flow = (rng.random((28, 28, 3)) * 80).astype(np.uint8)
+            flow[:, :, 2] += np.uint8(80 * c)  # BGR: the last channel is R = u
+            cv2.imwrite(str(root / "flow_uvos_28" / f"{subject}_{clip} .png"), flow)
+            face = (rng.random((32, 32)) * 60 + 60 * s).astype(np.uint8)
+            cv2.imwrite(str(root / "apex_face_224" / f"{subject}_{clip}.jpg"), face)
+    with (root / "combined_3class_gt.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return root
+
+
+def test_list_shows_every_method_with_its_settings(composite, capsys):
+    assert main(["benchmark", "--config", str(CONFIG), "--data", str(composite), "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["lfd_tcmen", "ststnet", "off_apexnet", "no_drl"]
+    assert "epochs 2, lr 0.001, batch 256" in lines[1]  # default_train's batch, the method's epochs and lr
+    assert "skip: not run in the tiny benchmark" in lines[2]
+    assert lines[-1] == "3 folds (3 selected); protocols honest, leaky-best-epoch"
+
+
+def test_benchmark_writes_table_runs_and_resumes(composite, tmp_path, capsys):
+    out = tmp_path / "bench"
+    args = [
+        "benchmark",
+        "--config",
+        str(CONFIG),
+        "--data",
+        str(composite),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    args += ["--methods", "lfd_tcmen,ststnet", "--folds", "sub01,sub03"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("| leaky-best-epoch (LEAKY) |") == 2 and printed.count("| 2/3") == 4
+    assert (out / "table.md").read_text() == printed.rstrip("\n") + "\n"
+    assert (out / "bars.png").stat().st_size > 1000
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == [f"{m}__{p}" for m in ("lfd_tcmen", "ststnet") for p in ("honest", "leaky-best-epoch")]
+
+    # each run's predictions are scorable on their own
+    assert main(["score", str(out / "runs" / "ststnet__honest" / "predictions.csv")]) == 0
+    metrics = json.loads((out / "runs" / "ststnet__honest" / "metrics.json").read_text())
+    assert f"{metrics['overall']['uf1']:.4f}" in capsys.readouterr().out
+
+    assert main(args) == 2  # finished runs are never overwritten silently
+    assert "--resume" in capsys.readouterr().err
+    before = (
+        (out / "runs" / "lfd_tcmen__honest" / "folds" / "casme2__sub01" / "arrays.npz").stat().st_mtime_ns
+    )
+    assert main([*args, "--resume", "--report-only"]) == 0
+    assert main([*args, "--resume"]) == 0
+    after = (out / "runs" / "lfd_tcmen__honest" / "folds" / "casme2__sub01" / "arrays.npz").stat().st_mtime_ns
+    assert before == after
+
+
+def test_unknown_method_is_one_error_line(composite, capsys):
+    args = ["benchmark", "--config", str(CONFIG), "--data", str(composite), "--methods", "nope"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lfd-tcmen: error: ") and "unknown method 'nope'" in err

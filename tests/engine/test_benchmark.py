@@ -1,0 +1,212 @@
+"""The benchmark: every method on the same folds, both protocols from one training, resumable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.engine import outputs
+from lfd_tcmen.engine.benchmark import (
+    benchmark_from_dict,
+    interleaved,
+    load_benchmark,
+    model_default_train,
+    run_benchmark,
+    run_dir,
+)
+from lfd_tcmen.engine.loso import run_experiment
+from lfd_tcmen.errors import LFDError
+
+from .conftest import SMALL_MODEL, make_features
+
+FOLDS = ["toy/s0", "toy/s2"]
+PROTOCOLS = ("honest", "leaky-best-epoch")
+
+
+def bench_dict(epochs: int = 2) -> dict:
+    return {
+        "name": "toy",
+        "seed": 3,
+        "data": {"source": "store", "path": "unused", "face_size": 16, "flow_size": 8},
+        "train": {"epochs": epochs, "batch_size": 8, "lr": 0.003, "threads": 1, "probe_folds": 1},
+        "methods": [
+            {"name": "lfd_tcmen", "model": "lfd_tcmen", "params": SMALL_MODEL},
+            {"name": "ststnet", "model": "ststnet", "use_model_defaults": True, "train": {"epochs": epochs}},
+            {"name": "off_apexnet", "model": "off_apexnet", "skip": "not run here: a test"},
+        ],
+        "ablations": [{"name": "no_drl", "ablation_of": "lfd_tcmen", "params": {"use_drl": False}}],
+    }
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("bench") / "toy"
+    features = make_features()
+    bench = benchmark_from_dict(bench_dict())
+    result = run_benchmark(
+        bench,
+        features,
+        out,
+        methods=["lfd_tcmen", "ststnet", "off_apexnet"],
+        fold_names=FOLDS,
+        progress=False,
+    )
+    return bench, features, out, result
+
+
+def test_settings_resolve_shared_then_model_defaults_then_method():
+    bench = benchmark_from_dict(bench_dict(epochs=3))
+    ststnet = bench.experiment("ststnet", "honest")
+    assert (ststnet.train.epochs, ststnet.train.lr, ststnet.train.batch_size) == (3, 5e-5, 256)
+    assert ststnet.train.weight_decay == 0.0 and ststnet.train.threads == 1  # shared section kept
+    ablation = bench.experiment("no_drl", "leaky-best-epoch")
+    assert ablation.model.name == "lfd_tcmen"
+    assert dict(ablation.model.params) == {**SMALL_MODEL, "use_drl": False}
+    assert (ablation.train.protocol, ablation.train.lr, ablation.train.batch_size) == (
+        "leaky-best-epoch",
+        0.003,
+        8,
+    )
+    assert ablation.seed == 3 and ablation.data == bench.experiment("lfd_tcmen", "honest").data
+    assert bench.method("no_drl").kind == "ablation" and bench.method("lfd_tcmen").kind == "method"
+
+
+def test_model_default_train_is_the_class_attribute():
+    assert model_default_train("ststnet") == {"epochs": 800, "lr": 5e-5, "batch_size": 256}
+    assert model_default_train("off_apexnet") == {"epochs": 3000, "lr": 1e-4, "batch_size": 256}
+    with pytest.raises(LFDError, match="declares no default_train"):
+        model_default_train("lfd_tcmen")
+    with pytest.raises(LFDError, match="unknown model"):
+        model_default_train("nope")
+
+
+def test_bad_benchmark_files_name_the_file(tmp_path: Path):
+    path = tmp_path / "b.yaml"
+    raw = bench_dict()
+    raw["methods"][0]["paramz"] = {}
+    path.write_text(json.dumps(raw))
+    with pytest.raises(LFDError, match=r"paramz") as err:
+        load_benchmark(path)
+    assert err.value.path == str(path)
+    raw = bench_dict()
+    raw["ablations"][0]["ablation_of"] = "missing"
+    with pytest.raises(LFDError, match="ablation_of 'missing'"):
+        benchmark_from_dict(raw)
+    raw = bench_dict()
+    raw["train"]["epochz"] = 3
+    with pytest.raises(LFDError, match="train.epochz"):
+        benchmark_from_dict(raw)
+    with pytest.raises(LFDError, match="unknown method 'nope'"):
+        benchmark_from_dict(bench_dict()).method("nope")
+
+
+def test_table_has_every_row_with_the_leaky_ones_labelled(bench_run):
+    _, _, out, result = bench_run
+    table = (out / "table.md").read_text()
+    lines = [line for line in table.splitlines() if line.startswith("| ")][1:]  # no header
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [(r[0], r[2]) for r in rows] == [
+        ("lfd_tcmen", "honest"),
+        ("lfd_tcmen", "leaky-best-epoch (LEAKY)"),
+        ("ststnet", "honest"),
+        ("ststnet", "leaky-best-epoch (LEAKY)"),
+        ("off_apexnet", "-"),
+    ]
+    assert rows[-1][-1] == "not run" and "Not run: off_apexnet: not run here: a test" in table
+    assert "optimistic" in table and "ONE training per fold" in table
+    measured = [r for r in result.rows if "uf1" in r]
+    assert len(measured) == 4 and all(r["folds"] == "2/4" and r["n"] == 12 for r in measured)
+    assert (out / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "results.json").read_text())["folds"] == FOLDS
+
+
+def test_every_run_sees_the_same_folds_and_test_samples(bench_run):
+    _, features, out, _ = bench_run
+    seen = {}
+    for method in ("lfd_tcmen", "ststnet"):
+        for protocol in PROTOCOLS:
+            d = run_dir(out, method, protocol)
+            assert outputs.finished_folds(d) == ["toy__s0", "toy__s2"]
+            seen[d.name] = [
+                json.loads((outputs.fold_dir(d, f) / outputs.HISTORY).read_text())["test_samples"]
+                for f in FOLDS
+            ]
+            assert (d / outputs.predictions_name(protocol)).is_file()
+    first = next(iter(seen.values()))
+    assert all(v == first for v in seen.values())
+    assert first[0] == [s for s, subj in zip(features.sample_ids, features.subjects) if subj == "toy/s0"]
+
+
+def test_honest_run_equals_a_stand_alone_honest_run(bench_run, tmp_path: Path):
+    bench, features, out, _ = bench_run
+    for method in ("lfd_tcmen", "ststnet"):  # dropout and batch norm alike: eval on test changes nothing
+        config = bench.experiment(method, "honest")
+        alone = run_experiment(config, features, tmp_path / method, fold_names=FOLDS, progress=False)
+        shared = run_dir(out, method, "honest")
+        for fold in FOLDS:
+            a = outputs.read_fold(alone.out_dir, fold)
+            b = outputs.read_fold(shared, fold)
+            np.testing.assert_array_equal(a.probs, b.probs)
+            assert a.info["epoch"] == b.info["epoch"] == config.train.epochs
+            assert all("test_accuracy" not in row for row in b.info["history"])
+        metrics = json.loads((shared / "metrics.json").read_text())
+        assert metrics["overall"] == alone.metrics["overall"]
+    leaky = outputs.read_fold(run_dir(out, "lfd_tcmen", "leaky-best-epoch"), FOLDS[0])
+    accuracies = [row["test_accuracy"] for row in leaky.info["history"]]
+    best = max(accuracies)
+    assert leaky.info["epoch"] == max(i + 1 for i, a in enumerate(accuracies) if a == best)
+    labels = features.labels[leaky.test_index]
+    assert np.isclose((leaky.preds == labels).mean(), best)
+
+
+def test_resume_skips_finished_runs_and_refuses_without_it(bench_run):
+    bench, features, out, _ = bench_run
+    before = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / outputs.ARRAYS).stat().st_mtime_ns
+    metrics_before = (run_dir(out, "ststnet", "honest") / "metrics.json").stat().st_mtime_ns
+    again = run_benchmark(
+        bench, features, out, methods=["lfd_tcmen", "ststnet"], fold_names=FOLDS, resume=True, progress=False
+    )
+    assert again.trained == {"lfd_tcmen": [], "ststnet": []}
+    after = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / outputs.ARRAYS).stat().st_mtime_ns
+    assert before == after
+    assert (
+        run_dir(out, "ststnet", "honest") / "metrics.json"
+    ).stat().st_mtime_ns == metrics_before  # up to date
+    assert (out / "table.md").is_file()
+    with pytest.raises(LFDError, match="--resume"):
+        run_benchmark(bench, features, out, methods=["ststnet"], fold_names=FOLDS, progress=False)
+
+
+def test_one_protocol_alone(tmp_path: Path):
+    bench = benchmark_from_dict(bench_dict(epochs=1))
+    result = run_benchmark(
+        bench,
+        make_features(),
+        tmp_path,
+        methods=["no_drl"],
+        fold_names=FOLDS[:1],
+        protocols=["leaky-best-epoch"],
+        progress=False,
+    )
+    assert [(r["method"], r["protocol"], r["folds"]) for r in result.rows] == [
+        ("no_drl", "leaky-best-epoch", "1/4")
+    ]
+    assert not run_dir(tmp_path, "no_drl", "honest").exists()
+
+
+def test_training_order_takes_the_datasets_in_turn():
+    folds = loso_folds(["casme2/a", "casme2/b", "casme2/c", "samm/x", "smic/p", "smic/q"])
+    assert [f.name for f in interleaved(folds)] == [
+        "casme2/a",
+        "samm/x",
+        "smic/p",
+        "casme2/b",
+        "smic/q",
+        "casme2/c",
+    ]
+    kfold = loso_folds(["s1", "s2"])
+    assert interleaved(kfold) == kfold
