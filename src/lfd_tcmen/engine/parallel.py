@@ -88,7 +88,8 @@ class RaySession:
     """Ray for the duration of a ``with``: the running instance if there is one, else a new one.
 
     ``address`` None starts a private local instance (``address="local"``) with
-    ``workers * cpus_per_task`` CPUs and no dashboard; an address connects to that cluster.
+    ``workers * cpus_per_task`` CPUs, no dashboard, and workers at the driver's priority (Ray's
+    default nices them); an address connects to that cluster.
     An instance started here is shut down on exit; tasks still running are cancelled either way.
     """
 
@@ -116,6 +117,9 @@ class RaySession:
                     address="local",
                     num_cpus=max(1, round(self.workers * self.cpus_per_task)),
                     include_dashboard=False,
+                    # Ray nices its workers to 15; on a machine shared with other work that
+                    # starves the folds (a serial run, at 0, would then beat N workers)
+                    _system_config={"worker_niceness": 0},
                 )
             else:
                 options["address"] = self.address
