@@ -11,6 +11,7 @@ import pytest
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.engine import outputs
 from lfd_tcmen.engine.benchmark import (
+    apply_model_defaults,
     benchmark_from_dict,
     interleaved,
     load_benchmark,
@@ -82,6 +83,10 @@ def test_model_default_train_is_the_class_attribute():
         model_default_train("lfd_tcmen")
     with pytest.raises(LFDError, match="unknown model"):
         model_default_train("nope")
+    config = benchmark_from_dict(bench_dict()).experiment("lfd_tcmen", "honest").override(model="off_apexnet")
+    paper = apply_model_defaults(config)  # what ``lfd-tcmen train --model-defaults`` trains with
+    assert (paper.train.epochs, paper.train.lr, paper.train.batch_size) == (3000, 1e-4, 256)
+    assert paper.train.threads == config.train.threads and paper.seed == config.seed
 
 
 def test_bad_benchmark_files_name_the_file(tmp_path: Path):
