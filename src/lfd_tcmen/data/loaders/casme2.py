@@ -17,20 +17,13 @@ import sqlite3
 from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import (
-    ACTION_UNITS,
-    APEX,
-    EMOTION,
-    FILENAME,
-    OFFSET,
-    ONSET,
-    SUBJECT,
     check_interval,
     clip_frames,
+    read_coding_sheet,
     samples_from_table,
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-from lfd_tcmen.data.tabular import read_table
 from lfd_tcmen.errors import LFDError
 
 SQLITE_SUFFIXES = (".sql3", ".sqlite", ".sqlite3", ".db")
@@ -53,11 +46,7 @@ def load_casme2(annotations: Path, root: Path | None) -> list[Sample]:
     """CASME II samples from the coding sheet (.xlsx/.xls/.csv) or the bob.db.casme2 SQLite file."""
     if annotations.suffix.lower() in SQLITE_SUFFIXES:
         return _load_bob_sqlite(annotations, root)
-    table = read_table(
-        annotations,
-        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
-        optional={"apex": APEX, "aus": ACTION_UNITS},
-    )
+    table = read_coding_sheet(annotations)
     return samples_from_table(table, "casme2", root, clip_folder, subject_id=subject_id)
 
 

@@ -26,14 +26,13 @@ from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import (
     ACTION_UNITS,
-    APEX,
     EMOTION,
-    FILENAME,
     OFFSET,
     ONSET,
     SUBJECT,
     find_dir,
     first_existing,
+    read_coding_sheet,
     samples_from_table,
 )
 from lfd_tcmen.data.record import Sample
@@ -65,11 +64,7 @@ def part_c_folder(root: Path, subject: str, count: str, emotion: str) -> Path:
 @register_loader("casme3")
 def load_casme3(annotations: Path, root: Path | None) -> list[Sample]:
     """CAS(ME)^3 Part A micro-expressions (any of the authors' label files, or the HTNet csv)."""
-    table = read_table(
-        annotations,
-        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
-        optional={"apex": APEX, "aus": ACTION_UNITS, "type": EXPRESSION_TYPE},
-    )
+    table = read_coding_sheet(annotations, type=EXPRESSION_TYPE)
 
     def is_micro(cells: tuple[object, ...]) -> bool:
         kind = cell_text(table.get(cells, "type")).lower()

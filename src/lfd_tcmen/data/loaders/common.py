@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.data.tabular import Table, cell_text, parse_emotion, parse_frame, parse_text
+from lfd_tcmen.data.tabular import Table, cell_text, parse_emotion, parse_frame, parse_text, read_table
 from lfd_tcmen.errors import LFDError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -233,3 +233,16 @@ def first_existing(candidates: list[Path]) -> Path:
         if path.is_dir():
             return path
     return candidates[0]
+
+
+def read_coding_sheet(annotations: Path, **extra_optional: tuple[str, ...]) -> Table:
+    """A CASME II-style coding sheet: subject, filename, onset/apex/offset, AUs, emotion.
+
+    The column set CASME II, SAMM, DFME, MMEW and CAS(ME)^3 Part A share; ``extra_optional``
+    adds dataset-specific optional columns (e.g. CAS(ME)^3's expression type).
+    """
+    return read_table(
+        annotations,
+        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
+        optional={"apex": APEX, "aus": ACTION_UNITS, **extra_optional},
+    )

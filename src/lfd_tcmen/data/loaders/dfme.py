@@ -15,20 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import (
-    ACTION_UNITS,
-    APEX,
-    EMOTION,
-    FILENAME,
-    OFFSET,
-    ONSET,
-    SUBJECT,
     find_dir,
     first_existing,
+    read_coding_sheet,
     samples_from_table,
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-from lfd_tcmen.data.tabular import read_table
 
 ALIGNED = "micro_static_aligned_croped"  # sic: the release's spelling
 
@@ -48,9 +41,5 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 @register_loader("dfme")
 def load_dfme(annotations: Path, root: Path | None) -> list[Sample]:
     """DFME samples from a part's coding sheet."""
-    table = read_table(
-        annotations,
-        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
-        optional={"apex": APEX, "aus": ACTION_UNITS},
-    )
+    table = read_coding_sheet(annotations)
     return samples_from_table(table, "dfme", root, clip_folder, subject_id=subject_id)

@@ -15,20 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import (
-    ACTION_UNITS,
-    APEX,
-    EMOTION,
-    FILENAME,
-    OFFSET,
-    ONSET,
-    SUBJECT,
     find_dir,
     first_existing,
+    read_coding_sheet,
     samples_from_table,
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-from lfd_tcmen.data.tabular import read_table
 
 _FOLDER_ALIASES = {"others": ("others", "repression", "other")}
 
@@ -49,9 +42,5 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 @register_loader("mmew")
 def load_mmew(annotations: Path, root: Path | None) -> list[Sample]:
     """MMEW micro-expression samples from its coding sheet."""
-    table = read_table(
-        annotations,
-        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
-        optional={"apex": APEX, "aus": ACTION_UNITS},
-    )
+    table = read_coding_sheet(annotations)
     return samples_from_table(table, "mmew", root, clip_folder, subject_id=subject_id)

@@ -13,18 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import (
-    ACTION_UNITS,
-    APEX,
-    EMOTION,
-    FILENAME,
-    OFFSET,
-    ONSET,
-    SUBJECT,
+    read_coding_sheet,
     samples_from_table,
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-from lfd_tcmen.data.tabular import read_table
 
 
 def subject_id(text: str) -> str:
@@ -40,9 +33,5 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 @register_loader("samm")
 def load_samm(annotations: Path, root: Path | None) -> list[Sample]:
     """SAMM samples from the FACS coding sheet (header row found wherever it is)."""
-    table = read_table(
-        annotations,
-        required={"subject": SUBJECT, "clip": FILENAME, "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
-        optional={"apex": APEX, "aus": ACTION_UNITS},
-    )
+    table = read_coding_sheet(annotations)
     return samples_from_table(table, "samm", root, clip_folder, subject_id=subject_id)
