@@ -87,9 +87,10 @@ class TrainConfig:
         there is no GPU). GPU results are close to, not equal to, CPU ones (other kernels).
     amp: on CUDA only, mixed precision (bf16 autocast where supported, else fp16 with a
         gradient scaler). Ignored on CPU, which always trains in float32.
-    channels_last: store conv weights channels-last (oneDNN's preferred layout). Measured
-        ~25% faster steps for lfd_tcmen and off_apexnet on CPU, slower for ststnet; changes the
-        numbers at float-rounding level (still deterministic), hence off unless asked for.
+    channels_last: store conv weights channels-last (oneDNN's preferred layout). On a 2-core
+        CPU (benchmarks/train_speed.py): lfd_tcmen +17% samples/s, off_apexnet and rpca about
+        even, ststnet -18%. It changes the numbers at float-rounding level (still deterministic),
+        hence off unless asked for.
     """
 
     protocol: str = "honest"

@@ -68,6 +68,12 @@ def test_existing_run_is_not_overwritten_and_resume_checks_the_config(tmp_path, 
         run_experiment(make_config(epochs=2), features, tmp_path, resume=True, progress=False)
     with pytest.raises(LFDError, match="unknown fold"):
         run_experiment(config, features, tmp_path, fold_names=["nobody"], resume=True, progress=False)
+    # a code update that changed the model's parameters since the folds were trained
+    info = json.loads((tmp_path / "run.json").read_text())
+    info["model_signature"] = "0" * 16
+    (tmp_path / "run.json").write_text(json.dumps(info))
+    with pytest.raises(LFDError, match="not the one this run's folds were trained with"):
+        run_experiment(config, features, tmp_path, resume=True, progress=False)
 
 
 def test_outputs_exist_and_metrics_have_the_promised_keys(tmp_path, features, make_config):

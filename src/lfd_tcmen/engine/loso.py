@@ -185,10 +185,28 @@ def _fold_work(
     return result, leakage
 
 
+def model_signature(config: ExperimentConfig, features: FeatureSet) -> str:
+    """Short hash of the model's parameter names and shapes, as a LOSO fold builds it.
+
+    Saved in run.json: resuming with a model whose architecture changed since the finished
+    folds were trained (a code update) is refused instead of mixing two models' results.
+    """
+    from lfd_tcmen.models.registry import ModelSpec, create_model
+
+    spec = ModelSpec.from_feature_set(features, num_subjects=max(0, len(set(features.subjects)) - 1))
+    model = create_model(config.model.name, spec, **dict(config.model.params))
+    shapes = sorted((k, tuple(v.shape)) for k, v in model.state_dict().items())
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
+
+
 def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     outputs.clean_partial(out)
-    info = {"fingerprint": data_fingerprint(features), "samples": len(features)}
+    info = {
+        "fingerprint": data_fingerprint(features),
+        "samples": len(features),
+        "model_signature": model_signature(config, features),
+    }
     done = outputs.finished_folds(out)
     saved = out / CONFIG
     if done and not resume:
@@ -211,6 +229,13 @@ def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, 
             if old_info.get("fingerprint") != info["fingerprint"]:
                 raise LFDError(
                     "cannot resume: the data differ from the data this run was trained on", path=out
+                )
+            old_signature = old_info.get("model_signature")
+            if old_signature is not None and old_signature != info["model_signature"]:
+                raise LFDError(
+                    f"cannot resume: model {config.model.name!r} is not the one this run's folds were trained "
+                    "with (its parameters changed, e.g. after an update); start a fresh run in another --out",
+                    path=out,
                 )
     outputs.atomic_write_text(saved, yaml.safe_dump(config.to_dict(), sort_keys=False))
     outputs.write_json(out / RUN_INFO, info)
