@@ -215,3 +215,40 @@ def test_training_order_takes_the_datasets_in_turn():
     ]
     kfold = loso_folds(["s1", "s2"])
     assert interleaved(kfold) == kfold
+
+
+def test_two_ray_workers_give_exactly_the_serial_benchmark(bench_run, tmp_path: Path):
+    pytest.importorskip("ray")
+    bench, features, out, _ = bench_run
+    result = run_benchmark(
+        bench,
+        features,
+        tmp_path,
+        methods=["lfd_tcmen", "ststnet"],
+        fold_names=FOLDS,
+        workers=2,
+        progress=False,
+    )
+    assert result.failed == []
+    assert {m: sorted(v) for m, v in result.trained.items()} == {"lfd_tcmen": FOLDS, "ststnet": FOLDS}
+    for method in ("lfd_tcmen", "ststnet"):
+        for protocol in PROTOCOLS:
+            for fold in FOLDS:
+                ours = outputs.read_fold(run_dir(tmp_path, method, protocol), fold)
+                serial = outputs.read_fold(run_dir(out, method, protocol), fold)
+                np.testing.assert_array_equal(ours.probs, serial.probs)
+                assert ours.info["epoch"] == serial.info["epoch"]
+
+
+def test_a_ray_address_needs_two_workers(bench_run, tmp_path: Path):
+    bench, features, _, _ = bench_run
+    with pytest.raises(LFDError, match="--workers 2"):
+        run_benchmark(
+            bench,
+            features,
+            tmp_path,
+            methods=["ststnet"],
+            fold_names=FOLDS[:1],
+            ray_address="auto",
+            progress=False,
+        )

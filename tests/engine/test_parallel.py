@@ -307,7 +307,7 @@ def test_interrupt_keeps_finished_folds_and_resume_completes(
     toy, serial_run, ray_session, tmp_path, monkeypatch
 ):
     features, config = toy
-    real_save = loso._save_fold
+    real_save = loso.save_fold
     saved: list[str] = []
 
     def save_then_interrupt(*args, **kwargs):
@@ -315,7 +315,7 @@ def test_interrupt_keeps_finished_folds_and_resume_completes(
         saved.append(args[5].name)
         raise KeyboardInterrupt  # Ctrl-C right after the first fold is on disk
 
-    monkeypatch.setattr(loso, "_save_fold", save_then_interrupt)
+    monkeypatch.setattr(loso, "save_fold", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(config, features, tmp_path, progress=False, workers=2)
     monkeypatch.undo()

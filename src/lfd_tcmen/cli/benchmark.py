@@ -30,7 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default results/<name>)")
     parser.add_argument("--data", type=Path, default=None, help="data folder (overrides data.path)")
     parser.add_argument("--resume", action="store_true", help="keep finished folds of every run folder")
-    parser.add_argument("--workers", type=int, default=1, help="methods trained at once, one process each")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="(method, fold) trainings at once, as Ray tasks (default 1: serial)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="run the trainings on this Ray cluster (with --workers N: N at a time) instead of a local Ray",
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="train nothing: rebuild the table from the finished folds"
     )
@@ -89,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         protocols=protocols,
         resume=args.resume,
         workers=args.workers,
+        ray_address=args.ray_address,
         progress=not args.no_progress,
         preprocess=preprocess_info(features, first.data),
         train=not args.report_only,

@@ -16,9 +16,7 @@ the honest run equals a stand-alone honest run exactly (tested), at half the cos
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
-import multiprocessing
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +38,8 @@ from lfd_tcmen.engine.benchmark_config import (
     model_default_train,
 )
 from lfd_tcmen.engine.folds import fold_seed, make_folds, probed_folds, select_folds
-from lfd_tcmen.engine.loso import _prepare_run_dir, _save_fold, data_fingerprint
+from lfd_tcmen.engine.loso import data_fingerprint, prepare_run_dir, save_fold
+from lfd_tcmen.engine.parallel import RETRIES, RaySession, describe
 from lfd_tcmen.engine.summary import summarize_run
 from lfd_tcmen.engine.train import train_fold
 from lfd_tcmen.errors import LFDError
@@ -115,6 +114,7 @@ def run_benchmark(
     protocols: Sequence[str] | None = None,
     resume: bool = False,
     workers: int = 1,
+    ray_address: str | None = None,
     progress: bool = True,
     preprocess: dict[str, Any] | None = None,
     train: bool = True,
@@ -124,7 +124,8 @@ def run_benchmark(
     One fold list (from the data and ``bench.seed``) serves every run. Work goes fold by fold
     (every method on one fold, then the next fold; datasets in turn, see ``interleaved``), so a
     benchmark stopped early holds the same folds for every method, and ``resume`` continues
-    it. ``workers`` > 1 trains that many (method, fold) pairs at once, one process each.
+    it. ``workers`` > 1 trains that many (method, fold) pairs at once as Ray tasks (a local Ray,
+    or the cluster at ``ray_address``), with the retries of ``engine.parallel``.
     ``train=False`` only rebuilds the reports from the finished folds (of ``fold_names``).
     Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json`` and each run's reports.
     """
@@ -146,11 +147,13 @@ def run_benchmark(
     if train:
         for plan in plans:
             for protocol, d in plan.dirs.items():
-                _prepare_run_dir(d, plan.configs[protocol], features, resume)
+                prepare_run_dir(d, plan.configs[protocol], features, resume)
         tasks = [
             (plan, fold) for fold in interleaved(selected) for plan in plans if not plan.finished(fold.name)
         ]
-        for plan, fold, error in _run_tasks(tasks, features, folds, workers, progress, preprocess or {}):
+        for plan, fold, error in _run_tasks(
+            tasks, features, folds, workers, progress, preprocess or {}, ray_address
+        ):
             if error is None:
                 trained[plan.method].append(fold.name)
             else:
@@ -201,45 +204,67 @@ def _run_tasks(
     workers: int,
     progress: bool,
     preprocess: dict[str, Any],
+    ray_address: str | None = None,
 ) -> Iterator[tuple[MethodRuns, Fold, str | None]]:
-    """Train the (method, fold) tasks in order; yields each with None or its error message."""
+    """Train the (method, fold) tasks in order; yields each with None or its error message.
+
+    ``workers`` > 1: Ray tasks on the engine ``lfd-tcmen train --workers`` uses
+    (``engine.parallel``): the FeatureSet goes to the object store once, a worker killed in the
+    middle of a task is restarted and the task rerun, Ctrl-C cancels what runs.
+    """
     bar = tqdm(total=len(tasks), desc="benchmark", unit="run-fold", disable=not progress, position=0)
     try:
-        if workers <= 1 or len(tasks) <= 1:
+        if ray_address is not None and workers <= 1:
+            raise LFDError("a Ray address needs --workers 2 or more (the tasks' concurrency on the cluster)")
+        if workers <= 1 or (len(tasks) <= 1 and ray_address is None):
             for plan, fold in tasks:
                 bar.set_postfix(method=plan.method, fold=fold.name)
                 try:
-                    train_method_fold(plan, fold, folds, preprocess, progress, features)
+                    train_method_fold(plan, fold, folds, preprocess, features, progress)
                     error = None
                 except (LFDError, RuntimeError, ValueError) as err:
-                    error = f"{type(err).__name__}: {err}"
+                    error = describe(err)
                 bar.update(1)
                 yield plan, fold, error
             return
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(features,)
-        ) as pool:
-            futures = {
-                pool.submit(train_method_fold, plan, fold, folds, preprocess, False): (plan, fold)
-                for plan, fold in tasks
-            }
-            for fut in cf.as_completed(futures):
-                plan, fold = futures[fut]
-                exc = fut.exception()
+        session = RaySession(workers, ray_address)
+        with session as ray:
+            threads = max(plan.config.train.threads for plan, _ in tasks)
+            remote = ray.remote(_train_task).options(
+                num_cpus=threads, max_retries=RETRIES, retry_exceptions=False
+            )
+            features_ref = ray.put(features)
+            jobs = [((plan, fold), (plan, fold, folds, preprocess, features_ref)) for plan, fold in tasks]
+            for (plan, fold), ref in session.imap(remote, jobs):
                 bar.update(1)
                 bar.set_postfix(method=plan.method, fold=fold.name)
-                yield plan, fold, None if exc is None else f"{type(exc).__name__}: {exc}"
+                yield plan, fold, _task_error(ray, ref)
     finally:
         bar.close()
 
 
-_WORKER_FEATURES: FeatureSet | None = None
+def _train_task(
+    plan: MethodRuns, fold: Fold, folds: Sequence[Fold], preprocess: dict[str, Any], features: FeatureSet
+) -> str:
+    """Inside a Ray worker: one method on one fold, at the method's thread count."""
+    import torch
+
+    torch.set_num_threads(plan.config.train.threads)
+    return train_method_fold(plan, fold, folds, preprocess, features)
 
 
-def _init_worker(features: FeatureSet) -> None:
-    global _WORKER_FEATURES
-    _WORKER_FEATURES = features
+def _task_error(ray: Any, ref: Any) -> str | None:
+    """None when the task finished, else its error on one line."""
+    from ray.exceptions import RayError, RayTaskError
+
+    try:
+        ray.get(ref)
+        return None
+    except RayTaskError as err:
+        cause = getattr(err, "cause", None)
+        return describe(cause) if isinstance(cause, BaseException) else describe(err)
+    except RayError as err:  # the worker died on every attempt
+        return f"{describe(err)} (the task's worker died; tried {RETRIES + 1} times)"
 
 
 def train_method_fold(
@@ -247,18 +272,15 @@ def train_method_fold(
     fold: Fold,
     folds: Sequence[Fold],
     preprocess: dict[str, Any],
+    features: FeatureSet,
     progress: bool = False,
-    features: FeatureSet | None = None,
 ) -> str:
     """Train one method on one fold and write its fold folder in every protocol's run folder.
 
     With both protocols: ONE training under the leaky protocol with ``keep_last``; the last
     epoch goes to the honest run (with the honest config, exactly a stand-alone honest run's
-    result) and the best-on-test epoch to the leaky run. ``features``: None in a worker process
-    (set by the pool's initializer).
+    result) and the best-on-test epoch to the leaky run.
     """
-    features = features if features is not None else _WORKER_FEATURES
-    assert features is not None
     config = plan.config
     probe = fold.name in probed_folds(folds, config.train.probe_folds)
     result = train_fold(
@@ -272,10 +294,10 @@ def train_method_fold(
     )
     if plan.both:
         assert result.last is not None
-        _save_fold(
+        save_fold(
             plan.dirs[HONEST], result.last, features, plan.configs[HONEST], preprocess, fold, probe=probe
         )
-    _save_fold(plan.dirs[config.train.protocol], result, features, config, preprocess, fold, probe=probe)
+    save_fold(plan.dirs[config.train.protocol], result, features, config, preprocess, fold, probe=probe)
     return fold.name
 
 

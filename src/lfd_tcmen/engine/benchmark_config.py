@@ -99,12 +99,9 @@ def model_default_train(model: str) -> dict[str, Any]:
 
     Raises ``LFDError`` for a model without one, or one whose optimiser the engine lacks (Adam only).
     """
-    from lfd_tcmen.models import registry
+    from lfd_tcmen.models.registry import model_factory
 
-    registry.model_names()  # imports the model modules
-    cls = registry._MODELS.get(model)
-    if cls is None:
-        raise LFDError(f"unknown model {model!r}; known: {', '.join(registry.model_names())}")
+    cls = model_factory(model)
     defaults = getattr(cls, "default_train", None)
     if not defaults:
         raise LFDError(f"model {model!r} declares no default_train (paper settings)")

@@ -99,7 +99,7 @@ def run_experiment(
     executor = make_executor(
         workers, ray_address, threads=config.train.threads, use_gpu=config.train.device != "cpu"
     )
-    _prepare_run_dir(out, config, features, resume)
+    prepare_run_dir(out, config, features, resume)
 
     kept = [f.name for f in selected if resume and outputs.is_finished(out, f.name)]
     todo = [f for f in selected if f.name not in kept]
@@ -132,7 +132,7 @@ def run_experiment(
                     tqdm.write(f"fold {outcome.fold.name} failed: {outcome.error}", file=sys.stderr)
                     continue
                 result, leakage = outcome.value
-                _save_fold(
+                save_fold(
                     out,
                     result,
                     features,
@@ -199,7 +199,12 @@ def model_signature(config: ExperimentConfig, features: FeatureSet) -> str:
     return hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
 
 
-def _prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
+def prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
+    """Create or reopen run folder ``out`` for ``config`` on ``features``.
+
+    A folder with finished folds needs ``resume``, and then the same config (epochs aside),
+    data and model architecture; anything else is an ``LFDError`` naming what differs.
+    """
     out.mkdir(parents=True, exist_ok=True)
     outputs.clean_partial(out)
     info = {
@@ -257,7 +262,7 @@ def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [prefix.rstrip(".")] if old != new else []
 
 
-def _save_fold(
+def save_fold(
     out: Path,
     result: FoldResult,
     features: FeatureSet,

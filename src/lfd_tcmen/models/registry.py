@@ -103,12 +103,17 @@ def model_names() -> list[str]:
     return sorted(_MODELS)
 
 
-def create_model(name: str, spec: ModelSpec, **params: Any) -> MERModel:
-    """Build model ``name`` for ``spec``; unknown names or parameters raise ``LFDError``."""
+def model_factory(name: str) -> ModelFactory:
+    """What ``register_model(name)`` registered (usually the model class); unknown: ``LFDError``."""
     _import_models()
     if name not in _MODELS:
         raise LFDError(f"unknown model {name!r}; known: {', '.join(sorted(_MODELS))}")
-    return _MODELS[name](spec, **params)
+    return _MODELS[name]
+
+
+def create_model(name: str, spec: ModelSpec, **params: Any) -> MERModel:
+    """Build model ``name`` for ``spec``; unknown names or parameters raise ``LFDError``."""
+    return model_factory(name)(spec, **params)
 
 
 def _import_models() -> None:
