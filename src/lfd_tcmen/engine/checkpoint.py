@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from lfd_tcmen.engine.outputs import publish
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.registry import ModelSpec, create_model
@@ -67,7 +68,7 @@ def save_checkpoint(
     os.close(fd)
     try:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -111,7 +111,7 @@ def write_fold(
         (tmp / HISTORY).write_text(json.dumps(dict(info), indent=1), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
-        os.replace(tmp, final)
+        publish(tmp, final, directory=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -181,13 +181,22 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def publish(tmp: str | Path, path: Path, *, directory: bool = False) -> None:
+    """Move finished temporary file (or folder) ``tmp`` onto ``path`` atomically, with the
+    permissions a normally created one would have (``mkstemp``/``mkdtemp`` make them private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
+    os.replace(tmp, path)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
