@@ -161,12 +161,17 @@ def _write_figures(
         plot_curves(history, run_dir / CURVES, title=f"{config.name}: training ({label})")
     if records and all(f"test_{n}" in r.codes for n in CODE_NAMES for r in records) and len(features) >= 3:
         embedding_plot(
-            run_dir, features, records[0].name, seed=config.seed, batch_size=config.train.eval_batch_size
+            run_dir,
+            features,
+            records[0].name,
+            seed=config.seed,
+            batch_size=config.train.eval_batch_size,
+            title=f"{config.name} ({label})",
         )
 
 
 def embedding_plot(
-    run_dir: Path, features: FeatureSet, fold_name: str, seed: int, batch_size: int = 128
+    run_dir: Path, features: FeatureSet, fold_name: str, seed: int, batch_size: int = 128, title: str = ""
 ) -> Path:
     """embedding.png: identity codes by subject beside motion codes by class, ONE model's codes.
 
@@ -189,6 +194,7 @@ def embedding_plot(
         features.class_names,
         run_dir / EMBEDDING,
         seed=seed,
+        title=f"{title}: model of fold {fold_name}" if title else f"model of fold {fold_name}",
     )
 
 

@@ -175,6 +175,7 @@ def plot_embedding(
     class_names: Sequence[str] | str | PathLike[str] | None = None,
     path: str | Path | int | None = None,
     seed: int = 0,
+    title: str = "",
 ) -> Path:
     """Identity codes coloured by subject beside motion codes coloured by class, both in 2-D.
 
@@ -201,7 +202,7 @@ def plot_embedding(
     left, right = fig.subplots(1, 2)
     _scatter(left, id_xy, [str(s) for s in subjects], f"identity code by subject ({len(set(subjects))})", 12)
     _scatter(right, mo_xy, [class_names[i] for i in labels], "motion code by class", 20)
-    fig.suptitle(f"{method} of {n} samples")
+    fig.suptitle(f"{title}: {method} of {n} samples" if title else f"{method} of {n} samples")
     fig.tight_layout()
     return _save(fig, Path(path))
 
