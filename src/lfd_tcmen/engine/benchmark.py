@@ -39,7 +39,7 @@ from lfd_tcmen.engine.benchmark_config import (
 )
 from lfd_tcmen.engine.folds import fold_seed, make_folds, probed_folds, select_folds
 from lfd_tcmen.engine.loso import data_fingerprint, prepare_run_dir, save_fold
-from lfd_tcmen.engine.parallel import RETRIES, RaySession, describe
+from lfd_tcmen.engine.parallel import RETRIES, RaySession, describe, fetch
 from lfd_tcmen.engine.summary import summarize_run
 from lfd_tcmen.engine.train import train_fold
 from lfd_tcmen.errors import LFDError
@@ -238,7 +238,7 @@ def _run_tasks(
             for (plan, fold), ref in session.imap(remote, jobs):
                 bar.update(1)
                 bar.set_postfix(method=plan.method, fold=fold.name)
-                yield plan, fold, _task_error(ray, ref)
+                yield plan, fold, fetch(ray, ref, RETRIES, reraise=False)[1]
     finally:
         bar.close()
 
@@ -251,20 +251,6 @@ def _train_task(
 
     torch.set_num_threads(plan.config.train.threads)
     return train_method_fold(plan, fold, folds, preprocess, features)
-
-
-def _task_error(ray: Any, ref: Any) -> str | None:
-    """None when the task finished, else its error on one line."""
-    from ray.exceptions import RayError, RayTaskError
-
-    try:
-        ray.get(ref)
-        return None
-    except RayTaskError as err:
-        cause = getattr(err, "cause", None)
-        return describe(cause) if isinstance(cause, BaseException) else describe(err)
-    except RayError as err:  # the worker died on every attempt
-        return f"{describe(err)} (the task's worker died; tried {RETRIES + 1} times)"
 
 
 def train_method_fold(

@@ -219,19 +219,31 @@ class RayExecutor:
             yield self._outcome(fold, ref)
 
     def _outcome(self, fold: Fold, ref: Any) -> FoldOutcome[Any]:
-        from ray.exceptions import RayError, RayTaskError
+        value, error, trace = fetch(self.ray, ref, self.retries, what="fold")
+        return FoldOutcome(fold, value=value, error=error, traceback=trace)
 
-        try:
-            return FoldOutcome(fold, value=self.ray.get(ref))
-        except RayTaskError as err:
-            cause = getattr(err, "cause", None)
-            if isinstance(cause, LFDError):
-                raise cause from None
-            error = describe(cause) if isinstance(cause, BaseException) else describe(err)
-            return FoldOutcome(fold, error=error, traceback=getattr(err, "traceback_str", None) or str(err))
-        except RayError as err:  # the worker died on every attempt, or the task was lost
-            error = f"{describe(err)} (the fold's worker died; tried {self.retries + 1} times)"
-            return FoldOutcome(fold, error=error, traceback=str(err))
+
+def fetch(
+    ray: Any, ref: Any, retries: int = RETRIES, *, what: str = "task", reraise: bool = True
+) -> tuple[Any, str | None, str | None]:
+    """``ray.get(ref)`` as ``(value, error, traceback)``: error None when the task finished.
+
+    An exception the task raised comes back as "Type: message"; a worker that died on every
+    attempt (``retries`` + 1) as such. With ``reraise`` an ``LFDError`` (bad input, the same
+    for every task) is raised here instead.
+    """
+    from ray.exceptions import RayError, RayTaskError
+
+    try:
+        return ray.get(ref), None, None
+    except RayTaskError as err:
+        cause = getattr(err, "cause", None)
+        if reraise and isinstance(cause, LFDError):
+            raise cause from None
+        error = describe(cause) if isinstance(cause, BaseException) else describe(err)
+        return None, error, getattr(err, "traceback_str", None) or str(err)
+    except RayError as err:  # the worker died on every attempt, or the task was lost
+        return None, f"{describe(err)} (the {what}'s worker died; tried {retries + 1} times)", str(err)
 
 
 def make_executor(
