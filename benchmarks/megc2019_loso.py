@@ -25,6 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+from lfd_tcmen.benchmark_config import benchmark_from_dict
+from lfd_tcmen.config import load_config
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
+from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
+
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = ("honest", "leaky-best-epoch")
 # Published UF1 / UAR on this benchmark (data README); STSTNet's "UAR" is in fact macro precision.
@@ -50,12 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lfd_tcmen.config import load_config
-    from lfd_tcmen.engine.benchmark import run_benchmark, run_dir
-    from lfd_tcmen.engine.benchmark_config import benchmark_from_dict
-    from lfd_tcmen.engine.data import load_features, preprocess_info, resolve_data_path
-    from lfd_tcmen.errors import LFDError
-
     args = parse_args(argv)
     protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
     try:

@@ -1,7 +1,8 @@
 """Training speed: samples/s of every registered method, and a LOSO run serial vs on N workers.
 
     .venv/bin/python benchmarks/train_speed.py                        # both parts, full LOSO
-    .venv/bin/python benchmarks/train_speed.py --epochs 3 --folds 8   # a quicker look
+    .venv/bin/python benchmarks/train_speed.py --skip-speed --synthetic --folds 4 --epochs 12
+                                                                      # a ~20 s job: start-up matters
     .venv/bin/python benchmarks/train_speed.py --skip-loso            # the samples/s table only
 
 Data: the MEGC2019 composite (``--data``, else $LFD_TCMEN_DATA, else ../shared/data beside the
@@ -14,10 +15,11 @@ count, ``--speed-epochs`` times; the fastest epoch is reported (on a shared mach
 measures the neighbours). HTNet is heavy on a CPU: it runs ``--htnet-batches`` batches only.
 Columns: the default layout and ``train.channels_last``.
 
-Part 2, LOSO: ``run_experiment`` serially, then with ``--workers`` Ray workers, same config and
-seed; prints both wall times, their ratio, whether the two runs' metrics (timings aside) and
-predictions are identical, and the load average before and after (other work on the machine
-slows both). Not part of the test suite: it prints what it measures and asserts no target.
+Part 2, LOSO: ``run_experiment`` serially, then with ``--workers`` workers on each engine of
+``--engines`` (the local process pool, local Ray), same config and seed; prints the wall times,
+their ratio to the serial run, whether each run's metrics (timings aside) and predictions equal
+the serial run's, and the load average before and after (other work on the machine slows all).
+Not part of the test suite: it prints what it measures and asserts no target.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ import numpy as np
 import torch
 
 from lfd_tcmen.config import ExperimentConfig, ModelConfig, load_config
+from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.engine.folds import make_folds
-from lfd_tcmen.engine.loso import list_folds, run_experiment
-from lfd_tcmen.engine.train import _train_epoch, build_model, class_weights
-from lfd_tcmen.models.registry import model_names
+from lfd_tcmen.models import create_model_for, model_names
+from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.folds import make_folds
+from lfd_tcmen.training.device import Precision
+from lfd_tcmen.training.epoch import FoldData, Stepper, train_epoch
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = {"htnet"}
@@ -54,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--htnet-batches", type=int, default=2, help="batches per HTNet epoch (part 1)")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs for the LOSO runs")
     p.add_argument("--folds", type=int, default=None, help="only the first N folds (default all)")
-    p.add_argument("--workers", type=int, default=2, help="workers of the parallel LOSO run")
+    p.add_argument("--workers", type=int, default=2, help="workers of the parallel LOSO runs")
+    p.add_argument("--engines", default="process,ray", help="engines of the parallel LOSO runs")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-loso", action="store_true")
     p.add_argument("--out", type=Path, default=None, help="keep the run folders here (default: temporary)")
@@ -66,8 +71,6 @@ def load_data(args: argparse.Namespace, config: ExperimentConfig) -> tuple[Featu
     root = root or REPO.parent / "shared" / "data"
     folder = root / "megc2019_composite"
     if folder.is_dir() and not args.synthetic:
-        from lfd_tcmen.data.composite import load_composite
-
         features = load_composite(folder, face_size=config.data.face_size, flow_size=config.data.flow_size)
         return features, f"MEGC2019 composite ({folder})"
     return synthetic_composite(config.data.face_size, config.data.flow_size), "synthetic, composite-shaped"
@@ -99,24 +102,22 @@ def samples_per_second(
 ) -> tuple[float, int]:
     """Fastest epoch's training throughput over the first fold's training samples."""
     fold = make_folds(features, config.data, config.seed)[0]
-    train_index = np.asarray(fold.train, dtype=np.int64)
     if max_batches is not None:
-        train_index = train_index[: max_batches * config.train.batch_size]
-    train_subjects = sorted({features.subjects[i] for i in train_index})
-    ids = {s: i for i, s in enumerate(train_subjects)}
-    subject_of = np.array([ids.get(s, -1) for s in features.subjects], dtype=np.int64)
+        fold = replace(fold, train=tuple(fold.train)[: max_batches * config.train.batch_size])
+    data = FoldData.of(features, fold, config.train)
+    train_index = data.train_index
     torch.set_num_threads(config.train.threads)
     torch.manual_seed(0)
-    model = build_model(features, train_subjects, config)
+    model = create_model_for(features, config.model.name, config.model.params, len(data.train_subjects))
     if config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
-    weights = class_weights(features.labels[train_index], features.num_classes)
+    stepper = Stepper(model, optimizer, Precision(torch.device("cpu")))
     rng = np.random.default_rng(0)
     times = []
     for _ in range(epochs + 1):  # the first epoch warms up (lazy imports, allocator)
         start = time.perf_counter()
-        _train_epoch(model, optimizer, features, train_index, subject_of, weights, config.train, rng, None)
+        train_epoch(stepper, data, config.train, rng, None)
         times.append(time.perf_counter() - start)
     return len(train_index) / min(times[1:]), len(train_index)
 
@@ -148,34 +149,35 @@ def comparable(metrics: dict) -> dict:
 
 
 def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argparse.Namespace) -> None:
-    names = [f.name for f in list_folds(config, features)]
+    names = [f.name for f in make_folds(features, config.data, config.seed)]
     names = names[: args.folds] if args.folds else names
     base = args.out or Path(tempfile.mkdtemp(prefix="train_speed_"))
-    runs = {}
-    for workers in (1, args.workers):
-        out = base / f"workers{workers}"
+    runs = []
+    for label, workers, engine in [("serial", 1, "process")] + [
+        (f"{args.workers} workers ({engine})", args.workers, engine) for engine in args.engines.split(",")
+    ]:
+        out = base / label.replace(" ", "_").strip("()")
         shutil.rmtree(out, ignore_errors=True)
         before = os.getloadavg()
         start = time.perf_counter()
-        summary = run_experiment(config, features, out, fold_names=names, progress=False, workers=workers)
+        summary = run_experiment(
+            config, features, out, fold_names=names, progress=False, workers=workers, engine=engine
+        )
         wall = time.perf_counter() - start
-        runs[workers] = (summary, wall, before, os.getloadavg(), out)
-        print(f"  workers={workers}: {wall:.1f} s", flush=True)
-    (one, t1, l1a, l1b, out1), (many, tn, lna, lnb, outn) = runs[1], runs[args.workers]
-    same_metrics = comparable(one.metrics) == comparable(many.metrics)
-    same_preds = (out1 / "predictions.csv").read_bytes() == (outn / "predictions.csv").read_bytes()
+        runs.append((label, summary, wall, before, os.getloadavg(), out))
+        print(f"  {label}: {wall:.1f} s", flush=True)
+    serial, serial_wall, serial_out = runs[0][1], runs[0][2], runs[0][5]
     print(f"\n## LOSO wall time: {len(names)} folds x {config.train.epochs} epochs, {config.model.name}\n")
-    print("| run | wall s | UF1 | UAR | load avg 1/5/15 min before -> after |")
-    print("|---|---|---|---|---|")
-    for label, s, t, a, b in (
-        ("serial", one, t1, l1a, l1b),
-        (f"{args.workers} workers (Ray)", many, tn, lna, lnb),
-    ):
+    print("| run | wall s | ratio to serial | UF1 | UAR | identical to serial | load avg 1/5/15 min before -> after |")
+    print("|---|---|---|---|---|---|---|")
+    for label, s, t, a, b, out in runs:
         o = s.metrics["overall"]
+        same = comparable(s.metrics) == comparable(serial.metrics) and (
+            (out / "predictions.csv").read_bytes() == (serial_out / "predictions.csv").read_bytes()
+        )
         load = f"{a[0]:.2f}/{a[1]:.2f}/{a[2]:.2f} -> {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f}"
-        print(f"| {label} | {t:.1f} | {o['uf1']:.4f} | {o['uar']:.4f} | {load} |")
-    print(f"\nratio {args.workers} workers / serial: {tn / t1:.3f}")
-    print(f"metrics identical (timings aside): {same_metrics}; predictions.csv identical: {same_preds}")
+        print(f"| {label} | {t:.1f} | {t / serial_wall:.3f} | {o['uf1']:.4f} | {o['uar']:.4f} | {same} | {load} |")
+    print("\nidentical: metrics (timings aside) and predictions.csv equal the serial run's")
     print(f"cores: {os.cpu_count()}; run folders: {base}")
     if args.out is None:
         shutil.rmtree(base, ignore_errors=True)

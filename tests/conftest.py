@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from toys import make_config, make_features
+
 # One intra-op thread: the suite's tests are small, and two threads fighting over a shared
 # 2-core machine made them up to 20x slower. Results do not depend on the thread count.
 torch.set_num_threads(1)
@@ -28,3 +30,21 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("real data not found: set LFD_TCMEN_DATA or place it at ../shared/data")
     return path
+
+
+@pytest.fixture
+def features():
+    """A 4-subject toy FeatureSet (tests/toys.py)."""
+    return make_features()
+
+
+@pytest.fixture(name="make_features", scope="session")
+def make_features_fixture():
+    """The toy-set factory, for tests that need another size."""
+    return make_features
+
+
+@pytest.fixture(name="make_config", scope="session")
+def make_config_fixture():
+    """The toy-config factory: ``make_config(epochs=2, protocol="honest", **train)``."""
+    return make_config

@@ -24,6 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import plain
 
 PROTOCOLS = ("honest", "leaky-best-epoch")
 SOURCES = ("store", "composite")
@@ -141,13 +142,19 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (YAML-, JSON- and ``torch.load(weights_only=True)``-safe)."""
         d = asdict(self)
-        d["model"]["params"] = _plain(self.model.params)
+        d["model"]["params"] = plain(self.model.params)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], source: str | Path = "<config>") -> ExperimentConfig:
         """Build from a mapping; unknown keys or bad values raise ``LFDError`` naming ``source``."""
         return _build(cls, d, "", source)
+
+    def with_train(self, **updates: Any) -> ExperimentConfig:
+        """The config with ``train`` keys replaced (checked like the YAML; ``LFDError`` if bad)."""
+        raw = self.to_dict()
+        raw["train"].update(updates)
+        return ExperimentConfig.from_dict(raw)
 
     def override(
         self,
@@ -176,22 +183,25 @@ class ExperimentConfig:
         return cfg
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read an ``ExperimentConfig`` from YAML; any problem raises ``LFDError`` naming the file."""
-    path = Path(path)
+def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:
+    """The mapping in YAML file ``path`` ({} when empty); a problem raises ``LFDError`` naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise LFDError(f"cannot read config: {err.strerror or err}", path=path) from err
+        raise LFDError(f"cannot read {what}: {err.strerror or err}", path=path) from err
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         row = None if mark is None else mark.line + 1
         raise LFDError(f"invalid YAML: {getattr(err, 'problem', err)}", path=path, row=row) from err
-    if raw is None:
-        raw = {}
-    return ExperimentConfig.from_dict(raw, source=path)
+    return {} if raw is None else raw
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read an ``ExperimentConfig`` from YAML; any problem raises ``LFDError`` naming the file."""
+    path = Path(path)
+    return ExperimentConfig.from_dict(read_yaml(path), source=path)
 
 
 def save_config(config: ExperimentConfig, path: str | Path) -> None:
@@ -255,14 +265,6 @@ def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
         if not isinstance(value, str):
             raise LFDError(f"{key}: expected a string, got {value!r}", path=source)
         return value
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     return value
 
 

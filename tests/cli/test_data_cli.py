@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -75,7 +73,7 @@ def test_synth_passes_arguments_and_prints_the_sheet(tmp_path, capsys, monkeypat
         calls.append((out, subjects, seed, clips_per_subject, size))
         return Path(out) / "CASME2-coding-synthetic.xlsx"
 
-    monkeypatch.setitem(sys.modules, "lfd_tcmen.data.synthetic", types.SimpleNamespace(render_dataset=fake_render))
+    monkeypatch.setattr("lfd_tcmen.cli.data.render_dataset", fake_render)
     assert main(["data", "synth", "--out", str(tmp_path), "--subjects", "3", "--seed", "7",
                  "--clips-per-subject", "2", "--size", "96"]) == 0
     assert calls == [(tmp_path, 3, 7, 2, 96)]

@@ -13,9 +13,9 @@ from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.engine.checkpoint import save_checkpoint
-from lfd_tcmen.engine.train import train_fold
+from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.training.fold import train_fold
 
 CLASSES = ("negative", "positive", "surprise")
 SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
@@ -48,7 +48,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = ExperimentConfig.from_dict(
         {"model": {"params": PARAMS}, "train": {"epochs": 1, "batch_size": 4}}
     )
-    result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)
+    result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)["honest"]
     path = tmp_path_factory.mktemp("ckpt") / "model.pt"
     pipeline = PreprocessConfig(face_size=64, flow_method="dis")
     save_checkpoint(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.data.registry import load_samples
+from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import prepare_dataset

@@ -10,7 +10,8 @@ import numpy as np
 import openpyxl
 import pytest
 
-from lfd_tcmen.data.registry import load_samples
+from lfd_tcmen.data.datasets import load_samples
+from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.errors import LFDError
 
 HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
@@ -140,9 +141,8 @@ def test_duplicate_clip_is_an_error(tmp_path):
 
 
 def test_reads_the_synthetic_dataset(tmp_path):
-    synthetic = pytest.importorskip("lfd_tcmen.data.synthetic")
-    sheet = synthetic.render_dataset(tmp_path / "syn", subjects=2, seed=3, clips_per_subject=2, size=64,
-                                     frames_per_clip=8, progress=False)
+    sheet = render_dataset(tmp_path / "syn", subjects=2, seed=3, clips_per_subject=2, size=64,
+                           frames_per_clip=8, progress=False)
     samples = load_samples("casme2", sheet, root=tmp_path / "syn" / "CASME2_RAW_selected", protocol="casme2-5class")
     assert len(samples) == 4 and {s.subject for s in samples} == {"sub01", "sub02"}
     for s in samples:

@@ -11,7 +11,7 @@ import numpy as np
 import openpyxl
 import pytest
 
-from lfd_tcmen.data.registry import load_samples
+from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.errors import LFDError
 
 HEADER = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",

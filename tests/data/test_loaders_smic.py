@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lfd_tcmen.data.registry import load_samples
+from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.errors import LFDError
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import Fold, loso_folds, subject_kfold
 
 
@@ -79,8 +80,6 @@ def test_kfold_rejects_bad_k():
 
 
 def test_real_composite_loso(shared_data):
-    from lfd_tcmen.data.registry import load_samples
-
     samples = load_samples("megc2019", shared_data / "megc2019_composite" / "combined_3class_gt.csv")
     subjects = [s.qualified_subject for s in samples]
     folds = loso_folds(subjects)

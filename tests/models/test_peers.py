@@ -7,14 +7,10 @@ from typing import Any
 import pytest
 import torch
 
-import lfd_tcmen.models.htnet
-import lfd_tcmen.models.off_apexnet
-import lfd_tcmen.models.rpca
-import lfd_tcmen.models.ststnet  # noqa: F401  (the imports register the peers)
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.models.htnet import HTNET_REGION_CENTRES, from_block_tokens, region_mosaic, to_block_tokens
 from lfd_tcmen.models.layers.peer_inputs import onset_apex_flow
-from lfd_tcmen.models.registry import ModelSpec, create_model
 
 PEERS = ("ststnet", "off_apexnet", "htnet", "rpca")
 # HTNet at its published size has ~140M parameters; behaviour tests use a narrow, shallow one.

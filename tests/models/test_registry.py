@@ -1,17 +1,29 @@
-"""The model registry, ModelSpec, and the MERModel contract, tested for every registered model."""
+"""The model registry and factory, ModelSpec, and the MERModel contract, tested for every registered model."""
 
 from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.models import MERModel, ModelSpec, create_model, model_names, register_model
-from lfd_tcmen.models import registry as registry_module
+from lfd_tcmen.models import (
+    MERModel,
+    ModelSpec,
+    create_model,
+    create_model_for,
+    model_class,
+    model_default_train,
+    model_names,
+    register_model,
+)
+from lfd_tcmen.models.htnet import HTNet
+from lfd_tcmen.models.registry import MODELS
 
 SPECS = {
     "full": ModelSpec(
@@ -93,15 +105,42 @@ class _Linear(MERModel):
         return {"logits": self.fc(faces.mean(dim=(1, 2, 3)).unsqueeze(1))}
 
 
-def test_register_and_build_a_new_model():
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """Models registered in the test are forgotten after it (the real ones stay registered)."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+
+
+def test_register_and_build_a_new_model(scratch_registry):
     register_model("_test_linear")(_Linear)
-    try:
-        assert "_test_linear" in model_names()
-        model = create_model("_test_linear", SPECS["apex_only"])
-        assert isinstance(model, _Linear)
-    finally:
-        registry_module._MODELS.pop("_test_linear")
-    assert "_test_linear" not in model_names()
+    assert "_test_linear" in model_names()
+    assert model_class("_test_linear") is _Linear
+    model = create_model("_test_linear", SPECS["apex_only"])
+    assert isinstance(model, _Linear)
+
+
+def test_model_class_is_the_registered_class():
+    assert model_class("htnet") is HTNet
+    with pytest.raises(LFDError, match="unknown model 'nope'"):
+        model_class("nope")
+
+
+def test_model_default_train_is_the_class_attribute():
+    assert model_default_train("ststnet") == {"epochs": 800, "lr": 5e-5, "batch_size": 256}
+    assert model_default_train("off_apexnet") == {"epochs": 3000, "lr": 1e-4, "batch_size": 256}
+    with pytest.raises(LFDError, match="declares no default_train"):
+        model_default_train("lfd_tcmen")
+    with pytest.raises(LFDError, match="unknown model 'nope'"):
+        model_default_train("nope")
+
+
+def test_model_default_train_needs_adam(scratch_registry):
+    class _Sgd(_Linear):
+        default_train = {"epochs": 5, "lr": 0.1, "batch_size": 8, "optimizer": "SGD"}
+
+    register_model("_test_sgd")(_Sgd)
+    with pytest.raises(LFDError, match="trains with 'sgd'; the engine trains with Adam only"):
+        model_default_train("_test_sgd")
 
 
 def test_default_loss_is_class_weighted_cross_entropy():
@@ -149,22 +188,27 @@ def test_spec_rejects_impossible_values(kwargs, message):
         ModelSpec(**{**base, **kwargs})
 
 
-def test_spec_from_feature_set():
-    import numpy as np
-
-    from lfd_tcmen.data.features import FeatureSet
-
-    n = 2
-    fs = FeatureSet(
-        sample_ids=["a", "b"],
-        datasets=["x", "x"],
-        subjects=["x/1", "x/2"],
-        labels=np.array([0, 1]),
+def apex_only_features(n: int = 2) -> FeatureSet:
+    return FeatureSet(
+        sample_ids=[f"s{i}" for i in range(n)],
+        datasets=["x"] * n,
+        subjects=[f"x/{i}" for i in range(n)],
+        labels=np.arange(n) % 3,
         class_names=("negative", "positive", "surprise"),
         faces=np.zeros((n, 1, 64, 64), np.float32),
         face_frames=("apex",),
         flows=np.zeros((n, 1, 3, 28, 28), np.float32),
         flow_segments=("onset:apex",),
     )
-    spec = ModelSpec.from_feature_set(fs, num_subjects=1)
+
+
+def test_create_model_for_takes_the_spec_from_the_features():
+    model = create_model_for(apex_only_features(), "ststnet", {}, num_subjects=5)
+    assert model.spec == ModelSpec(3, 5, ("apex",), ("onset:apex",), 64, 28)
+    with pytest.raises(LFDError, match="unknown parameter"):
+        create_model_for(apex_only_features(), "lfd_tcmen", {"w_cylce": 0.0}, num_subjects=5)
+
+
+def test_spec_from_feature_set():
+    spec = ModelSpec.from_feature_set(apex_only_features(), num_subjects=1)
     assert spec == ModelSpec(3, 1, ("apex",), ("onset:apex",), 64, 28)

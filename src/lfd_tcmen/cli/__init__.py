@@ -7,13 +7,13 @@ Each subcommand lives in its own module of this package and exposes
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from lfd_tcmen import __version__
+from lfd_tcmen.cli import benchmark, data, predict, prepare, prepare_video, score, train
 from lfd_tcmen.errors import LFDError
 
-# module name -> what it adds (kept in help order)
-_COMMANDS = ("data", "score", "prepare", "prepare_video", "train", "predict", "benchmark")
+COMMANDS = (data, score, prepare, prepare_video, train, predict, benchmark)  # in help order
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,14 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lfd-tcmen",
         description="Micro-expression recognition: data, preprocessing, LFD-TCMEN training and evaluation.",
     )
+    parser.add_argument("--version", action="version", version=f"lfd-tcmen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _COMMANDS:
-        try:
-            module = importlib.import_module(f"lfd_tcmen.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"lfd_tcmen.cli.{name}":
-                continue  # not built yet
-            raise
+    for module in COMMANDS:
         module.register(sub)
     return parser
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-ENV_DATA = "LFD_TCMEN_DATA"
+from lfd_tcmen.benchmark_config import load_benchmark
+from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names
+from lfd_tcmen.runs.benchmark import run_benchmark
+from lfd_tcmen.runs.features import preprocess_info
+from lfd_tcmen.runs.folds import make_folds, select_folds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,18 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default results/<name>)")
     parser.add_argument("--data", type=Path, default=None, help="data folder (overrides data.path)")
     parser.add_argument("--resume", action="store_true", help="keep finished folds of every run folder")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="(method, fold) trainings at once, as Ray tasks (default 1: serial)",
-    )
-    parser.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDR",
-        help="run the trainings on this Ray cluster (with --workers N: N at a time) instead of a local Ray",
-    )
+    add_worker_options(parser, "(method, fold) trainings")
     parser.add_argument(
         "--report-only", action="store_true", help="train nothing: rebuild the table from the finished folds"
     )
@@ -50,33 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
-
-
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from lfd_tcmen.engine.benchmark import load_benchmark, run_benchmark
-    from lfd_tcmen.engine.data import load_features, preprocess_info, resolve_data_path
-    from lfd_tcmen.engine.folds import make_folds, select_folds
-    from lfd_tcmen.errors import LFDError
-
-    if args.workers < 1:
-        raise LFDError(f"--workers must be >= 1, got {args.workers}")
     bench = load_benchmark(args.config)
     if args.data is not None:
         bench = replace(bench, data={**bench.data, "path": str(args.data.resolve())})
-    methods = _names(args.methods)
+    methods = names(args.methods, "--methods")
     for name in methods or []:
         bench.method(name)  # unknown names fail before any work
-    protocols = _names(args.protocols)
+    protocols = names(args.protocols, "--protocols")
     first = bench.experiment(bench.methods[0].name, bench.protocols[0])
-    bases = [Path.cwd(), args.config.resolve().parent.parent]
-    path = resolve_data_path(first.data, os.environ.get(ENV_DATA) or None, bases)
-    features = load_features(first.data, path)
+    check_worker_options(args, first.train.threads)
+    features, path = features_for(first.data, args.config)
     folds = make_folds(features, first.data, bench.seed)
-    selected = select_folds(folds, _names(args.folds))
+    fold_names = names(args.folds, "--folds")
+    selected = select_folds(folds, fold_names)
     if args.list:
         for m in bench.methods:
             cfg = bench.experiment(m.name, bench.protocols[0])
@@ -96,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
         features,
         out,
         methods=methods,
-        fold_names=_names(args.folds),
         protocols=protocols,
-        resume=args.resume,
-        workers=args.workers,
-        ray_address=args.ray_address,
-        progress=not args.no_progress,
         preprocess=preprocess_info(features, first.data),
         train=not args.report_only,
+        fold_names=fold_names,
+        resume=args.resume,
+        workers=args.workers,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        progress=not args.no_progress,
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
     return 0

@@ -8,6 +8,10 @@ import sys
 import warnings
 from pathlib import Path
 
+from lfd_tcmen.data.datasets import load_samples
+from lfd_tcmen.data.summary import format_summary, summarize
+from lfd_tcmen.data.synthetic import render_dataset
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("data", help="inspect datasets, write a synthetic dataset")
@@ -48,9 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from lfd_tcmen.data.registry import load_samples
-    from lfd_tcmen.data.summary import format_summary, summarize
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         samples = load_samples(args.dataset, args.annotations, args.root, args.protocol)
@@ -66,8 +67,6 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from lfd_tcmen.data.synthetic import render_dataset  # validates its arguments (LFDError)
-
     sheet = render_dataset(
         args.out,
         subjects=args.subjects,

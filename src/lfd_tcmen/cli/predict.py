@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lfd_tcmen.inference.predict import format_prediction, predict_images, predict_video
+from lfd_tcmen.models.checkpoint import load_checkpoint
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -29,9 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd_tcmen.engine.checkpoint import load_checkpoint
-    from lfd_tcmen.engine.predict import format_prediction, predict_images, predict_video
-
     images = args.onset is not None or args.apex is not None or args.offset is not None
     if args.video is not None and images:
         args._parser.error("give a video or --onset/--apex images, not both")

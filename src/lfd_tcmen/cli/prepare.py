@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from lfd_tcmen.cli.common import add_worker_options, check_worker_options
+from lfd_tcmen.data.datasets import load_samples
+from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.preprocess.io import read_preprocess_config
+from lfd_tcmen.preprocess.store import export_uvs28_pngs, prepare_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,19 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--annotations", required=True, type=Path, help="the dataset's annotation file")
     parser.add_argument("--protocol", required=True, help="label protocol, e.g. casme2-5class")
     parser.add_argument("--out", required=True, type=Path, help="feature store folder")
-    parser.add_argument("--workers", type=int, default=1, help="processes or Ray tasks at once (default 1)")
-    parser.add_argument(
-        "--engine",
-        choices=("process", "ray"),
-        default="process",
-        help="how --workers > 1 run: a local process pool (default) or Ray tasks; same files",
-    )
-    parser.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDR",
-        help="with --engine ray: this Ray cluster, not a local one",
-    )
+    add_worker_options(parser, "clips")
     parser.add_argument("--config", type=Path, default=None, help="YAML with preprocess settings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -51,13 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd_tcmen.data.loaders.common import deferred_frame_errors
-    from lfd_tcmen.data.registry import load_samples
-    from lfd_tcmen.preprocess.io import read_preprocess_config
-    from lfd_tcmen.preprocess.store import export_uvs28_pngs, prepare_dataset
-
-    if args.workers < 1:
-        raise LFDError(f"--workers must be >= 1, got {args.workers}")
+    check_worker_options(args)
     config = read_preprocess_config(args.config)
     # a missing frame or clip folder skips that sample (reported at the end), not the whole run
     with deferred_frame_errors():

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lfd_tcmen.preprocess.io import read_preprocess_config
+from lfd_tcmen.preprocess.video import prepare_video
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -28,9 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd_tcmen.preprocess.io import read_preprocess_config
-    from lfd_tcmen.preprocess.video import prepare_video
-
     config = read_preprocess_config(args.config)
     clip = prepare_video(
         args.video, args.out, config, max_frames=args.max_frames, progress=not args.no_progress

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from lfd_tcmen.config import PROTOCOLS
-
-ENV_DATA = "LFD_TCMEN_DATA"
+from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names
+from lfd_tcmen.config import PROTOCOLS, load_config
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models import model_default_train, model_names
+from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.features import preprocess_info
+from lfd_tcmen.runs.folds import make_folds, select_folds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,55 +51,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--list-folds", action="store_true", help="print the fold names, one per line, and exit"
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="folds trained at once (default 1); more runs them as Ray tasks with identical results, "
-        "each with the config's train.threads",
-    )
-    parser.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDR",
-        help="run the folds on this Ray cluster (with --workers N: N folds at a time) instead of a "
-        "private local Ray",
-    )
+    add_worker_options(parser, "folds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd_tcmen.config import load_config
-    from lfd_tcmen.engine.data import load_features, preprocess_info, resolve_data_path
-    from lfd_tcmen.engine.folds import select_folds
-    from lfd_tcmen.engine.loso import list_folds, run_experiment
-    from lfd_tcmen.errors import LFDError
-
-    if args.workers < 1:
-        raise LFDError(f"--workers must be >= 1, got {args.workers}")
-    if args.ray_address is not None and args.workers < 2:
-        raise LFDError("--ray-address needs --workers 2 or more (the folds run at once on the cluster)")
     config = load_config(args.config).override(seed=args.seed, protocol=args.protocol, model=args.model)
-    if getattr(args, "model_defaults", False):
-        from lfd_tcmen.engine.benchmark_config import apply_model_defaults
-
-        config = apply_model_defaults(config)
+    if args.model is not None and args.model not in model_names():
+        raise LFDError(f"unknown model {args.model!r}; known: {', '.join(model_names())}")
+    if args.model_defaults:
+        config = config.with_train(**model_default_train(config.model.name))
     config = config.override(epochs=args.epochs)
-    if args.model is not None:
-        from lfd_tcmen.models.registry import model_names
-
-        if args.model not in model_names():
-            raise LFDError(f"unknown model {args.model!r}; known: {', '.join(model_names())}")
-    bases = [Path.cwd(), args.config.resolve().parent.parent]
-    path = resolve_data_path(config.data, os.environ.get(ENV_DATA) or None, bases)
-    features = load_features(config.data, path)
+    check_worker_options(args, config.train.threads)
+    features, path = features_for(config.data, args.config)
+    folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
-        for fold in list_folds(config, features):
+        for fold in folds:
             print(fold.name)
         return 0
-    names = [n.strip() for n in args.folds.split(",") if n.strip()] if args.folds else None
-    selected = select_folds(list_folds(config, features), names)  # bad names fail before any work
+    fold_names = names(args.folds, "--folds")
+    selected = select_folds(folds, fold_names)  # bad names fail before any work
     out = args.out or Path("runs") / (
         config.name if config.train.protocol == "honest" else f"{config.name}-{config.train.protocol}"
     )
@@ -106,22 +81,16 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {args.workers} workers" if args.workers > 1 else ""),
         file=sys.stderr,
     )
-    cores = os.cpu_count() or 1
-    if args.workers > 1 and args.ray_address is None and args.workers * config.train.threads > cores:
-        print(
-            f"note: {args.workers} workers x train.threads {config.train.threads} > {cores} cores: "
-            "folds will compete for the CPU (results are the same, only slower)",
-            file=sys.stderr,
-        )
     summary = run_experiment(
         config,
         features,
         out,
-        fold_names=names,
+        preprocess=preprocess_info(features, config.data),
+        fold_names=fold_names,
         resume=args.resume,
         progress=not args.no_progress,
-        preprocess=preprocess_info(features, config.data),
         workers=args.workers,
+        engine=args.engine,
         ray_address=args.ray_address,
     )
     if summary.metrics.get("folds_done"):
@@ -129,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
     if summary.failed:
         for failure in summary.failed:
             print(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}", file=sys.stderr)
-        names = ", ".join(f["fold"] for f in summary.failed)
+        failed = ", ".join(f["fold"] for f in summary.failed)
         print(
-            f"lfd-tcmen: {len(summary.failed)} fold(s) failed ({names}); the others are saved in "
+            f"lfd-tcmen: {len(summary.failed)} fold(s) failed ({failed}); the others are saved in "
             f"{summary.out_dir}; rerun with --resume to retry the failed ones",
             file=sys.stderr,
         )

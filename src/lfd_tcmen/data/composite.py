@@ -13,7 +13,8 @@ normalised key: lower case, tokens split on "_" and spaces, leading zeros of eve
 dropped. A sample with no file, or with two candidate files, raises ``LFDError``.
 
 Subjects are qualified and written the way the per-dataset loaders write them ("casme2/sub01",
-"samm/006", "smic/s1"), so LOSO folds agree whichever way the data was read.
+"samm/006", "smic/s1"; ``lfd_tcmen.data.subjects``), so LOSO folds agree whichever way the data
+was read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.data.subjects import canonical_subject, qualified_subject
 from lfd_tcmen.errors import LFDError
 
 GT_FILE = "combined_3class_gt.csv"
@@ -60,14 +62,6 @@ def name_key(text: str) -> tuple[str, ...]:
     """Normalised file-name key: ``"s04_s04_sur_02 "`` and ``"s04_s4_sur_02"`` -> ("s4","s4","sur","2")."""
     tokens = [t for t in re.split(r"[\s_]+", text.strip().lower()) if t]
     return tuple(re.sub(r"\d+", lambda m: str(int(m.group())), t) for t in tokens)
-
-
-def canonical_subject(dataset: str, subject: str) -> str:
-    """Subject id as the dataset's own loader writes it (folder names): samm "6" -> "006"."""
-    from lfd_tcmen.data.loaders import casme2, samm, smic
-
-    convert = {"casme2": casme2.subject_id, "samm": samm.subject_id, "smic": smic.subject_id}.get(dataset)
-    return convert(subject) if convert is not None else subject
 
 
 def read_composite_index(gt_file: str | Path, root: str | Path | None = None) -> list[CompositeEntry]:
@@ -175,7 +169,7 @@ def load_composite(root: str | Path, face_size: int = 64, flow_size: int = 28, p
     return FeatureSet(
         sample_ids=[e.sample_id for e in entries],
         datasets=[e.dataset for e in entries],
-        subjects=[f"{e.dataset}/{e.subject}" for e in entries],
+        subjects=[qualified_subject(e.dataset, e.subject) for e in entries],
         labels=np.array([e.label for e in entries], dtype=np.int64),
         class_names=CLASS_NAMES,
         faces=faces,

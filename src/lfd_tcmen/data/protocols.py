@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,12 @@ class Protocol:
         return self.class_names.index(class_name)
 
 
-PROTOCOLS: dict[str, Protocol] = {}
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
 
 
 def register_protocol(protocol: Protocol) -> Protocol:
-    if protocol.name in PROTOCOLS:
-        raise ValueError(f"protocol {protocol.name!r} registered twice")
-    PROTOCOLS[protocol.name] = protocol
-    return protocol
+    """Register ``protocol`` under its own name (``ValueError`` if the name is taken)."""
+    return PROTOCOLS.add(protocol.name, protocol)
 
 
 def _identity(*words: str) -> dict[str, str]:
@@ -179,15 +178,12 @@ register_protocol(Protocol(
 
 
 def protocol_names() -> list[str]:
-    return sorted(PROTOCOLS)
+    return PROTOCOLS.names()
 
 
 def get_protocol(name: str) -> Protocol:
     """The protocol registered as ``name``; ``LFDError`` listing the known ones otherwise."""
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise LFDError(f"unknown protocol {name!r}; known: {', '.join(protocol_names())}") from None
+    return PROTOCOLS.get(name)
 
 
 def apply_protocol(samples: Iterable[Sample], name: str) -> list[Sample]:

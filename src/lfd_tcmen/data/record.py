@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lfd_tcmen.data.subjects import qualified_subject
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -35,7 +37,7 @@ class Sample:
     @property
     def qualified_subject(self) -> str:
         """Subject id unique across datasets (the composite mixes three), e.g. ``casme2/sub01``."""
-        return f"{self.dataset}/{self.subject}"
+        return qualified_subject(self.dataset, self.subject)
 
     @property
     def sample_id(self) -> str:

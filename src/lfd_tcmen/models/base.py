@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.losses import classification_loss
-from lfd_tcmen.models.registry import ModelSpec
+from lfd_tcmen.models.spec import ModelSpec
 
 P = TypeVar("P")
 

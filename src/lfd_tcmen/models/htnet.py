@@ -25,7 +25,8 @@ from torch import Tensor, nn
 
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers.peer_inputs import PEER_FLOW_SIZE, onset_apex_flow
-from lfd_tcmen.models.registry import ModelSpec, register_model
+from lfd_tcmen.models.registry import register_model
+from lfd_tcmen.models.spec import ModelSpec
 
 # (x, y) centres of the four areas in the 28x28 aligned flow image, in the order they are tiled:
 # left eye, right eye (top row); left lip corner, right lip corner (bottom row). These are the

@@ -20,7 +20,8 @@ from lfd_tcmen import losses
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers import ConvDecoder, ConvEncoder, GatedFusion, TemporalComplementAttention
-from lfd_tcmen.models.registry import ModelSpec, register_model
+from lfd_tcmen.models.registry import register_model
+from lfd_tcmen.models.spec import ModelSpec
 
 LOSS_TERMS = ("cls", "orth", "recon", "consistency", "cycle", "identity")
 

@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers.peer_inputs import PEER_FLOW_SIZE, onset_apex_flow
-from lfd_tcmen.models.registry import ModelSpec, register_model
+from lfd_tcmen.models.registry import register_model
+from lfd_tcmen.models.spec import ModelSpec
 
 
 @dataclass(frozen=True)

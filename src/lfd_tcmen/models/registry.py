@@ -1,121 +1,15 @@
-"""Model registry: every model is built by name through ``create_model(name, spec, **params)``.
+"""The model registry: name -> model class, filled by ``@register_model(name)`` in each model module.
 
-A model module registers its class with ``@register_model("name")``; the class is called as
-``cls(spec, **params)`` where ``params`` is the YAML ``model.params`` mapping. Model modules are
-imported lazily (on the first lookup), so importing the registry stays cheap.
+A registered class is called as ``cls(spec, **params)`` (``params``: the YAML ``model.params``).
+This module imports no model; ``lfd_tcmen.models.factory`` imports them all and builds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.registry import Registry
 
-if TYPE_CHECKING:
-    from lfd_tcmen.data.features import FeatureSet
-    from lfd_tcmen.models.base import MERModel
-
-ModelFactory = Callable[..., "MERModel"]
-F = TypeVar("F", bound=ModelFactory)
-
-_MODELS: dict[str, ModelFactory] = {}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a model must know about its data before it is built (shapes and label spaces).
-
-    num_classes: emotion classes C (logits are (B, C)).
-    num_subjects: training subjects of the fold; size of the identity head (may be 0: no head).
-    face_frames: names of the F face frames, ("onset", "apex", "offset") or ("apex",).
-    flow_segments: names of the K flow segments; segment 0 is always "onset:apex".
-    face_size: S, faces are (B, F, S, S).
-    flow_size: R, flows are (B, K, 3, R, R).
-    """
-
-    num_classes: int
-    num_subjects: int
-    face_frames: tuple[str, ...]
-    flow_segments: tuple[str, ...]
-    face_size: int
-    flow_size: int
-
-    def __post_init__(self) -> None:
-        # YAML and checkpoints hand us lists; tuples keep the spec hashable and comparable.
-        object.__setattr__(self, "face_frames", tuple(self.face_frames))
-        object.__setattr__(self, "flow_segments", tuple(self.flow_segments))
-        if self.num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
-        if self.num_subjects < 0:
-            raise ValueError(f"num_subjects must be >= 0, got {self.num_subjects}")
-        if not self.face_frames or not self.flow_segments:
-            raise ValueError("face_frames and flow_segments must not be empty")
-
-    @property
-    def num_frames(self) -> int:
-        return len(self.face_frames)
-
-    @property
-    def num_segments(self) -> int:
-        return len(self.flow_segments)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain types only (lists, ints): safe for ``torch.load(weights_only=True)`` and JSON."""
-        d = asdict(self)
-        d["face_frames"] = list(self.face_frames)
-        d["flow_segments"] = list(self.flow_segments)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    @classmethod
-    def from_feature_set(cls, features: FeatureSet, num_subjects: int) -> ModelSpec:
-        """Spec for training on ``features``; ``num_subjects`` = the fold's training subjects."""
-        return cls(
-            num_classes=features.num_classes,
-            num_subjects=num_subjects,
-            face_frames=tuple(features.face_frames),
-            flow_segments=tuple(features.flow_segments),
-            face_size=int(features.faces.shape[-1]),
-            flow_size=int(features.flows.shape[-1]),
-        )
-
-
-def register_model(name: str) -> Callable[[F], F]:
-    """Decorator: make ``cls`` (called as ``cls(spec, **params)``) the model named ``name``."""
-
-    def wrap(factory: F) -> F:
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} registered twice")
-        _MODELS[name] = factory
-        return factory
-
-    return wrap
-
-
-def model_names() -> list[str]:
-    _import_models()
-    return sorted(_MODELS)
-
-
-def model_factory(name: str) -> ModelFactory:
-    """What ``register_model(name)`` registered (usually the model class); unknown: ``LFDError``."""
-    _import_models()
-    if name not in _MODELS:
-        raise LFDError(f"unknown model {name!r}; known: {', '.join(sorted(_MODELS))}")
-    return _MODELS[name]
-
-
-def create_model(name: str, spec: ModelSpec, **params: Any) -> MERModel:
-    """Build model ``name`` for ``spec``; unknown names or parameters raise ``LFDError``."""
-    return model_factory(name)(spec, **params)
-
-
-def _import_models() -> None:
-    # Model modules register themselves on import (lfd_tcmen.models.__init__ imports them all).
-    import lfd_tcmen.models  # noqa: F401
+MODELS: Registry[Callable[..., Any]] = Registry("model")
+register_model = MODELS.register

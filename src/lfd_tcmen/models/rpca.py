@@ -33,7 +33,8 @@ from torch import Tensor, nn
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers import ConvEncoder
 from lfd_tcmen.models.layers.rpca_ialm import rpca_ialm
-from lfd_tcmen.models.registry import ModelSpec, register_model
+from lfd_tcmen.models.registry import register_model
+from lfd_tcmen.models.spec import ModelSpec
 
 
 @dataclass(frozen=True)

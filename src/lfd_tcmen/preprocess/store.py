@@ -21,9 +21,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +33,13 @@ from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.protocols import get_protocol
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.parallel import ENGINES, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.flow import export_uvs28
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
 
 MANIFEST = "manifest.json"
 FLOW_NORMS = ("minmax", "none")
-ENGINES = ("process", "ray")  # how workers > 1 run: a local process pool, or Ray tasks
 FLOW_DTYPE = np.float16  # max error after model_inputs ~1e-3 (measured; see tests/preprocess/test_store.py)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -290,9 +288,7 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # N processes on N cores: no oversubscription
 
 
-def _prepare_task(sample: Sample, config: PreprocessConfig, path: Path) -> dict[str, Any]:
-    """A Ray task: one sample, OpenCV on one thread (one task per CPU)."""
-    _init_worker()
+def _prepare_job(config: PreprocessConfig, sample: Sample, path: Path) -> dict[str, Any]:
     return _prepare_one(sample, config, path)
 
 
@@ -304,27 +300,23 @@ def _run(
     engine: str = "process",
     ray_address: str | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (index, result) for each job, here, on ``workers`` processes or as Ray tasks."""
-    if engine == "ray" and workers > 1 and jobs:
-        from lfd_tcmen.engine.parallel import ray_imap
+    """Yield (index, result) for each job, here, on ``workers`` processes or as Ray tasks.
 
-        yield from ray_imap(
-            _prepare_task, [(i, (samples[i], config, path)) for i, path in jobs], workers, ray_address
-        )
-        return
-    if workers <= 1 or len(jobs) <= 1:
-        for i, path in jobs:
-            yield i, _prepare_one(samples[i], config, path)
-        return
-    context = get_context("spawn")  # no fork of a parent holding threads (torch, OpenCV)
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_init_worker) as pool:
-        futures = {pool.submit(_prepare_one, samples[i], config, path): i for i, path in jobs}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    A sample that fails in an unexpected way (a bug, not bad input) is skipped with its error.
+    """
+    executor = make_executor(
+        workers if len(jobs) > 1 or ray_address is not None else 1,
+        engine=engine,
+        address=ray_address,
+        initializer=_init_worker,
+        preload=("lfd_tcmen.preprocess.store",),
+    )
+    with executor:
+        for outcome in executor.map(_prepare_job, config, [(i, (samples[i], path)) for i, path in jobs]):
+            if outcome.ok:
+                yield outcome.key, outcome.value
+            else:
+                yield outcome.key, {"status": "skipped", "reason": f"internal error: {outcome.error}", "path": None}
 
 
 def _write_manifest(

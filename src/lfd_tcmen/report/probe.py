@@ -64,3 +64,22 @@ def identity_leakage_probe(
         "n_subjects": len(used),
         "n_samples": int(len(y)),
     }
+
+
+CODE_NAMES = ("motion", "identity")
+
+
+def fold_probe(
+    codes: dict[str, np.ndarray], subjects: Sequence[str], seed: int
+) -> dict[str, dict[str, float | int]] | None:
+    """The identity-leakage probe of one fold, on its TRAINING samples' codes.
+
+    codes: "train_motion" / "train_identity" (n_train, D), whichever the model has; subjects:
+    the n_train samples' subjects. Returns ``{"motion": probe, "identity": probe}`` for the codes
+    present (None: the model has no codes). A disentangled model recovers the subject from the
+    identity code, not from the motion code.
+    """
+    names = [name for name in CODE_NAMES if f"train_{name}" in codes]
+    if not names:
+        return None
+    return {name: identity_leakage_probe(codes[f"train_{name}"], subjects, seed=seed) for name in names}

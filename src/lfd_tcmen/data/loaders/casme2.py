@@ -24,17 +24,10 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
+from lfd_tcmen.data.subjects import casme2_subject
 from lfd_tcmen.errors import LFDError
 
 SQLITE_SUFFIXES = (".sql3", ".sqlite", ".sqlite3", ".db")
-
-
-def subject_id(text: str) -> str:
-    """Coding-sheet subject ("01", 1, "sub01") -> folder name "sub01"."""
-    text = text.strip()
-    if text.lower().startswith("sub"):
-        text = text[3:]
-    return f"sub{int(text):02d}" if text.isdigit() else f"sub{text}"
 
 
 def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
@@ -47,7 +40,7 @@ def load_casme2(annotations: Path, root: Path | None) -> list[Sample]:
     if annotations.suffix.lower() in SQLITE_SUFFIXES:
         return _load_bob_sqlite(annotations, root)
     table = read_coding_sheet(annotations)
-    return samples_from_table(table, "casme2", root, clip_folder, subject_id=subject_id)
+    return samples_from_table(table, "casme2", root, clip_folder, subject_id=casme2_subject)
 
 
 def _load_bob_sqlite(path: Path, root: Path | None) -> list[Sample]:

@@ -37,6 +37,7 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
+from lfd_tcmen.data.subjects import casme3c_subject
 from lfd_tcmen.data.tabular import cell_text, read_table
 
 EXPRESSION_TYPE = ("Expression type", "Expression_type", "type")
@@ -48,10 +49,6 @@ def part_a_folder(root: Path, subject: str, filename: str, emotion: str) -> Path
         subject_dir = find_dir(base, subject)
         candidates.append(find_dir(subject_dir, filename) / "color")
     return first_existing(candidates)
-
-
-def part_c_subject(text: str) -> str:
-    return f"{int(text):02d}" if text.isdigit() else text
 
 
 def part_c_folder(root: Path, subject: str, count: str, emotion: str) -> Path:
@@ -88,4 +85,4 @@ def load_casme3_part_c(annotations: Path, root: Path | None) -> list[Sample]:
         required={"subject": SUBJECT, "clip": ("count",), "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
         optional={"aus": ACTION_UNITS},
     )
-    return samples_from_table(table, "casme3c", root, part_c_folder, subject_id=part_c_subject)
+    return samples_from_table(table, "casme3c", root, part_c_folder, subject_id=casme3c_subject)

@@ -22,13 +22,9 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
+from lfd_tcmen.data.subjects import dfme_subject
 
 ALIGNED = "micro_static_aligned_croped"  # sic: the release's spelling
-
-
-def subject_id(text: str) -> str:
-    """DFME subject as written in the sheet, "sub0001" (a bare 1 becomes "sub0001")."""
-    return f"sub{int(text):04d}" if text.isdigit() else text
 
 
 def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
@@ -42,4 +38,4 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 def load_dfme(annotations: Path, root: Path | None) -> list[Sample]:
     """DFME samples from a part's coding sheet."""
     table = read_coding_sheet(annotations)
-    return samples_from_table(table, "dfme", root, clip_folder, subject_id=subject_id)
+    return samples_from_table(table, "dfme", root, clip_folder, subject_id=dfme_subject)

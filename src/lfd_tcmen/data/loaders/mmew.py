@@ -22,13 +22,9 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
+from lfd_tcmen.data.subjects import mmew_subject
 
 _FOLDER_ALIASES = {"others": ("others", "repression", "other")}
-
-
-def subject_id(text: str) -> str:
-    """MMEW subject as in its clip names: "S03" (a bare 3 becomes "S03")."""
-    return f"S{int(text):02d}" if text.isdigit() else text
 
 
 def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
@@ -43,4 +39,4 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 def load_mmew(annotations: Path, root: Path | None) -> list[Sample]:
     """MMEW micro-expression samples from its coding sheet."""
     table = read_coding_sheet(annotations)
-    return samples_from_table(table, "mmew", root, clip_folder, subject_id=subject_id)
+    return samples_from_table(table, "mmew", root, clip_folder, subject_id=mmew_subject)

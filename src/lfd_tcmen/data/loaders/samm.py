@@ -18,12 +18,7 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-
-
-def subject_id(text: str) -> str:
-    """SAMM subject as its folder name: "006" (the MEGC2019 list writes 6)."""
-    text = text.strip()
-    return f"{int(text):03d}" if text.isdigit() else text
+from lfd_tcmen.data.subjects import samm_subject
 
 
 def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
@@ -34,4 +29,4 @@ def clip_folder(root: Path, subject: str, filename: str, emotion: str) -> Path:
 def load_samm(annotations: Path, root: Path | None) -> list[Sample]:
     """SAMM samples from the FACS coding sheet (header row found wherever it is)."""
     table = read_coding_sheet(annotations)
-    return samples_from_table(table, "samm", root, clip_folder, subject_id=subject_id)
+    return samples_from_table(table, "samm", root, clip_folder, subject_id=samm_subject)

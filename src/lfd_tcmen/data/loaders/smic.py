@@ -12,22 +12,15 @@ layout).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from lfd_tcmen.data.loaders.common import clip_frames
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
+from lfd_tcmen.data.subjects import SMIC_SUBJECT, smic_subject
 from lfd_tcmen.errors import LFDError
 
 LABELS = ("negative", "positive", "surprise")
-_SUBJECT = re.compile(r"^s(\d+)$", re.IGNORECASE)
-
-
-def subject_id(text: str) -> str:
-    """SMIC subject as its folder name: "s1" (the MEGC2019 list writes "s01")."""
-    m = _SUBJECT.match(text.strip())
-    return f"s{int(m.group(1))}" if m else text.strip().lower()
 
 
 def subset_dir(path: Path) -> Path:
@@ -45,8 +38,8 @@ def subset_dir(path: Path) -> Path:
 def _subject_dirs(path: Path) -> list[Path]:
     if not path.is_dir():
         return []
-    found = [p for p in path.iterdir() if p.is_dir() and _SUBJECT.match(p.name) and (p / "micro").is_dir()]
-    return sorted(found, key=lambda p: int(_SUBJECT.match(p.name).group(1)))  # type: ignore[union-attr]
+    found = [p for p in path.iterdir() if p.is_dir() and SMIC_SUBJECT.match(p.name) and (p / "micro").is_dir()]
+    return sorted(found, key=lambda p: int(SMIC_SUBJECT.match(p.name).group(1)))  # type: ignore[union-attr]
 
 
 @register_loader("smic")
@@ -68,7 +61,7 @@ def load_smic(annotations: Path, root: Path | None) -> list[Sample]:
                 samples.append(
                     Sample(
                         dataset="smic",
-                        subject=subject_id(subject_dir.name),
+                        subject=smic_subject(subject_dir.name),
                         clip=clip_dir.name,
                         emotion=label,
                         onset=numbers[0],

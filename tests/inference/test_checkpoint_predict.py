@@ -7,17 +7,17 @@ import pytest
 import torch
 
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.engine.checkpoint import load_checkpoint, save_checkpoint
-from lfd_tcmen.engine.predict import predict_clip_features, select_regime
-from lfd_tcmen.engine.train import train_fold
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.models.registry import ModelSpec
+from lfd_tcmen.inference.predict import predict_clip_features, select_regime
+from lfd_tcmen.models import ModelSpec, create_model
+from lfd_tcmen.models.checkpoint import load_checkpoint, save_checkpoint
+from lfd_tcmen.training.fold import train_fold
 
 
 @pytest.fixture
 def trained(features, make_config, tmp_path):
     config = make_config(epochs=1)
-    result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)
+    result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)["honest"]
     path = tmp_path / "model.pt"
     save_checkpoint(
         path,
@@ -59,8 +59,6 @@ def test_unreadable_or_foreign_checkpoints_raise_lfd_error(tmp_path):
 
 def test_apex_only_checkpoint_gets_apex_face_and_onset_apex_flow_from_a_full_clip(tmp_path):
     spec = ModelSpec(3, 0, ("apex",), ("onset:apex",), 16, 8)
-    from lfd_tcmen.models.registry import create_model
-
     model = create_model(
         "lfd_tcmen", spec, identity_dim=8, motion_dim=8, flow_dim=16, face_width=4, flow_width=4
     )

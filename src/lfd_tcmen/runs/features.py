@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lfd_tcmen.config import DataConfig
+from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import plain
+from lfd_tcmen.preprocess.store import load_feature_set
 
 COMPOSITE_DIR = "megc2019_composite"
 
@@ -50,11 +53,7 @@ def load_features(data: DataConfig, path: str | Path) -> FeatureSet:
         hint = " (set LFD_TCMEN_DATA or data.path)" if data.source == "composite" else ""
         raise LFDError(f"data folder not found{hint}", path=path)
     if data.source == "composite":
-        from lfd_tcmen.data.composite import load_composite
-
         return load_composite(path, face_size=data.face_size, flow_size=data.flow_size)
-    from lfd_tcmen.preprocess.store import load_feature_set
-
     return load_feature_set(
         path, face_size=data.face_size, flow_size=data.flow_size, flow_norm=data.flow_norm
     )
@@ -75,15 +74,5 @@ def preprocess_info(features: FeatureSet, data: DataConfig) -> dict[str, object]
         "flow_normalised": bool(features.flow_normalised),
         "face_frames": list(features.face_frames),
         "flow_segments": list(features.flow_segments),
-        "pipeline": _plain(pipeline),
+        "pipeline": plain(pipeline),
     }
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

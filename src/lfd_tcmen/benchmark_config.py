@@ -26,12 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lfd_tcmen.config import PROTOCOLS, ExperimentConfig
+from lfd_tcmen.config import PROTOCOLS, ExperimentConfig, read_yaml
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models import model_default_train
 
-MODEL_DEFAULT_KEYS = ("epochs", "lr", "batch_size")
 _TOP_KEYS = {"name", "seed", "data", "train", "protocols", "methods", "ablations", "notes"}
 _METHOD_KEYS = {"name", "model", "params", "train", "use_model_defaults", "ablation_of", "skip", "note"}
 
@@ -94,43 +92,10 @@ class BenchmarkConfig:
         return ExperimentConfig.from_dict(raw, source=self.source)
 
 
-def model_default_train(model: str) -> dict[str, Any]:
-    """``{"epochs", "lr", "batch_size"}`` from the model class's ``default_train`` (the paper's).
-
-    Raises ``LFDError`` for a model without one, or one whose optimiser the engine lacks (Adam only).
-    """
-    from lfd_tcmen.models.registry import model_factory
-
-    cls = model_factory(model)
-    defaults = getattr(cls, "default_train", None)
-    if not defaults:
-        raise LFDError(f"model {model!r} declares no default_train (paper settings)")
-    optimizer = str(defaults.get("optimizer", "adam")).lower()
-    if optimizer != "adam":
-        raise LFDError(f"model {model!r} trains with {optimizer!r}; the engine trains with Adam only")
-    return {k: defaults[k] for k in MODEL_DEFAULT_KEYS if k in defaults}
-
-
-def apply_model_defaults(config: ExperimentConfig) -> ExperimentConfig:
-    """``config`` with epochs, lr and batch size replaced by its model's ``default_train``."""
-    raw = config.to_dict()
-    raw["train"].update(model_default_train(config.model.name))
-    return ExperimentConfig.from_dict(raw)
-
-
 def load_benchmark(path: str | Path) -> BenchmarkConfig:
     """Read and check a benchmark YAML; every run's config is built once here so errors come first."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as err:
-        raise LFDError(f"cannot read benchmark config: {err.strerror or err}", path=path) from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise LFDError(
-            f"invalid YAML: {err}", path=path, row=None if mark is None else mark.line + 1
-        ) from err
-    return benchmark_from_dict(raw, source=str(path))
+    return benchmark_from_dict(read_yaml(path, "benchmark config"), source=str(path))
 
 
 def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> BenchmarkConfig:

@@ -21,8 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from lfd_tcmen.engine.checkpoint import Checkpoint, load_checkpoint
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
+from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.io import read_frames
+from lfd_tcmen.preprocess.pipeline import extract_clip_features
+from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
+from lfd_tcmen.preprocess.video import prepare_video
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")
 
@@ -53,14 +58,12 @@ class Prediction:
         }
 
 
-def pipeline_config(ckpt: Checkpoint) -> Any:
+def pipeline_config(ckpt: Checkpoint) -> PreprocessConfig:
     """The ``PreprocessConfig`` to extract features for ``ckpt``.
 
     The store's config when the checkpoint records one; otherwise (features made upstream, as
     in the composite) the defaults, with only the flow segments the model uses.
     """
-    from lfd_tcmen.preprocess.config import PreprocessConfig
-
     pipeline = ckpt.preprocess.get("pipeline")
     if pipeline:
         return PreprocessConfig.from_dict(dict(pipeline))
@@ -97,8 +100,6 @@ def predict_features(ckpt: Checkpoint, faces: np.ndarray, flows: np.ndarray) -> 
 
 def predict_clip_features(ckpt: Checkpoint, clip: Any, frames: dict[str, Any]) -> Prediction:
     """Prediction from ``ClipFeatures`` (or a mapping with "faces"/"flows"/"segments")."""
-    from lfd_tcmen.preprocess.store import model_inputs
-
     pre = ckpt.preprocess
     face_size = int(pre.get("face_size", ckpt.spec.face_size))
     flow_size = int(pre.get("flow_size", ckpt.spec.flow_size))
@@ -131,9 +132,6 @@ def predict_images(
 
     The faces are detected and aligned on the onset image, flows computed between the images.
     """
-    from lfd_tcmen.preprocess.io import read_frames
-    from lfd_tcmen.preprocess.pipeline import extract_clip_features
-
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     paths = [Path(onset), Path(apex)] + ([Path(offset)] if offset is not None else [])
     frames = read_frames(paths)
@@ -150,8 +148,6 @@ def predict_video(
 
     ``prepare_video`` writes its outputs to ``work_dir`` (a temporary folder by default).
     """
-    from lfd_tcmen.preprocess.video import prepare_video
-
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     config = pipeline_config(ckpt)
     with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
@@ -164,8 +160,6 @@ def predict_video(
 
 def _clip_from_prepared(out: Path, info: dict[str, Any]) -> dict[str, Any]:
     """The arrays ``prepare_video`` stored in ``out`` (its ``features`` file), as a mapping."""
-    from lfd_tcmen.preprocess.store import read_clip_features
-
     name = info.get("features")
     candidates = [out / name] if name else sorted(out.glob("*.npz"))
     if not candidates or not candidates[0].is_file():

@@ -1,14 +1,14 @@
-"""Folds on Ray: the same numbers as one after another, faults survived, Ctrl-C and resume.
+"""Folds in parallel, on both engines (the local process pool and Ray): the same numbers as one
+after another, the one error rule, faults survived, Ctrl-C and resume.
 
 One local Ray (2 CPUs) is shared by the module's Ray tests. The fault hooks are ``on_batch``
-closures: Ray pickles them by value into the workers. The toy config trains each fold on one
-batch per epoch (batch_size 32 > 12 training samples), so a hook knows its fold by which
-subject is missing from the batch.
+closures: both engines pickle them by value (cloudpickle) into the workers. The toy config
+trains each fold on one batch per epoch (batch_size 32 > 12 training samples), so a hook knows
+its fold by which subject is missing from the batch.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,11 +21,19 @@ import pytest
 import torch
 import yaml
 
-from lfd_tcmen.engine import loso
-from lfd_tcmen.engine.device import Precision, resolve_device
-from lfd_tcmen.engine.loso import run_experiment
-from lfd_tcmen.engine.parallel import RayExecutor, SerialExecutor, make_executor
+from lfd_tcmen.cli import main
+from lfd_tcmen.data.datasets import load_samples
+from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
+from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset
+from lfd_tcmen.runs import run_dir
+from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.training.device import Precision, resolve_device
+from lfd_tcmen.training.fold import train_fold
+from toys import make_config, make_features
 
 SUBJECTS, PER_SUBJECT, EPOCHS = 3, 6, 2
 FOLDS = ["toy/s0", "toy/s1", "toy/s2"]
@@ -52,18 +60,9 @@ def _missing_subject_hook(subject: int, per_subject: int = PER_SUBJECT):
     return of_fold
 
 
-def _toys():
-    """This folder's conftest as a module (its factories, for module-scoped fixtures)."""
-    spec = importlib.util.spec_from_file_location("_engine_toys", Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def toy():
-    toys = _toys()
-    return toys.make_features(subjects=SUBJECTS, per_subject=PER_SUBJECT), toys.make_config(
+    return make_features(subjects=SUBJECTS, per_subject=PER_SUBJECT), make_config(
         epochs=EPOCHS, batch_size=32
     )
 
@@ -85,20 +84,31 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.fixture(params=["process", "ray"])
+def engine(request) -> str:
+    """Each parallel test runs on the local process pool and on (a shared local) Ray."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_session")
+    return request.param
+
+
 # ----------------------------------------------------------------------------- without Ray
 def test_one_worker_is_serial_and_never_imports_ray(tmp_path):
     assert isinstance(make_executor(1), SerialExecutor)
-    assert isinstance(make_executor(2), RayExecutor)  # built, not started
+    assert isinstance(make_executor(2), PoolExecutor)  # built, not started
+    assert isinstance(make_executor(2, engine="ray"), RayExecutor)
+    with pytest.raises(LFDError, match="engine"):
+        make_executor(2, engine="threads")
     with pytest.raises(LFDError, match="workers"):
         make_executor(0)
     with pytest.raises(LFDError, match="--workers 2"):
-        make_executor(1, "127.0.0.1:6379")
+        make_executor(1, address="127.0.0.1:6379")
     code = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from conftest import make_config, make_features
-        from lfd_tcmen.engine.loso import run_experiment
+        sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+        from toys import make_config, make_features
+        from lfd_tcmen.runs.experiment import run_experiment
         s = run_experiment(make_config(epochs=1), make_features(subjects=2, per_subject=3),
                            {str(tmp_path / "run")!r}, progress=False, workers=1)
         assert s.folds_trained == ["toy/s0", "toy/s1"], s.folds_trained
@@ -160,20 +170,18 @@ def test_a_user_error_in_a_fold_stops_the_run(toy, tmp_path):
 
 
 def test_cli_exits_non_zero_naming_the_failed_fold(toy, tmp_path, monkeypatch, capsys):
-    from lfd_tcmen.cli import main
-
     features, config = toy
     path = tmp_path / "toy.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()))
-    monkeypatch.setattr("lfd_tcmen.engine.data.load_features", lambda data, p: features)
-    real = loso.train_fold
+    monkeypatch.setattr("lfd_tcmen.cli.common.load_features", lambda data, p: features)
+    real = train_fold
 
     def failing_train_fold(features, fold, *args, **kwargs):
         if fold.name == "toy/s1":
             raise RuntimeError("diverged")
         return real(features, fold, *args, **kwargs)
 
-    monkeypatch.setattr(loso, "train_fold", failing_train_fold)
+    monkeypatch.setattr("lfd_tcmen.runs.experiment.train_fold", failing_train_fold)
     code = main(["train", "--config", str(path), "--out", str(tmp_path / "run"), "--no-progress"])
     captured = capsys.readouterr()
     assert code == 1
@@ -198,16 +206,13 @@ def test_device_and_precision_on_cpu(make_config):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_mixed_precision_path_runs(features, make_config, monkeypatch, dtype):
     """The CUDA autocast path (bf16; fp16 with a GradScaler), exercised with CPU autocast."""
-    from lfd_tcmen.data.splits import loso_folds
-    from lfd_tcmen.engine.train import train_fold
-
     monkeypatch.setattr(
         Precision, "for_config", classmethod(lambda cls, train: cls(torch.device("cpu"), dtype))
     )
     fold = loso_folds(features.subjects)[0]
     result = train_fold(
         features, fold, make_config(epochs=2, protocol="leaky-best-epoch"), seed=3, progress=False
-    )
+    )["leaky-best-epoch"]
     assert result.probs.dtype == np.float32 and result.probs.shape == (len(fold.test), features.num_classes)
     np.testing.assert_allclose(result.probs.sum(axis=1), 1.0, atol=1e-3)
     assert result.codes["test_motion"].dtype == np.float32
@@ -216,13 +221,14 @@ def test_mixed_precision_path_runs(features, make_config, monkeypatch, dtype):
 
 
 def test_channels_last_is_deterministic_and_close(features, make_config):
-    from lfd_tcmen.data.splits import loso_folds
-    from lfd_tcmen.engine.train import train_fold
-
     fold = loso_folds(features.subjects)[0]
-    plain = train_fold(features, fold, make_config(epochs=2), seed=4, progress=False)
-    a = train_fold(features, fold, make_config(epochs=2, channels_last=True), seed=4, progress=False)
-    b = train_fold(features, fold, make_config(epochs=2, channels_last=True), seed=4, progress=False)
+    plain = train_fold(features, fold, make_config(epochs=2), seed=4, progress=False)["honest"]
+    a = train_fold(features, fold, make_config(epochs=2, channels_last=True), seed=4, progress=False)[
+        "honest"
+    ]
+    b = train_fold(features, fold, make_config(epochs=2, channels_last=True), seed=4, progress=False)[
+        "honest"
+    ]
     assert np.array_equal(a.probs, b.probs)
     np.testing.assert_allclose(a.probs, plain.probs, atol=1e-3)
     assert all(v.is_contiguous() for v in a.state_dict.values())  # checkpoints in the plain layout
@@ -239,10 +245,10 @@ def test_resume_accepts_a_config_saved_before_new_train_keys(toy, tmp_path):
     assert run.folds_trained == ["toy/s1"]
 
 
-# ----------------------------------------------------------------------------- on Ray
-def test_two_workers_give_exactly_the_serial_run(toy, serial_run, ray_session, tmp_path):
+# ----------------------------------------------------------------------------- in parallel, both engines
+def test_two_workers_give_exactly_the_serial_run(toy, serial_run, engine, tmp_path):
     features, config = toy
-    run = run_experiment(config, features, tmp_path, progress=False, workers=2)
+    run = run_experiment(config, features, tmp_path, progress=False, workers=2, engine=engine)
     assert run.folds_trained == FOLDS and run.failed == []
     assert _comparable(run.metrics) == _comparable(serial_run.metrics)
     assert (tmp_path / "predictions.csv").read_text() == (serial_run.out_dir / "predictions.csv").read_text()
@@ -254,10 +260,13 @@ def test_two_workers_give_exactly_the_serial_run(toy, serial_run, ray_session, t
         a = torch.load(tmp_path / "folds" / d / "model.pt", weights_only=True)["state_dict"]
         b = torch.load(serial_run.out_dir / "folds" / d / "model.pt", weights_only=True)["state_dict"]
         assert all(torch.equal(a[k], b[k]) for k in a)
-    assert ray_session.is_initialized()  # a Ray it did not start is left running
+    if engine == "ray":
+        import ray
+
+        assert ray.is_initialized()  # a Ray it did not start is left running
 
 
-def test_a_worker_killed_mid_fold_is_retried_and_nothing_is_lost(toy, serial_run, ray_session, tmp_path):
+def test_a_worker_killed_mid_fold_is_retried_and_nothing_is_lost(toy, serial_run, engine, tmp_path):
     features, config = toy
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -272,7 +281,13 @@ def test_a_worker_killed_mid_fold_is_retried_and_nothing_is_lost(toy, serial_run
         (markers / "epoch1").touch()
 
     run = run_experiment(
-        config, features, tmp_path / "run", progress=False, workers=2, on_batch=kill_in_second_epoch_of_s1
+        config,
+        features,
+        tmp_path / "run",
+        progress=False,
+        workers=2,
+        engine=engine,
+        on_batch=kill_in_second_epoch_of_s1,
     )
     assert (markers / "killed").exists()  # the fault did happen
     assert run.failed == [] and run.folds_trained == FOLDS
@@ -282,7 +297,7 @@ def test_a_worker_killed_mid_fold_is_retried_and_nothing_is_lost(toy, serial_run
     ).read_text()
 
 
-def test_ray_failing_fold_is_reported_while_the_others_finish(toy, serial_run, ray_session, tmp_path):
+def test_parallel_failing_fold_is_reported_while_the_others_finish(toy, serial_run, engine, tmp_path):
     features, config = toy
     in_fold_s2 = _missing_subject_hook(2)
 
@@ -290,7 +305,9 @@ def test_ray_failing_fold_is_reported_while_the_others_finish(toy, serial_run, r
         if in_fold_s2(idx):
             raise RuntimeError("boom in fold s2")
 
-    run = run_experiment(config, features, tmp_path, progress=False, workers=2, on_batch=fail_in_s2)
+    run = run_experiment(
+        config, features, tmp_path, progress=False, workers=2, engine=engine, on_batch=fail_in_s2
+    )
     assert run.folds_trained == ["toy/s0", "toy/s1"]
     assert [(f["fold"], f["error"]) for f in run.failed] == [("toy/s2", "RuntimeError: boom in fold s2")]
     assert "fail_in_s2" in run.failed[0]["traceback"]
@@ -303,11 +320,9 @@ def test_ray_failing_fold_is_reported_while_the_others_finish(toy, serial_run, r
         )
 
 
-def test_interrupt_keeps_finished_folds_and_resume_completes(
-    toy, serial_run, ray_session, tmp_path, monkeypatch
-):
+def test_interrupt_keeps_finished_folds_and_resume_completes(toy, serial_run, engine, tmp_path, monkeypatch):
     features, config = toy
-    real_save = loso.save_fold
+    real_save = run_dir.save_fold
     saved: list[str] = []
 
     def save_then_interrupt(*args, **kwargs):
@@ -315,22 +330,19 @@ def test_interrupt_keeps_finished_folds_and_resume_completes(
         saved.append(args[5].name)
         raise KeyboardInterrupt  # Ctrl-C right after the first fold is on disk
 
-    monkeypatch.setattr(loso, "save_fold", save_then_interrupt)
+    monkeypatch.setattr(run_dir, "save_fold", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(config, features, tmp_path, progress=False, workers=2)
+        run_experiment(config, features, tmp_path, progress=False, workers=2, engine=engine)
     monkeypatch.undo()
     assert sorted(p.name for p in (tmp_path / "folds").iterdir()) == [saved[0].replace("/", "__")]
-    resumed = run_experiment(config, features, tmp_path, progress=False, workers=2, resume=True)
+    resumed = run_experiment(
+        config, features, tmp_path, progress=False, workers=2, engine=engine, resume=True
+    )
     assert resumed.folds_kept == saved and len(resumed.folds_trained) == 2
     assert _comparable(resumed.metrics) == _comparable(serial_run.metrics)
 
 
-def test_prepare_on_ray_writes_the_same_files(ray_session, tmp_path):
-    from lfd_tcmen.data.registry import load_samples
-    from lfd_tcmen.data.synthetic import render_dataset
-    from lfd_tcmen.preprocess.config import PreprocessConfig
-    from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset
-
+def test_prepare_in_parallel_writes_the_same_files(engine, tmp_path):
     sheet = render_dataset(
         tmp_path / "data", subjects=2, clips_per_subject=2, frames_per_clip=8, progress=False
     )
@@ -339,7 +351,7 @@ def test_prepare_on_ray_writes_the_same_files(ray_session, tmp_path):
     )
     config = PreprocessConfig(face_size=64, flow_method="dis")
     one = prepare_dataset(samples, config, tmp_path / "one", workers=1, progress=False)
-    two = prepare_dataset(samples, config, tmp_path / "two", workers=2, progress=False, engine="ray")
+    two = prepare_dataset(samples, config, tmp_path / "two", workers=2, progress=False, engine=engine)
     assert one.computed == two.computed == len(samples) == 4
     files = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "two").iterdir()) and MANIFEST in files

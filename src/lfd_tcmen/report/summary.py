@@ -8,7 +8,9 @@ subject from the motion code vs the identity code; averaged over folds, with cha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,52 +18,58 @@ import numpy as np
 
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.engine import outputs
-from lfd_tcmen.engine.train import FoldResult
+from lfd_tcmen.files import atomic_write_text, write_csv, write_json
 from lfd_tcmen.metrics import confusion_matrix, score_table, summarize
+from lfd_tcmen.models.checkpoint import load_checkpoint
+from lfd_tcmen.report.plots import plot_confusion, plot_curves, plot_embedding
+from lfd_tcmen.report.predictions import prediction_rows, predictions_name, protocol_label
+from lfd_tcmen.report.probe import CODE_NAMES
+from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.training.evaluate import evaluate
 
 METRICS = "metrics.json"
 FOLD_TABLE = "folds.md"
 CONFUSION = "confusion.png"
 CURVES = "curves.png"
 EMBEDDING = "embedding.png"
-CODE_NAMES = ("motion", "identity")
 
 
-def fold_probe(result: FoldResult, features: FeatureSet, seed: int) -> dict[str, Any] | None:
-    """Identity-leakage probe of one fold on its TRAINING samples' codes (None: no codes).
+@dataclass
+class FoldRecord:
+    """A finished fold as the reports read it back from its folder.
 
-    Returns ``{"motion": probe, "identity": probe}`` (the codes the model has) with
-    ``report.probe.identity_leakage_probe`` results; a disentangled model recovers the subject
-    from the identity code, not from the motion code.
+    test_index: (n,) int64 rows of the FeatureSet; probs: (n, C) float32;
+    codes: "test_identity"/"test_motion" (n, D) when the model has them; info: the fold's
+    history.json; model_path: its checkpoint.
     """
-    names = [name for name in CODE_NAMES if f"train_{name}" in result.codes]
-    if not names:
-        return None
-    from lfd_tcmen.report.probe import identity_leakage_probe
 
-    subjects = [features.subjects[i] for i in result.train_index]
-    return {
-        name: _plain(identity_leakage_probe(result.codes[f"train_{name}"], subjects, seed=seed))
-        for name in names
-    }
+    name: str
+    test_index: np.ndarray
+    probs: np.ndarray
+    codes: dict[str, np.ndarray]
+    info: dict[str, Any]
+    model_path: Path
+
+    @property
+    def preds(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
 
 
 def summarize_run(
     run_dir: Path,
     features: FeatureSet,
     config: ExperimentConfig,
-    records: Sequence[outputs.FoldRecord],
+    records: Sequence[FoldRecord],
     folds_total: int,
 ) -> dict[str, Any]:
     """Write predictions, metrics.json, the per-fold table and the figures; return the metrics."""
     protocol = config.train.protocol
-    label = outputs.protocol_label(protocol)
+    label = protocol_label(protocol)
     c = features.num_classes
     rows: list[dict[str, Any]] = []
     per_fold: list[dict[str, Any]] = []
     for rec in records:
-        rows += outputs.prediction_rows(features, rec.test_index, rec.probs, protocol, fold=rec.name)
+        rows += prediction_rows(features, rec.test_index, rec.probs, protocol, fold=rec.name)
         scores = summarize(features.labels[rec.test_index], rec.preds, c)
         per_fold.append(
             {
@@ -72,7 +80,7 @@ def summarize_run(
                 "wall_s": rec.info.get("wall_s"),
             }
         )
-    outputs.write_csv(run_dir / outputs.predictions_name(protocol), rows)
+    write_csv(run_dir / predictions_name(protocol), rows)
     table = score_table(rows, num_classes=c)
     leakage = _leakage([rec.info.get("identity_leakage") for rec in records])
     metrics: dict[str, Any] = {
@@ -89,7 +97,7 @@ def summarize_run(
         "per_fold": per_fold,
         "identity_leakage": leakage,
         "train_wall_s": round(sum(float(r.get("wall_s") or 0.0) for r in per_fold), 3),
-        "predictions": outputs.predictions_name(protocol),
+        "predictions": predictions_name(protocol),
     }
     if records and all(f"test_{n}" in records[0].codes for n in CODE_NAMES):
         metrics["embedding"] = {
@@ -101,7 +109,7 @@ def summarize_run(
         metrics["note"] = (
             "leaky: each fold's epoch was chosen on its test subject's labels; figures are optimistic"
         )
-    outputs.write_json(run_dir / METRICS, metrics)
+    write_json(run_dir / METRICS, metrics)
     _write_fold_table(run_dir / FOLD_TABLE, per_fold, table, label, config)
     _write_figures(run_dir, features, config, records, label)
     return metrics
@@ -127,8 +135,6 @@ def _leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
 def _write_fold_table(
     path: Path, per_fold: list[dict[str, Any]], table: dict[str, Any], label: str, config: ExperimentConfig
 ) -> None:
-    from lfd_tcmen.report.tables import markdown_table
-
     cols = ["fold", "n", "uf1", "uar", "accuracy", "epoch", "n_train", "wall_s"]
     pooled = [{"dataset": "all", **table["overall"]}] + [
         {"dataset": k, **v} for k, v in table["per_dataset"].items()
@@ -138,18 +144,16 @@ def _write_fold_table(
         f"## Pooled scores (MEGC2019 definitions)\n\n{markdown_table(pooled, ['dataset', 'n', 'uf1', 'uar', 'accuracy'])}\n\n"
         f"## Per fold ({label})\n\n{markdown_table(per_fold, cols)}\n"
     )
-    outputs.atomic_write_text(path, text)
+    atomic_write_text(path, text)
 
 
 def _write_figures(
     run_dir: Path,
     features: FeatureSet,
     config: ExperimentConfig,
-    records: Sequence[outputs.FoldRecord],
+    records: Sequence[FoldRecord],
     label: str,
 ) -> None:
-    from lfd_tcmen.report.plots import plot_confusion, plot_curves
-
     index = np.concatenate([r.test_index for r in records])
     preds = np.concatenate([r.preds for r in records])
     cm = confusion_matrix(features.labels[index], preds, features.num_classes)
@@ -163,7 +167,7 @@ def _write_figures(
         embedding_plot(
             run_dir,
             features,
-            records[0].name,
+            records[0],
             seed=config.seed,
             batch_size=config.train.eval_batch_size,
             title=f"{config.name} ({label})",
@@ -171,20 +175,17 @@ def _write_figures(
 
 
 def embedding_plot(
-    run_dir: Path, features: FeatureSet, fold_name: str, seed: int, batch_size: int = 128, title: str = ""
+    run_dir: Path, features: FeatureSet, record: FoldRecord, seed: int, batch_size: int = 128, title: str = ""
 ) -> Path:
     """embedding.png: identity codes by subject beside motion codes by class, ONE model's codes.
 
     Codes of different folds' models live in different spaces (each fold trains its own
     encoders), so pooling every fold's test codes would cluster by fold, i.e. by subject, for
-    any model. The plot therefore uses the model of ``fold_name`` on every sample: its training
+    any model. The plot therefore uses the model of ``record``'s fold on every sample: its training
     subjects and its held-out subject.
     """
-    from lfd_tcmen.engine.checkpoint import load_checkpoint
-    from lfd_tcmen.engine.train import evaluate
-    from lfd_tcmen.report.plots import plot_embedding
-
-    model = load_checkpoint(outputs.fold_dir(run_dir, fold_name) / outputs.MODEL).model
+    fold_name = record.name
+    model = load_checkpoint(record.model_path).model
     out = evaluate(model, features, np.arange(len(features)), batch_size)
     return plot_embedding(
         out["identity_code"],
@@ -198,15 +199,19 @@ def embedding_plot(
     )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+def read_metrics(run_dir: Path) -> dict[str, Any] | None:
+    """The run's metrics.json (None: absent or unreadable)."""
+    try:
+        metrics = json.loads((run_dir / METRICS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return metrics if isinstance(metrics, dict) else None
+
+
+def reported_folds(run_dir: Path) -> list[str] | None:
+    """The folds the run's metrics.json was built from (None: no readable metrics.json)."""
+    metrics = read_metrics(run_dir)
+    try:
+        return [row["fold"] for row in metrics["per_fold"]] if metrics else None
+    except (KeyError, TypeError):
+        return None

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from lfd_tcmen.config import ExperimentConfig, load_config, save_config
-from lfd_tcmen.engine.data import resolve_data_path
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.runs.features import resolve_data_path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -1,9 +1,11 @@
-"""Tiny in-memory FeatureSets and configs for the engine tests (seconds per run on 2 cores)."""
+"""Tiny in-memory FeatureSets and configs for the training and run tests (seconds per run on 2 cores).
+
+Imported by name (``from toys import make_features``): pytest puts tests/ on the path.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
@@ -64,20 +66,3 @@ def make_config(epochs: int = 2, protocol: str = "honest", **train: object) -> E
             },
         }
     )
-
-
-@pytest.fixture
-def features() -> FeatureSet:
-    return make_features()
-
-
-@pytest.fixture(name="make_features")
-def make_features_fixture():
-    """The toy-set factory, for tests that need another size."""
-    return make_features
-
-
-@pytest.fixture(name="make_config")
-def make_config_fixture():
-    """The toy-config factory: ``make_config(epochs=2, protocol="honest", **train)``."""
-    return make_config

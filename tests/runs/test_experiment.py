@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from lfd_tcmen.engine.checkpoint import load_checkpoint
-from lfd_tcmen.engine.loso import run_experiment
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models.checkpoint import load_checkpoint
+from lfd_tcmen.runs.experiment import run_experiment
 
 OUTPUTS = ("config.yaml", "metrics.json", "folds.md", "confusion.png", "curves.png", "embedding.png")
 
@@ -131,7 +131,7 @@ def test_leaky_mode_is_labelled_in_every_output(tmp_path, features, make_config)
 
 def test_probe_folds_limits_the_probe_to_evenly_spread_folds(tmp_path, features, make_config):
     from lfd_tcmen.data.splits import loso_folds
-    from lfd_tcmen.engine.folds import probed_folds
+    from lfd_tcmen.runs.folds import probed_folds
 
     folds = loso_folds([f"d/s{i:02d}" for i in range(10)])
     assert probed_folds(folds, 0) == {f.name for f in folds}
@@ -148,7 +148,7 @@ def test_probe_folds_limits_the_probe_to_evenly_spread_folds(tmp_path, features,
 
 def test_subject_kfold_split_keeps_subjects_apart(features):
     from lfd_tcmen.config import DataConfig
-    from lfd_tcmen.engine.folds import make_folds, select_folds
+    from lfd_tcmen.runs.folds import make_folds, select_folds
 
     folds = make_folds(features, DataConfig(split="kfold", k=2), seed=0)
     assert [f.name for f in folds] == ["fold00", "fold01"]

@@ -8,24 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lfd_tcmen.benchmark_config import benchmark_from_dict, load_benchmark
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.engine import outputs
-from lfd_tcmen.engine.benchmark import (
-    apply_model_defaults,
-    benchmark_from_dict,
-    interleaved,
-    load_benchmark,
-    model_default_train,
-    run_benchmark,
-    run_dir,
-)
-from lfd_tcmen.engine.loso import run_experiment
 from lfd_tcmen.errors import LFDError
-
-from .conftest import SMALL_MODEL, make_features
+from lfd_tcmen.models import model_default_train
+from lfd_tcmen.report.predictions import predictions_name
+from lfd_tcmen.runs import run_dir as rd
+from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
+from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.folds import interleaved
+from toys import SMALL_MODEL, make_features
 
 FOLDS = ["toy/s0", "toy/s2"]
 PROTOCOLS = ("honest", "leaky-best-epoch")
+RUN = ["lfd_tcmen", "ststnet", "off_apexnet_shared", "no_drl"]  # method, peers (paper / shared), ablation
 
 
 def bench_dict(epochs: int = 2) -> dict:
@@ -38,6 +34,7 @@ def bench_dict(epochs: int = 2) -> dict:
             {"name": "lfd_tcmen", "model": "lfd_tcmen", "params": SMALL_MODEL},
             {"name": "ststnet", "model": "ststnet", "use_model_defaults": True, "train": {"epochs": epochs}},
             {"name": "off_apexnet", "model": "off_apexnet", "skip": "not run here: a test"},
+            {"name": "off_apexnet_shared", "model": "off_apexnet"},  # dropout: a peer with randomness
         ],
         "ablations": [{"name": "no_drl", "ablation_of": "lfd_tcmen", "params": {"use_drl": False}}],
     }
@@ -52,7 +49,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory):
         bench,
         features,
         out,
-        methods=["lfd_tcmen", "ststnet", "off_apexnet"],
+        methods=RUN + ["off_apexnet"],
         fold_names=FOLDS,
         progress=False,
     )
@@ -84,7 +81,7 @@ def test_model_default_train_is_the_class_attribute():
     with pytest.raises(LFDError, match="unknown model"):
         model_default_train("nope")
     config = benchmark_from_dict(bench_dict()).experiment("lfd_tcmen", "honest").override(model="off_apexnet")
-    paper = apply_model_defaults(config)  # what ``lfd-tcmen train --model-defaults`` trains with
+    paper = config.with_train(**model_default_train("off_apexnet"))  # ``train --model-defaults``
     assert (paper.train.epochs, paper.train.lr, paper.train.batch_size) == (3000, 1e-4, 256)
     assert paper.train.threads == config.train.threads and paper.seed == config.seed
 
@@ -120,11 +117,15 @@ def test_table_has_every_row_with_the_leaky_ones_labelled(bench_run):
         ("ststnet", "honest"),
         ("ststnet", "leaky-best-epoch (LEAKY)"),
         ("off_apexnet", "-"),
+        ("off_apexnet_shared", "honest"),
+        ("off_apexnet_shared", "leaky-best-epoch (LEAKY)"),
+        ("no_drl", "honest"),
+        ("no_drl", "leaky-best-epoch (LEAKY)"),
     ]
-    assert rows[-1][-1] == "not run" and "Not run: off_apexnet: not run here: a test" in table
+    assert rows[4][-1] == "not run" and "Not run: off_apexnet: not run here: a test" in table
     assert "optimistic" in table and "ONE training per fold" in table
     measured = [r for r in result.rows if "uf1" in r]
-    assert len(measured) == 4 and all(r["folds"] == "2/4" and r["n"] == 12 for r in measured)
+    assert len(measured) == 8 and all(r["folds"] == "2/4" and r["n"] == 12 for r in measured)
     assert (out / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((out / "results.json").read_text())["folds"] == FOLDS
 
@@ -135,32 +136,44 @@ def test_every_run_sees_the_same_folds_and_test_samples(bench_run):
     for method in ("lfd_tcmen", "ststnet"):
         for protocol in PROTOCOLS:
             d = run_dir(out, method, protocol)
-            assert outputs.finished_folds(d) == ["toy__s0", "toy__s2"]
+            assert rd.finished_folds(d) == ["toy__s0", "toy__s2"]
             seen[d.name] = [
-                json.loads((outputs.fold_dir(d, f) / outputs.HISTORY).read_text())["test_samples"]
-                for f in FOLDS
+                json.loads((rd.fold_dir(d, f) / rd.HISTORY).read_text())["test_samples"] for f in FOLDS
             ]
-            assert (d / outputs.predictions_name(protocol)).is_file()
+            assert (d / predictions_name(protocol)).is_file()
     first = next(iter(seen.values()))
     assert all(v == first for v in seen.values())
     assert first[0] == [s for s, subj in zip(features.sample_ids, features.subjects) if subj == "toy/s0"]
 
 
-def test_honest_run_equals_a_stand_alone_honest_run(bench_run, tmp_path: Path):
+def test_every_row_equals_its_stand_alone_run(bench_run, tmp_path: Path):
+    """A benchmark row is exactly ``lfd-tcmen train`` with that method's config: LFD-TCMEN, a
+    peer with its paper's settings, a peer with dropout and an ablation, both protocols (one
+    training serves both: evaluating the test subject after each epoch changes nothing)."""
     bench, features, out, _ = bench_run
-    for method in ("lfd_tcmen", "ststnet"):  # dropout and batch norm alike: eval on test changes nothing
-        config = bench.experiment(method, "honest")
-        alone = run_experiment(config, features, tmp_path / method, fold_names=FOLDS, progress=False)
-        shared = run_dir(out, method, "honest")
-        for fold in FOLDS:
-            a = outputs.read_fold(alone.out_dir, fold)
-            b = outputs.read_fold(shared, fold)
-            np.testing.assert_array_equal(a.probs, b.probs)
-            assert a.info["epoch"] == b.info["epoch"] == config.train.epochs
-            assert all("test_accuracy" not in row for row in b.info["history"])
-        metrics = json.loads((shared / "metrics.json").read_text())
-        assert metrics["overall"] == alone.metrics["overall"]
-    leaky = outputs.read_fold(run_dir(out, "lfd_tcmen", "leaky-best-epoch"), FOLDS[0])
+    for method in RUN:
+        for protocol in PROTOCOLS:
+            config = bench.experiment(method, protocol)
+            alone = run_experiment(
+                config, features, tmp_path / method / protocol, fold_names=FOLDS, progress=False
+            )
+            shared = run_dir(out, method, protocol)
+            for fold in FOLDS:
+                a = rd.read_fold(alone.out_dir, fold)
+                b = rd.read_fold(shared, fold)
+                np.testing.assert_array_equal(a.probs, b.probs)
+                assert a.info["epoch"] == b.info["epoch"] and a.info["history"] == b.info["history"]
+            metrics = json.loads((shared / "metrics.json").read_text())
+            assert metrics["overall"] == alone.metrics["overall"], (method, protocol)
+            assert (shared / "config.yaml").read_text() == (alone.out_dir / "config.yaml").read_text()
+
+
+def test_the_leaky_row_keeps_the_best_test_epoch_and_honest_the_last(bench_run):
+    bench, features, out, _ = bench_run
+    honest = rd.read_fold(run_dir(out, "lfd_tcmen", "honest"), FOLDS[0])
+    assert honest.info["epoch"] == bench.experiment("lfd_tcmen", "honest").train.epochs
+    assert all("test_accuracy" not in row for row in honest.info["history"])
+    leaky = rd.read_fold(run_dir(out, "lfd_tcmen", "leaky-best-epoch"), FOLDS[0])
     accuracies = [row["test_accuracy"] for row in leaky.info["history"]]
     best = max(accuracies)
     assert leaky.info["epoch"] == max(i + 1 for i, a in enumerate(accuracies) if a == best)
@@ -170,13 +183,11 @@ def test_honest_run_equals_a_stand_alone_honest_run(bench_run, tmp_path: Path):
 
 def test_resume_skips_finished_runs_and_refuses_without_it(bench_run):
     bench, features, out, _ = bench_run
-    before = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / outputs.ARRAYS).stat().st_mtime_ns
+    before = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / rd.ARRAYS).stat().st_mtime_ns
     metrics_before = (run_dir(out, "ststnet", "honest") / "metrics.json").stat().st_mtime_ns
-    again = run_benchmark(
-        bench, features, out, methods=["lfd_tcmen", "ststnet"], fold_names=FOLDS, resume=True, progress=False
-    )
-    assert again.trained == {"lfd_tcmen": [], "ststnet": []}
-    after = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / outputs.ARRAYS).stat().st_mtime_ns
+    again = run_benchmark(bench, features, out, methods=RUN, fold_names=FOLDS, resume=True, progress=False)
+    assert again.trained == {m: [] for m in RUN}
+    after = (run_dir(out, "ststnet", "honest") / "folds" / "toy__s0" / rd.ARRAYS).stat().st_mtime_ns
     assert before == after
     assert (
         run_dir(out, "ststnet", "honest") / "metrics.json"
@@ -217,25 +228,21 @@ def test_training_order_takes_the_datasets_in_turn():
     assert interleaved(kfold) == kfold
 
 
-def test_two_ray_workers_give_exactly_the_serial_benchmark(bench_run, tmp_path: Path):
-    pytest.importorskip("ray")
+@pytest.mark.parametrize("engine", ["process", "ray"])
+def test_two_workers_give_exactly_the_serial_benchmark(bench_run, tmp_path: Path, engine):
+    if engine == "ray":
+        pytest.importorskip("ray")
     bench, features, out, _ = bench_run
     result = run_benchmark(
-        bench,
-        features,
-        tmp_path,
-        methods=["lfd_tcmen", "ststnet"],
-        fold_names=FOLDS,
-        workers=2,
-        progress=False,
+        bench, features, tmp_path, methods=RUN, fold_names=FOLDS, workers=2, engine=engine, progress=False
     )
     assert result.failed == []
-    assert {m: sorted(v) for m, v in result.trained.items()} == {"lfd_tcmen": FOLDS, "ststnet": FOLDS}
-    for method in ("lfd_tcmen", "ststnet"):
+    assert {m: sorted(v) for m, v in result.trained.items()} == {m: FOLDS for m in RUN}
+    for method in RUN:
         for protocol in PROTOCOLS:
             for fold in FOLDS:
-                ours = outputs.read_fold(run_dir(tmp_path, method, protocol), fold)
-                serial = outputs.read_fold(run_dir(out, method, protocol), fold)
+                ours = rd.read_fold(run_dir(tmp_path, method, protocol), fold)
+                serial = rd.read_fold(run_dir(out, method, protocol), fold)
                 np.testing.assert_array_equal(ours.probs, serial.probs)
                 assert ours.info["epoch"] == serial.info["epoch"]
 

@@ -1,4 +1,4 @@
-"""Folds of a run: leave-one-subject-out or subject k-fold, picked by name."""
+"""Folds of a run: leave-one-subject-out or subject k-fold, picked by name, seeded by name."""
 
 from __future__ import annotations
 
@@ -75,3 +75,18 @@ def fold_seed(run_seed: int, fold_name: str) -> int:
 def fold_dirname(fold_name: str) -> str:
     """Folder name for a fold: "casme2/sub01" -> "casme2__sub01" (one path component)."""
     return fold_name.replace("/", "__")
+
+
+def interleaved(folds: Sequence[Fold]) -> list[Fold]:
+    """The folds in the order runs train them: round-robin over datasets.
+
+    LOSO folds are named "dataset/subject"; taking one subject of each dataset in turn means a
+    run stopped early covers every dataset. Only the training order changes, never a result.
+    """
+    groups: dict[str, list[Fold]] = {}
+    for fold in folds:
+        groups.setdefault(fold.name.split("/", 1)[0] if "/" in fold.name else "", []).append(fold)
+    order: list[Fold] = []
+    for i in range(max((len(g) for g in groups.values()), default=0)):
+        order += [g[i] for g in groups.values() if i < len(g)]
+    return order

@@ -8,8 +8,11 @@ import pytest
 import torch
 
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.engine.folds import fold_seed
-from lfd_tcmen.engine.train import augment, batches, class_weights, lr_factor, train_fold
+from lfd_tcmen.runs.folds import fold_seed
+from lfd_tcmen.training.augment import augment
+from lfd_tcmen.training.evaluate import batches
+from lfd_tcmen.training.fold import train_fold
+from lfd_tcmen.training.schedule import class_weights, lr_factor
 
 
 def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -22,7 +25,7 @@ def test_honest_never_trains_on_test_samples_and_sizes_identity_head_by_training
     fold = loso_folds(features.subjects)[1]
     seen: list[np.ndarray] = []
     config = make_config(epochs=2)
-    result = train_fold(features, fold, config, seed=5, progress=False, on_batch=seen.append)
+    result = train_fold(features, fold, config, seed=5, progress=False, on_batch=seen.append)["honest"]
 
     trained_on = np.concatenate(seen)
     assert not set(trained_on.tolist()) & set(fold.test)
@@ -40,7 +43,7 @@ def test_honest_training_ignores_everything_about_the_test_subject(features, mak
     """Scrambling the test subject's faces, flows and labels changes nothing in training."""
     fold = loso_folds(features.subjects)[2]
     config = make_config(epochs=2)
-    a = train_fold(features, fold, config, seed=11, progress=False)
+    a = train_fold(features, fold, config, seed=11, progress=False)["honest"]
 
     altered = features.subset(np.arange(len(features)))
     rng = np.random.default_rng(99)
@@ -48,7 +51,7 @@ def test_honest_training_ignores_everything_about_the_test_subject(features, mak
     altered.faces[test] = rng.random(altered.faces[test].shape, dtype=np.float32)
     altered.flows[test] = rng.random(altered.flows[test].shape, dtype=np.float32)
     altered.labels[test] = (altered.labels[test] + 1) % features.num_classes
-    b = train_fold(altered, fold, config, seed=11, progress=False)
+    b = train_fold(altered, fold, config, seed=11, progress=False)["honest"]
 
     assert _states_equal(a.state_dict, b.state_dict)
     assert a.history == b.history
@@ -62,9 +65,9 @@ def test_class_weights_come_from_the_labels_given():
 def test_fixed_seed_gives_identical_results_and_another_seed_does_not(features, make_config):
     fold = loso_folds(features.subjects)[0]
     config = make_config(epochs=2)
-    a = train_fold(features, fold, config, seed=7, progress=False)
-    b = train_fold(features, fold, config, seed=7, progress=False)
-    c = train_fold(features, fold, config, seed=8, progress=False)
+    a = train_fold(features, fold, config, seed=7, progress=False)["honest"]
+    b = train_fold(features, fold, config, seed=7, progress=False)["honest"]
+    c = train_fold(features, fold, config, seed=8, progress=False)["honest"]
     assert np.array_equal(a.probs, b.probs)
     assert _states_equal(a.state_dict, b.state_dict)
     assert a.history == b.history
@@ -81,7 +84,7 @@ def test_leaky_mode_keeps_the_epoch_with_most_correct_test_predictions(features,
     fold = loso_folds(features.subjects)[0]
     result = train_fold(
         features, fold, make_config(epochs=4, protocol="leaky-best-epoch"), seed=1, progress=False
-    )
+    )["leaky-best-epoch"]
     accs = [row["test_accuracy"] for row in result.history]
     best = max(accs)
     assert result.epoch == max(i + 1 for i, a in enumerate(accs) if a == best)  # later epochs win ties
@@ -91,7 +94,7 @@ def test_leaky_mode_keeps_the_epoch_with_most_correct_test_predictions(features,
 
 def test_honest_history_has_no_test_metrics(features, make_config):
     fold = loso_folds(features.subjects)[0]
-    result = train_fold(features, fold, make_config(epochs=1), seed=1, progress=False)
+    result = train_fold(features, fold, make_config(epochs=1), seed=1, progress=False)["honest"]
     assert all(not k.startswith("test") for row in result.history for k in row)
     assert {"epoch", "lr", "train_loss", "train_accuracy", "cls"} <= set(result.history[0])
 
@@ -136,3 +139,20 @@ def test_schedule_and_batches(make_config):
     sizes = [len(b) for b in batches(np.arange(17), 8)]
     assert sizes == [6, 6, 5]  # never a lone sample in a batch
     assert sorted(np.concatenate(batches(np.arange(17), 8)).tolist()) == list(range(17))
+
+
+def test_one_training_serves_both_protocols_exactly(features, make_config):
+    """The leaky rule only evaluates: the honest result of a two-protocol training is the
+    honest-only training's, bit for bit, and its leaky result the leaky-only training's."""
+    fold = loso_folds(features.subjects)[1]
+    config = make_config(epochs=3)
+    both = train_fold(features, fold, config, seed=2, progress=False, protocols=("leaky-best-epoch", "honest"))
+    honest = train_fold(features, fold, config, seed=2, progress=False)["honest"]
+    leaky = train_fold(features, fold, config, seed=2, progress=False, protocols=["leaky-best-epoch"])
+    for alone, shared in ((honest, both["honest"]), (leaky["leaky-best-epoch"], both["leaky-best-epoch"])):
+        np.testing.assert_array_equal(alone.probs, shared.probs)
+        assert _states_equal(alone.state_dict, shared.state_dict)
+        assert alone.history == shared.history and alone.epoch == shared.epoch
+    assert both["honest"].epoch == 3
+    with pytest.raises(ValueError, match="protocols"):
+        train_fold(features, fold, config, seed=2, progress=False, protocols=["best"])

@@ -2,7 +2,7 @@
 
 A checkpoint carries everything prediction needs to rebuild the model and feed it the same
 inputs it was trained on: model name, params, spec, class names, the experiment config and
-the preprocessing description (``engine.data.preprocess_info``).
+the preprocessing description (``runs.features.preprocess_info``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
-from lfd_tcmen.engine.outputs import publish
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import publish
 from lfd_tcmen.models.base import MERModel
-from lfd_tcmen.models.registry import ModelSpec, create_model
+from lfd_tcmen.models.factory import create_model
+from lfd_tcmen.models.spec import ModelSpec
 
 REQUIRED = ("state_dict", "model_name", "params", "spec", "class_names", "config", "preprocess")
 

@@ -1,0 +1,75 @@
+"""What several subcommands share: the data root, comma-separated names, the worker options.
+
+The environment is read here and nowhere else in the package: ``LFD_TCMEN_DATA`` names the
+folder holding ``megc2019_composite`` (default: ``../shared/data`` beside the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from lfd_tcmen.config import DataConfig
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.parallel import ENGINES, cpu_note
+from lfd_tcmen.runs.features import load_features, resolve_data_path
+
+ENV_DATA = "LFD_TCMEN_DATA"
+
+
+def names(text: str | None, option: str) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; None (option not given) -> None (all). A given but empty
+    list is an error: ``--folds ","`` must not silently mean every fold."""
+    if text is None:
+        return None
+    items = [n.strip() for n in text.split(",") if n.strip()]
+    if not items:
+        raise LFDError(f"{option} is empty; leave it out to select all")
+    return items
+
+
+def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]:
+    """The FeatureSet a config's data section names, and where it was found.
+
+    A relative ``data.path`` is looked up from the working folder, then from the folder above
+    the config's (the repository root for ``configs/*.yaml``).
+    """
+    bases = [Path.cwd(), config_path.resolve().parent.parent]
+    path = resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
+    return load_features(data, path), path
+
+
+def add_worker_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--workers, --engine, --ray-address: how many ``what`` run at once, and where."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help=f"{what} at once (default 1: one after another); the results are identical",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="process",
+        help="with --workers > 1: local processes (default; start in about a second) or Ray tasks",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help=f"run the {what} on this Ray cluster (with --workers N: N at a time); implies --engine ray",
+    )
+
+
+def check_worker_options(args: argparse.Namespace, threads: int = 1) -> None:
+    """Refuse impossible worker options before any work; warn when they oversubscribe the CPU."""
+    if args.workers < 1:
+        raise LFDError(f"--workers must be >= 1, got {args.workers}")
+    if args.ray_address is not None and args.workers < 2:
+        raise LFDError("--ray-address needs --workers 2 or more (the tasks run at once on the cluster)")
+    note = cpu_note(args.workers, threads, args.ray_address)
+    if note:
+        print(note, file=sys.stderr)

@@ -1,0 +1,37 @@
+"""Load a dataset by name: ``load_samples(dataset, annotations, root, protocol)``.
+
+Importing this module imports every loader (``lfd_tcmen.data.loaders``), so each has registered
+itself before the first lookup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lfd_tcmen.data import loaders  # noqa: F401  (the loaders register themselves)
+from lfd_tcmen.data.protocols import apply_protocol
+from lfd_tcmen.data.record import Sample
+from lfd_tcmen.data.registry import LOADERS
+from lfd_tcmen.errors import LFDError
+
+
+def dataset_names() -> list[str]:
+    return LOADERS.names()
+
+
+def load_samples(
+    dataset: str, annotations: str | Path, root: str | Path | None = None, protocol: str | None = None
+) -> list[Sample]:
+    """Read ``dataset``'s annotations (and frame lists under ``root``); apply ``protocol`` if given.
+
+    Samples whose emotion the protocol leaves out (e.g. "others" in a 3-class protocol) are
+    dropped; an emotion the protocol does not know raises ``LFDError`` naming file and row.
+    """
+    loader = LOADERS.get(dataset)
+    annotations = Path(annotations)
+    if not annotations.exists():
+        raise LFDError("annotation file not found", annotations)
+    samples = loader(annotations, None if root is None else Path(root))
+    if protocol is not None:
+        samples = apply_protocol(samples, protocol)
+    return samples

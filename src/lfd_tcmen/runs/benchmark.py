@@ -1,0 +1,117 @@
+"""One fair comparison: every method and ablation on the same folds, seed and features.
+
+    bench = load_benchmark("benchmarks/megc2019.yaml")
+    result = run_benchmark(bench, features, "results/megc2019", resume=True, workers=2)
+
+The benchmark is a loop over runs: it builds each method's ``ExperimentConfig`` from the YAML
+(``benchmark_config``), makes it a ``RunPlan`` with one run folder per protocol,
+``OUT/runs/<method>__<protocol>/``, and hands all plans to ``run_experiments``, the function
+``lfd-tcmen train`` uses, on the same executor and under the same error rule. So every row is
+exactly what ``lfd-tcmen train`` gives for that method's config. ``OUT/table.md``,
+``OUT/bars.png`` and ``OUT/results.json`` sum the runs up.
+
+Both protocols from one training: a plan trains each fold once; the last epoch goes to the
+honest run and the best-on-test epoch to the leaky run (``training.protocols``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lfd_tcmen.benchmark_config import BenchmarkConfig
+from lfd_tcmen.config import PROTOCOLS
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.report.benchmark_table import RUNS_DIR, collect_rows, write_reports
+from lfd_tcmen.report.summary import read_metrics
+from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
+from lfd_tcmen.runs.folds import make_folds, select_folds
+from lfd_tcmen.runs.run_dir import count_parameters, data_fingerprint
+
+
+def run_dir(out_dir: str | Path, method: str, protocol: str) -> Path:
+    """``OUT/runs/<method>__<protocol>``: a normal ``lfd-tcmen train`` run folder."""
+    return Path(out_dir) / RUNS_DIR / f"{method}__{protocol}"
+
+
+@dataclass
+class BenchmarkResult:
+    out_dir: Path
+    rows: list[dict[str, Any]]
+    folds: list[str]
+    trained: dict[str, list[str]] = field(default_factory=dict)  # method -> folds trained now
+    failed: list[dict[str, str]] = field(default_factory=list)  # {"method", "fold", "error"}
+
+
+def benchmark_plans(
+    bench: BenchmarkConfig, out_dir: str | Path, methods: Sequence[str] | None, protocols: Sequence[str]
+) -> list[RunPlan]:
+    """One ``RunPlan`` per chosen method that is not skipped, in the config's order."""
+    chosen = set(methods) if methods else None
+    plans = []
+    for m in bench.methods:
+        if m.skip or (chosen is not None and m.name not in chosen):
+            continue
+        config = bench.experiment(m.name, protocols[0])
+        plans.append(RunPlan(config, {p: run_dir(out_dir, m.name, p) for p in protocols}, m.name))
+    return plans
+
+
+def run_benchmark(
+    bench: BenchmarkConfig,
+    features: FeatureSet,
+    out_dir: str | Path,
+    *,
+    methods: Sequence[str] | None = None,
+    protocols: Sequence[str] | None = None,
+    preprocess: dict[str, Any] | None = None,
+    train: bool = True,
+    **run_options: Any,
+) -> BenchmarkResult:
+    """Train and evaluate the chosen methods (default: all not skipped) and write the reports.
+
+    ``run_options`` are ``RunOptions`` fields, as for ``run_experiment`` (fold_names, resume,
+    workers, engine, ray_address, progress). ``train=False`` only rebuilds the reports from the
+    finished folds (of ``fold_names``). Writes ``OUT/table.md``, ``OUT/bars.png``,
+    ``OUT/results.json`` and each run's reports.
+    """
+    options = RunOptions(**run_options)
+    out = Path(out_dir)
+    protocols = tuple(protocols or bench.protocols)
+    bad = [p for p in protocols if p not in PROTOCOLS]
+    if bad:
+        raise LFDError(f"unknown protocol(s) {', '.join(bad)}; known: {', '.join(PROTOCOLS)}")
+    for name in methods or []:
+        bench.method(name)  # an unknown name is an error before any work
+    plans = benchmark_plans(bench, out, methods, protocols)
+    folds = make_folds(features, bench.experiment(bench.methods[0].name, protocols[0]).data, bench.seed)
+    selected = select_folds(folds, options.fold_names)
+    out.mkdir(parents=True, exist_ok=True)
+    trained: dict[str, list[str]] = {plan.label: [] for plan in plans}
+    failed: list[dict[str, str]] = []
+    if train and plans:
+        summaries = iter(run_experiments(plans, features, options, preprocess))
+        for plan in plans:
+            first, *_ = [next(summaries) for _ in plan.protocols]  # one per run folder, same folds
+            trained[plan.label] = first.folds_trained
+            failed += [{"method": plan.label, "fold": f["fold"], "error": f["error"]} for f in first.failed]
+    else:
+        for plan in plans:
+            for protocol, d in plan.dirs.items():
+                if d.is_dir():
+                    report_run(d, plan.config_for(protocol), features, selected, len(folds), rebuild=False)
+    names = [m.name for m in bench.methods if not methods or m.name in methods]  # the config's order
+    rows = collect_rows(
+        bench,
+        names,
+        protocols,
+        metrics_of=lambda method, protocol: read_metrics(run_dir(out, method, protocol)),
+        parameters_of=lambda method: count_parameters(bench.experiment(method, protocols[0]), features),
+        folds_total=len(folds),
+    )
+    fold_names = [f.name for f in selected]
+    write_reports(bench, out, rows, fold_names, len(folds), data_fingerprint(features), protocols)
+    return BenchmarkResult(out, rows, fold_names, trained, failed)

@@ -1,0 +1,298 @@
+"""Cross-subject runs: every fold trained, each saved as it finishes, resumable.
+
+    run_experiment(config, features, out_dir)                 # a fresh run
+    run_experiment(config, features, out_dir, resume=True)    # keep finished folds, train the rest
+    run_experiment(config, features, out_dir, workers=2)      # two folds at a time
+    run_experiments(plans, features, ...)                     # several runs on one executor
+
+A ``RunPlan`` is one training per fold whose kept models fill one run folder per protocol (the
+benchmark trains once for its honest and its leaky folder). Every (plan, fold) pair is one task
+on the one executor (``lfd_tcmen.parallel``: serial, a local process pool, or Ray); this
+process saves each fold the moment it comes back.
+
+Errors (the executor's one rule): an ``LFDError`` (bad input, the same for every fold) stops
+the whole call, keeping every finished fold; any other exception fails that fold only: it is
+reported in the run's metrics.json ("failed_folds") and on the console while the others finish;
+a worker that dies is restarted and its fold rerun. Ctrl-C keeps finished folds; ``--resume``
+continues.
+
+Each fold is trained with a seed derived from the run seed and the fold's name only, and the
+reports are rebuilt from the fold folders, so a run interrupted and resumed, or run in
+parallel, gives exactly the numbers of one uninterrupted serial run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import write_json
+from lfd_tcmen.parallel import make_executor
+from lfd_tcmen.report.probe import fold_probe
+from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
+from lfd_tcmen.runs import run_dir
+from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
+from lfd_tcmen.training.epoch import BatchHook
+from lfd_tcmen.training.fold import FoldResult, train_fold
+
+# what a pool worker imports once, in the forkserver, before the first fold
+WORKER_PRELOAD = ("lfd_tcmen.runs.experiment",)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One training per fold, kept under each protocol of ``dirs`` (protocol -> run folder).
+
+    ``config``'s own ``train.protocol`` is ignored in favour of ``dirs``; each folder records the
+    config with its protocol (``config_for``).
+    """
+
+    config: ExperimentConfig
+    dirs: Mapping[str, Path]
+    label: str = ""
+
+    @classmethod
+    def single(cls, config: ExperimentConfig, out_dir: str | Path) -> RunPlan:
+        return cls(config, {config.train.protocol: Path(out_dir)}, config.name)
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        return tuple(self.dirs)
+
+    def config_for(self, protocol: str) -> ExperimentConfig:
+        return replace(self.config, train=replace(self.config.train, protocol=protocol))
+
+    def finished(self, fold: str) -> bool:
+        return all(run_dir.is_finished(d, fold) for d in self.dirs.values())
+
+
+@dataclass
+class RunSummary:
+    """What one run folder got from a call (``metrics`` is its ``metrics.json``)."""
+
+    out_dir: Path
+    metrics: dict[str, Any]
+    folds_trained: list[str] = field(default_factory=list)
+    folds_kept: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"fold", "error", "traceback"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a call runs its folds; none of these changes a result."""
+
+    fold_names: Sequence[str] | None = None  # None: every fold
+    resume: bool = False
+    progress: bool = True
+    workers: int = 1
+    engine: str = "process"  # "process" (local pool) or "ray"; an address means Ray
+    ray_address: str | None = None
+    on_batch: BatchHook | None = None  # runs where the fold runs (tests)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    features: FeatureSet,
+    out_dir: str | Path,
+    *,
+    preprocess: dict[str, Any] | None = None,
+    **options: Any,
+) -> RunSummary:
+    """Train the selected folds (all by default) of one run into ``out_dir`` and write its reports.
+
+    ``options`` are ``RunOptions`` fields. Without ``resume``, a run folder that already holds
+    finished folds is refused (nothing is overwritten); with it, finished folds are kept and the
+    config and data must match the saved ones. ``preprocess`` goes into every checkpoint
+    (``runs.features.preprocess_info``).
+    """
+    plan = RunPlan.single(config, out_dir)
+    return run_experiments([plan], features, RunOptions(**options), preprocess)[0]
+
+
+def run_experiments(
+    plans: Sequence[RunPlan],
+    features: FeatureSet,
+    options: RunOptions | None = None,
+    preprocess: dict[str, Any] | None = None,
+) -> list[RunSummary]:
+    """Train every plan's unfinished folds on one executor; one summary per run folder, in order.
+
+    All plans must share the data split and seed (the same folds); tasks go fold by fold
+    (every plan on one fold, then the next; datasets in turn), so a call stopped early holds the
+    same folds for every plan.
+    """
+    start = time.perf_counter()
+    options = options or RunOptions()
+    folds = _common_folds(plans, features)
+    selected = select_folds(folds, options.fold_names)
+    for plan in plans:
+        for protocol, d in plan.dirs.items():
+            run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
+    tasks = [
+        (i, fold)
+        for fold in interleaved(selected)
+        for i, plan in enumerate(plans)
+        if not plan.finished(fold.name)
+    ]
+    trained, failed = _train(plans, features, tasks, folds, options, preprocess or {})
+    wall_s = time.perf_counter() - start
+    summaries = []
+    for i, plan in enumerate(plans):
+        for protocol, d in plan.dirs.items():
+            config = plan.config_for(protocol)
+            metrics = report_run(d, config, features, selected, len(folds), rebuild=bool(trained[i]))
+            metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed[i]]
+            if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
+                write_json(d / METRICS, metrics)
+            summaries.append(
+                RunSummary(
+                    out_dir=d,
+                    metrics=metrics,
+                    folds_trained=[f.name for f in selected if f.name in trained[i]],
+                    folds_kept=[
+                        f.name
+                        for f in selected
+                        if f.name not in trained[i] and run_dir.is_finished(d, f.name)
+                    ],
+                    wall_s=wall_s,
+                    failed=failed[i],
+                )
+            )
+    return summaries
+
+
+def _common_folds(plans: Sequence[RunPlan], features: FeatureSet) -> list[Fold]:
+    """The fold list every plan shares (it comes from the data split and seed, never the model)."""
+    if not plans:
+        raise LFDError("nothing to run: no plan")
+    folds = make_folds(features, plans[0].config.data, plans[0].config.seed)
+    for plan in plans[1:]:
+        if make_folds(features, plan.config.data, plan.config.seed) != folds:
+            raise LFDError(f"run {plan.label!r} would see different folds from {plans[0].label!r}")
+    return folds
+
+
+def _train(
+    plans: Sequence[RunPlan],
+    features: FeatureSet,
+    tasks: list[tuple[int, Fold]],
+    folds: Sequence[Fold],
+    options: RunOptions,
+    preprocess: dict[str, Any],
+) -> tuple[list[set[str]], list[list[dict[str, Any]]]]:
+    """Run the (plan, fold) tasks; save each finished fold. Returns per plan the folds trained
+    and the failures ({"fold", "error", "traceback"})."""
+    trained: list[set[str]] = [set() for _ in plans]
+    failed: list[list[dict[str, Any]]] = [[] for _ in plans]
+    probed = [frozenset(probed_folds(folds, plan.config.train.probe_folds)) for plan in plans]
+    serial = options.workers == 1 and options.ray_address is None
+    jobs = [
+        ((i, fold), (plans[i], fold, fold.name in probed[i], options.progress and serial, options.on_batch))
+        for i, fold in tasks
+    ]
+    executor = make_executor(
+        options.workers,
+        engine=options.engine,
+        address=options.ray_address,
+        cpus_per_task=max(plan.config.train.threads for plan in plans),
+        use_gpu=any(plan.config.train.device != "cpu" for plan in plans),
+        preload=WORKER_PRELOAD,
+    )
+    many = len(plans) > 1
+    bar = tqdm(
+        total=len(tasks), desc=_bar_title(plans), unit="fold", disable=not options.progress, position=0
+    )
+    try:
+        with executor:
+            for outcome in executor.map(fold_task, features, jobs):
+                i, fold = outcome.key
+                bar.update(1)
+                bar.set_postfix(fold=fold.name, **({"run": plans[i].label} if many else {}))
+                if not outcome.ok:
+                    failed[i].append(
+                        {"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback}
+                    )
+                    who = f"{plans[i].label} " if many else ""
+                    tqdm.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
+                    continue
+                for protocol, result in outcome.value.items():
+                    config = plans[i].config_for(protocol)
+                    run_dir.save_fold(plans[i].dirs[protocol], result, features, config, preprocess, fold)
+                trained[i].add(fold.name)
+    finally:
+        bar.close()
+    return trained, failed
+
+
+def _bar_title(plans: Sequence[RunPlan]) -> str:
+    if len(plans) == 1:
+        return f"{plans[0].config.name} [{', '.join(plans[0].protocols)}]"
+    return f"{len(plans)} runs"
+
+
+def fold_task(
+    features: FeatureSet, plan: RunPlan, fold: Fold, probe: bool, progress: bool, on_batch: BatchHook | None
+) -> dict[str, FoldResult]:
+    """What one fold computes, wherever it runs: train it once for every protocol of ``plan``,
+    then probe each kept model's codes for identity (when ``probe``).
+
+    Training-sample codes are dropped once probed: they are not saved.
+    """
+    seed = fold_seed(plan.config.seed, fold.name)
+    results = train_fold(
+        features,
+        fold,
+        plan.config,
+        seed,
+        protocols=plan.protocols,
+        progress=progress,
+        on_batch=on_batch,
+        train_codes=probe,
+    )
+    subjects = [features.subjects[i] for i in next(iter(results.values())).train_index]
+    for result in results.values():
+        if probe:
+            result.identity_leakage = fold_probe(result.codes, subjects, seed=seed)
+        result.codes = {k: v for k, v in result.codes.items() if not k.startswith("train_")}
+    return results
+
+
+def report_run(
+    out: Path,
+    config: ExperimentConfig,
+    features: FeatureSet,
+    selected: Sequence[Fold],
+    folds_total: int,
+    rebuild: bool = True,
+) -> dict[str, Any]:
+    """Run folder ``out``'s reports from its finished folds among ``selected``; returns its metrics.
+
+    Without ``rebuild`` (nothing trained since) the reports are rebuilt only when the finished
+    folds differ from those the last report was built from.
+    """
+    done = [f.name for f in selected if run_dir.is_finished(out, f.name)]
+    if done and not rebuild and reported_folds(out) == done:
+        metrics = read_metrics(out)
+        if metrics is not None:
+            return metrics
+    if done:
+        records = [run_dir.read_fold(out, name) for name in done]
+        return summarize_run(out, features, config, records, folds_total=folds_total)
+    return {  # every fold failed: nothing to score
+        "protocol": config.train.protocol,
+        "name": config.name,
+        "model": config.model.name,
+        "folds_done": 0,
+        "folds_total": folds_total,
+    }

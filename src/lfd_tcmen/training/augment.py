@@ -1,0 +1,45 @@
+"""Training-time augmentation of a batch: random mirror and shift, faces and flows alike."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lfd_tcmen.config import TrainConfig
+
+
+def augment(
+    faces: np.ndarray, flows: np.ndarray, train: TrainConfig, rng: np.random.Generator, flow_normalised: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random mirror and shift of a batch (returns new arrays).
+
+    faces: (B, F, S, S); flows: (B, K, 3, R, R) with channels (u, v, strain). Mirroring
+    negates u (1 - u when flows are min-max normalised to [0, 1]); strain and v are unchanged.
+    """
+    faces = faces.copy()
+    flows = flows.copy()
+    if train.hflip:
+        flip = rng.random(len(faces)) < 0.5
+        if flip.any():
+            faces[flip] = faces[flip][..., ::-1]
+            mirrored = flows[flip][..., ::-1].copy()
+            mirrored[:, :, 0] = 1.0 - mirrored[:, :, 0] if flow_normalised else -mirrored[:, :, 0]
+            flows[flip] = mirrored
+    if train.shift > 0:
+        size = faces.shape[-1]
+        shifts = rng.integers(-train.shift, train.shift + 1, size=(len(faces), 2))
+        for i, (dy, dx) in enumerate(shifts):
+            faces[i] = shift(faces[i], int(dy), int(dx))
+            scale = flows.shape[-1] / size
+            flows[i] = shift(flows[i], round(dy * scale), round(dx * scale))
+    return faces, flows
+
+
+def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Translate the last two axes by (dy, dx) pixels, repeating the edge."""
+    if dy == 0 and dx == 0:
+        return image
+    h, w = image.shape[-2:]
+    pad = [(0, 0)] * (image.ndim - 2) + [(abs(dy), abs(dy)), (abs(dx), abs(dx))]
+    padded = np.pad(image, pad, mode="edge")
+    y0, x0 = abs(dy) - dy, abs(dx) - dx
+    return padded[..., y0 : y0 + h, x0 : x0 + w]

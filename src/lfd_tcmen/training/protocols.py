@@ -1,0 +1,83 @@
+"""The protocol rules: which epoch's model a fold keeps, and what choosing it may look at.
+
+honest (``LastEpoch``): the epoch count is fixed in the config; the model after the last epoch
+is kept and the test subject is predicted once, after training.
+
+leaky-best-epoch (``BestTestEpoch``, the peers' practice): the test subject is predicted after
+every epoch and the epoch with the most correct test predictions is kept (later epochs win
+ties, as in HTNet's code). It selects on the test labels: its figures are optimistic and are
+labelled as such everywhere. It only evaluates, in eval mode, without touching the training
+randomness, so one training can serve both rules (the last epoch then equals an honest run).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lfd_tcmen.config import PROTOCOLS, TrainConfig
+from lfd_tcmen.models.base import MERModel
+from lfd_tcmen.training.device import Precision
+from lfd_tcmen.training.epoch import FoldData
+from lfd_tcmen.training.evaluate import evaluate
+
+HONEST, LEAKY = PROTOCOLS
+
+
+class LastEpoch:
+    """honest: keep the model as training left it."""
+
+    protocol = HONEST
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
+        return {}
+
+    def restore(self, model: MERModel) -> int:
+        """Load the kept weights into ``model`` (here: nothing to do); the kept epoch (1-based)."""
+        return self.epochs
+
+
+class BestTestEpoch:
+    """leaky-best-epoch: after each epoch score the test subject; snapshot the best epoch."""
+
+    protocol = LEAKY
+
+    def __init__(self, data: FoldData, batch_size: int, precision: Precision) -> None:
+        self.data = data
+        self.batch_size = batch_size
+        self.precision = precision
+        self.correct = -1
+        self.epoch = 0
+        self.state: dict[str, Any] = {}
+
+    def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
+        test = self.data.test_index
+        probs = evaluate(model, self.data.features, test, self.batch_size, self.precision)["probs"]
+        correct = int((probs.argmax(1) == self.data.features.labels[test]).sum())
+        if correct >= self.correct:
+            self.correct, self.epoch = correct, epoch
+            self.state = copy.deepcopy(model.state_dict())
+        return {"test_accuracy": correct / len(test)}
+
+    def restore(self, model: MERModel) -> int:
+        model.load_state_dict(self.state)
+        return self.epoch
+
+
+def protocol_rules(
+    protocols: tuple[str, ...], data: FoldData, train: TrainConfig, precision: Precision
+) -> list[LastEpoch | BestTestEpoch]:
+    """The rules for ``protocols``, honest first: its model is the last epoch's, which must be
+    read before another rule loads an earlier epoch's weights."""
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown or len(set(protocols)) != len(protocols) or not protocols:
+        raise ValueError(f"protocols must be distinct names of {', '.join(PROTOCOLS)}; got {protocols}")
+    rules: list[LastEpoch | BestTestEpoch] = []
+    if HONEST in protocols:
+        rules.append(LastEpoch(train.epochs))
+    if LEAKY in protocols:
+        rules.append(BestTestEpoch(data, train.eval_batch_size, precision))
+    return rules
