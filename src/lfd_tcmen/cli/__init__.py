@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lfd_tcmen import __version__
 from lfd_tcmen.cli import benchmark, data, predict, prepare, prepare_video, score, train
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.version import __version__
 
 COMMANDS = (data, score, prepare, prepare_video, train, predict, benchmark)  # in help order
 

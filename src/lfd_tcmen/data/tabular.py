@@ -15,6 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
+import xlrd
+
 from lfd_tcmen.errors import LFDError
 
 # How far down a sheet the header may sit (SAMM: row 14).
@@ -139,8 +142,6 @@ def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
 
 
 def _xlsx_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
-    import openpyxl
-
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         for ws in wb.worksheets:
@@ -153,8 +154,6 @@ def _xlsx_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Ro
 
 
 def _xls_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
-    import xlrd
-
     book = xlrd.open_workbook(str(path))
     for sh in book.sheets():
         if sheet is not None and sh.name != sheet:

@@ -78,7 +78,7 @@ def shape_predictor_path() -> Path:
 def _model(name: str) -> object:
     model = _MODELS.get(name)
     if model is None:
-        import dlib  # heavy import, only when faces are needed
+        import dlib  # deferred: heavy, and only face detection needs it
 
         if name == "hog":
             model = dlib.get_frontal_face_detector()
@@ -163,7 +163,7 @@ def detect_face(gray: np.ndarray, detector: str = "dlib") -> Box | None:
 
 def face_landmarks(gray: np.ndarray, box: Box) -> np.ndarray:
     """iBUG-68 landmarks of the face in ``box``: (68, 2) float32, x, y pixels."""
-    import dlib
+    import dlib  # deferred: heavy, and only face detection needs it
 
     gray = to_gray(gray)
     x0, y0, x1, y1 = (int(v) for v in box)

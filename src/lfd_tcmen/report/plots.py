@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 
 DPI = 120
 TSNE_MIN_SAMPLES = 30  # below this, the embedding plot shows PCA only
@@ -124,9 +126,9 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: str | Path, title: s
 def project_2d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
     """2-D projection of codes (N, D): PCA to at most 50 dims then t-SNE, or PCA only when
     N < :data:`TSNE_MIN_SAMPLES`. Returns ((N, 2) float64, method name). Deterministic by seed."""
+    # deferred: scikit-learn takes a second to import and only the embedding plot needs it
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
 
     x = np.asarray(codes, dtype=np.float64).reshape(len(codes), -1)
     n, d = x.shape
@@ -147,8 +149,6 @@ def project_2d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
 
 def _scatter(ax: Any, xy: np.ndarray, groups: Sequence[str], title: str, legend_max: int) -> None:
     """Scatter the points coloured by group; a legend when there are at most ``legend_max`` groups."""
-    from matplotlib import colormaps
-
     names = list(dict.fromkeys(groups))
     if len(names) <= 10:
         colors = [colormaps["tab10"](i) for i in range(len(names))]

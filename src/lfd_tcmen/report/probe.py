@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 def identity_leakage_probe(
@@ -29,11 +30,11 @@ def identity_leakage_probe(
     the majority-subject rate (what always guessing the most frequent subject scores), and how
     many subjects/samples took part. With fewer than 2 usable subjects accuracy and chance are nan.
     """
+    # deferred: scikit-learn takes a second to import and only the probe needs it
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
 
     x = np.asarray(codes, dtype=np.float64)
     x = x.reshape(len(x), -1)

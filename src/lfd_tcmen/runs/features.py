@@ -46,8 +46,11 @@ def resolve_data_path(
     return next((c for c in candidates if c.exists()), candidates[0])
 
 
-def load_features(data: DataConfig, path: str | Path) -> FeatureSet:
-    """Load the FeatureSet at ``path`` as ``data`` describes; a missing folder raises ``LFDError``."""
+def load_features(data: DataConfig, path: str | Path | None = None) -> FeatureSet:
+    """Load the FeatureSet ``data`` describes, from ``path`` (default: ``resolve_data_path(data)``,
+    relative to the working folder); a missing folder raises ``LFDError``."""
+    if path is None:
+        path = resolve_data_path(data)
     path = Path(path)
     if not path.is_dir():
         hint = " (set LFD_TCMEN_DATA or data.path)" if data.source == "composite" else ""
