@@ -5,6 +5,11 @@ Imported by name (``from toys import make_features``): pytest puts tests/ on the
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
 import numpy as np
 
 from lfd_tcmen.config import ExperimentConfig
@@ -66,3 +71,24 @@ def make_config(epochs: int = 2, protocol: str = "honest", **train: object) -> E
             },
         }
     )
+
+
+def write_composite(root: Path, subjects: Sequence[str], clips: int = 3) -> Path:
+    """A tiny folder in the MEGC2019 composite layout: CASME II subjects x ``clips`` clips, the
+    class in the flow's u channel, the subject in the face's brightness."""
+    (root / "flow_uvos_28").mkdir(parents=True)
+    (root / "apex_face_224").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for s, subject in enumerate(subjects):
+        for c in range(clips):
+            clip = f"EP0{c}_0{s}f"
+            rows.append(["casme2", subject, clip, str(c % 3)])
+            flow = (rng.random((28, 28, 3)) * 80).astype(np.uint8)
+            flow[:, :, 2] += np.uint8(80 * (c % 3))  # BGR: the last channel is R = u
+            cv2.imwrite(str(root / "flow_uvos_28" / f"{subject}_{clip} .png"), flow)
+            face = (rng.random((32, 32)) * 60 + 60 * s).astype(np.uint8)
+            cv2.imwrite(str(root / "apex_face_224" / f"{subject}_{clip}.jpg"), face)
+    with (root / "combined_3class_gt.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return root

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from lfd_tcmen.cli import main
+from toys import write_composite
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "benchmarks" / "synthetic_tiny.yaml"
@@ -20,23 +18,7 @@ SUBJECTS = ("sub01", "sub02", "sub03")
 @pytest.fixture(scope="module")
 def composite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3 CASME II subjects x 3 clips: the class shows in the flow's u channel."""
-    root = tmp_path_factory.mktemp("composite")
-    (root / "flow_uvos_28").mkdir()
-    (root / "apex_face_224").mkdir()
-    rng = np.random.default_rng(0)
-    rows = []
-    for s, subject in enumerate(SUBJECTS):
-        for c in range(3):
-            clip = f"EP0{c}_0{s}f"
-            rows.append(["casme2", subject, clip, str(c)])
-            flow = (rng.random((28, 28, 3)) * 80).astype(np.uint8)
-            flow[:, :, 2] += np.uint8(80 * c)  # BGR: the last channel is R = u
-            cv2.imwrite(str(root / "flow_uvos_28" / f"{subject}_{clip} .png"), flow)
-            face = (rng.random((32, 32)) * 60 + 60 * s).astype(np.uint8)
-            cv2.imwrite(str(root / "apex_face_224" / f"{subject}_{clip}.jpg"), face)
-    with (root / "combined_3class_gt.csv").open("w", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-    return root
+    return write_composite(tmp_path_factory.mktemp("composite"), SUBJECTS)
 
 
 def test_list_shows_every_method_with_its_settings(composite, capsys):
