@@ -161,3 +161,13 @@ def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_layout_names_every_module_and_package():
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = {line.split()[0] for line in block.splitlines() if line.startswith("  ") and line.strip()}
+    named = {n for n in named if n.endswith((".py", "/"))}
+    present = {p.name + "/" if p.is_dir() else p.name for p in PACKAGE.iterdir()}
+    present = {n for n in present if n.endswith((".py", "/")) and n not in ("__main__.py", "__pycache__/")}
+    assert named == present
