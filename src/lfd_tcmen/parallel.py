@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from typing import Any, Generic, TypeVar
 
 import cloudpickle
@@ -158,17 +158,19 @@ class PoolExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> PoolExecutor:
-        return self  # the pool starts with the first task (a finished, resumed run needs none)
+        # the forkserver boots (imports ``preload``) while the caller prepares its tasks; the
+        # workers start with the first task (a finished, resumed run needs none)
+        get_context("forkserver").set_forkserver_preload(self.preload)
+        forkserver.ensure_running()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop(kill=exc[0] is not None)
 
     def _start(self, shared: Any) -> ProcessPoolExecutor:
-        context = get_context("forkserver")
-        context.set_forkserver_preload(self.preload)
         return ProcessPoolExecutor(
             self.workers,
-            mp_context=context,
+            mp_context=get_context("forkserver"),
             initializer=_init_pool_worker,
             initargs=(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), self.initializer),
         )

@@ -37,7 +37,7 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import write_json
-from lfd_tcmen.parallel import make_executor
+from lfd_tcmen.parallel import Executor, make_executor
 from lfd_tcmen.report.probe import fold_probe
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
 from lfd_tcmen.runs import run_dir
@@ -45,8 +45,9 @@ from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_fold
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
 
-# what a pool worker imports once, in the forkserver, before the first fold
-WORKER_PRELOAD = ("lfd_tcmen.runs.experiment",)
+# What a pool worker has imported before its first fold, once, in the forkserver. torch's first
+# optimiser step imports torch._dynamo (~800 modules, ~0.9 s): preloaded, each worker skips it.
+WORKER_PRELOAD = ("lfd_tcmen.runs.experiment", "torch._dynamo")
 
 
 @dataclass(frozen=True)
@@ -136,16 +137,14 @@ def run_experiments(
     options = options or RunOptions()
     folds = _common_folds(plans, features)
     selected = select_folds(folds, options.fold_names)
-    for plan in plans:
-        for protocol, d in plan.dirs.items():
-            run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
-    tasks = [
-        (i, fold)
-        for fold in interleaved(selected)
-        for i, plan in enumerate(plans)
-        if not plan.finished(fold.name)
-    ]
-    trained, failed = _train(plans, features, tasks, folds, options, preprocess or {})
+    with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
+        for plan in plans:
+            for protocol, d in plan.dirs.items():
+                run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
+        tasks = [
+            (i, f) for f in interleaved(selected) for i, plan in enumerate(plans) if not plan.finished(f.name)
+        ]
+        trained, failed = _train(executor, plans, features, tasks, folds, options, preprocess or {})
     wall_s = time.perf_counter() - start
     summaries = []
     for i, plan in enumerate(plans):
@@ -183,7 +182,19 @@ def _common_folds(plans: Sequence[RunPlan], features: FeatureSet) -> list[Fold]:
     return folds
 
 
+def _executor(plans: Sequence[RunPlan], options: RunOptions) -> Executor:
+    return make_executor(
+        options.workers,
+        engine=options.engine,
+        address=options.ray_address,
+        cpus_per_task=max(plan.config.train.threads for plan in plans),
+        use_gpu=any(plan.config.train.device != "cpu" for plan in plans),
+        preload=WORKER_PRELOAD,
+    )
+
+
 def _train(
+    executor: Executor,
     plans: Sequence[RunPlan],
     features: FeatureSet,
     tasks: list[tuple[int, Fold]],
@@ -191,8 +202,12 @@ def _train(
     options: RunOptions,
     preprocess: dict[str, Any],
 ) -> tuple[list[set[str]], list[list[dict[str, Any]]]]:
-    """Run the (plan, fold) tasks; save each finished fold. Returns per plan the folds trained
-    and the failures ({"fold", "error", "traceback"})."""
+    """Run the (plan, fold) tasks on ``executor``; save each finished fold. Returns per plan the
+    folds trained and the failures ({"fold", "error", "traceback"}).
+
+    Seven parameters: where the tasks run, what they are (plans, data, tasks, the full fold
+    list for the probe), how (options) and what checkpoints record (preprocess).
+    """
     trained: list[set[str]] = [set() for _ in plans]
     failed: list[list[dict[str, Any]]] = [[] for _ in plans]
     probed = [frozenset(probed_folds(folds, plan.config.train.probe_folds)) for plan in plans]
@@ -201,35 +216,24 @@ def _train(
         ((i, fold), (plans[i], fold, fold.name in probed[i], options.progress and serial, options.on_batch))
         for i, fold in tasks
     ]
-    executor = make_executor(
-        options.workers,
-        engine=options.engine,
-        address=options.ray_address,
-        cpus_per_task=max(plan.config.train.threads for plan in plans),
-        use_gpu=any(plan.config.train.device != "cpu" for plan in plans),
-        preload=WORKER_PRELOAD,
-    )
     many = len(plans) > 1
     bar = tqdm(
         total=len(tasks), desc=_bar_title(plans), unit="fold", disable=not options.progress, position=0
     )
     try:
-        with executor:
-            for outcome in executor.map(fold_task, features, jobs):
-                i, fold = outcome.key
-                bar.update(1)
-                bar.set_postfix(fold=fold.name, **({"run": plans[i].label} if many else {}))
-                if not outcome.ok:
-                    failed[i].append(
-                        {"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback}
-                    )
-                    who = f"{plans[i].label} " if many else ""
-                    tqdm.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
-                    continue
-                for protocol, result in outcome.value.items():
-                    config = plans[i].config_for(protocol)
-                    run_dir.save_fold(plans[i].dirs[protocol], result, features, config, preprocess, fold)
-                trained[i].add(fold.name)
+        for outcome in executor.map(fold_task, features, jobs):
+            i, fold = outcome.key
+            bar.update(1)
+            bar.set_postfix(fold=fold.name, **({"run": plans[i].label} if many else {}))
+            if not outcome.ok:
+                failed[i].append({"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback})
+                who = f"{plans[i].label} " if many else ""
+                tqdm.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
+                continue
+            for protocol, result in outcome.value.items():
+                config = plans[i].config_for(protocol)
+                run_dir.save_fold(plans[i].dirs[protocol], result, features, config, preprocess, fold)
+            trained[i].add(fold.name)
     finally:
         bar.close()
     return trained, failed
