@@ -28,11 +28,12 @@ The one error rule, the same on every engine:
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import pickle
 import signal
+import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -111,22 +112,27 @@ class SerialExecutor:
 _SHARED: Any = None  # in a pool worker: the map's shared object, unpickled once
 
 
-def _init_pool_worker(shared_blob: bytes, initializer: Callable[[], None] | None) -> None:
-    """A new pool worker: ignore Ctrl-C (the parent stops the pool), die with the forkserver."""
+def _init_pool_worker(shared_blob: bytes, initializer: Callable[[], None] | None, driver: int) -> None:
+    """A new pool worker: ignore Ctrl-C (the driver stops the pool), die with the driver."""
     global _SHARED
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    threading.Thread(target=_exit_with, args=(driver,), daemon=True, name="exit-with-driver").start()
     _SHARED = pickle.loads(shared_blob)
     if initializer is not None:
         initializer()
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent dies (no orphans after a SIGKILLed run)."""
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: workers still exit when the pool closes
-        pass
+def _exit_with(driver: int) -> None:
+    """Exit this worker within a second of the driver process's end, even in the middle of a task
+    (a driver killed with SIGKILL cannot stop its pool; its workers' parent is the forkserver)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, another user's (the pid was reused): keep going
+            pass
 
 
 def _pool_task(blob: bytes) -> tuple[str, Any, str | None]:
@@ -172,7 +178,7 @@ class PoolExecutor:
             self.workers,
             mp_context=get_context("forkserver"),
             initializer=_init_pool_worker,
-            initargs=(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), self.initializer),
+            initargs=(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), self.initializer, os.getpid()),
         )
 
     def _stop(self, kill: bool = False) -> None:

@@ -1,0 +1,75 @@
+"""The one executor: the same error rule serial and on the process pool, closures as tasks,
+and pool workers that do not outlive a killed driver."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.parallel import make_executor
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_error_rule_is_the_same_serial_and_on_the_pool(workers):
+    offset = 7
+
+    def _task(shared: int, i: int) -> int:  # a closure: sent by value, as test hooks are
+        if i == 2:
+            raise RuntimeError(f"task {i} broke")
+        if i == 9:
+            raise LFDError("bad input", path="x.csv", row=i)
+        return shared * 10 + i
+
+    with make_executor(workers, preload=("lfd_tcmen.parallel",)) as executor:
+        outcomes = {
+            o.key: o
+            for o in executor.map(
+                lambda shared, i: _task(shared, i) + offset, 1, [(i, (i,)) for i in range(4)]
+            )
+        }
+        assert {k: o.value for k, o in outcomes.items() if o.ok} == {0: 17, 1: 18, 3: 20}  # a closure ran
+        assert outcomes[2].error == "RuntimeError: task 2 broke" and "_task" in outcomes[2].traceback
+        with pytest.raises(LFDError, match=r"x.csv, row 9: bad input"):
+            list(executor.map(_task, 1, [(i, (i,)) for i in (0, 9)]))
+
+
+def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
+    driver = textwrap.dedent(
+        f"""
+        import os, time
+        from lfd_tcmen.parallel import make_executor
+
+        def work(shared, i):
+            open(os.path.join({str(tmp_path)!r}, f"worker{{os.getpid()}}"), "w").close()
+            time.sleep(120)
+
+        if __name__ == "__main__":
+            with make_executor(2, preload=("lfd_tcmen.parallel",)) as executor:
+                list(executor.map(work, None, [(i, (i,)) for i in range(2)]))
+        """
+    )
+    (tmp_path / "driver.py").write_text(driver)
+    process = subprocess.Popen([sys.executable, str(tmp_path / "driver.py")], cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("worker*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.name[6:]) for p in tmp_path.glob("worker*")]
+    assert len(workers) == 2, "the pool did not start"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    time.sleep(4)
+    alive = []
+    for pid in workers:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    assert not alive, f"workers {alive} outlived their killed driver"
