@@ -25,7 +25,7 @@ LAYERS = [
     ("models",),
     ("benchmark_config",),
     ("training",),
-    ("metrics",),
+    ("metrics", "stats"),
     ("scoring",),
     ("report",),
     ("runs",),

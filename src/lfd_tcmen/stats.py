@@ -1,0 +1,181 @@
+"""Paired comparison of two methods on the same samples: a subject-cluster bootstrap.
+
+Under cross-subject evaluation the unit of independence is the subject, not the sample: a
+subject's clips share a face, habits and recording conditions. So the interval on a difference
+of pooled scores comes from resampling SUBJECTS with replacement, within each dataset (a
+composite benchmark keeps its mix of datasets), and recomputing the pooled UF1 and UAR of both
+methods on the same resample (paired). When a method was run with several seeds, its seeds are
+resampled too (with replacement, each method's own), and its score on a resample is the mean
+over the drawn seeds: seed-to-seed spread then widens the interval as it should.
+
+    a = RunPredictions.from_rows(rows_a)          # per seed: dataset, subject, sample, label, pred
+    result = paired_bootstrap(a, b, resamples=10_000, seed=0)
+    result["uf1"]  # {"a", "b", "delta", "ci_low", "ci_high", "p"}
+
+The p-value is the two-sided bootstrap one: twice the smaller share of resampled differences on
+either side of 0 (capped at 1). ``holm`` adjusts a family of p-values (Holm 1979). Pooled scores
+follow ``lfd_tcmen.metrics`` exactly, including its rules for classes absent from a resample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+METRICS = ("uf1", "uar")
+
+
+@dataclass(frozen=True)
+class RunPredictions:
+    """One method's predictions on N samples, for K seeds.
+
+    samples, subjects, datasets: (N,) names; labels: (N,) int64; preds: (K, N) int64.
+    """
+
+    samples: tuple[str, ...]
+    subjects: tuple[str, ...]
+    datasets: tuple[str, ...]
+    labels: np.ndarray
+    preds: np.ndarray
+
+    @classmethod
+    def from_rows(cls, seeds: Sequence[Sequence[Mapping[str, Any]]]) -> RunPredictions:
+        """From prediction rows (``dataset, subject, sample, label, pred``), one list per seed;
+        every seed must hold the same samples with the same labels (any order)."""
+        if not seeds or not seeds[0]:
+            raise ValueError("no predictions")
+        first = sorted(seeds[0], key=lambda r: str(r["sample"]))
+        samples = tuple(str(r["sample"]) for r in first)
+        preds = []
+        for k, rows in enumerate(seeds):
+            by_sample = {str(r["sample"]): r for r in rows}
+            if len(by_sample) != len(rows) or set(by_sample) != set(samples):
+                raise ValueError(f"seed {k} does not hold the same samples as seed 0")
+            if any(int(by_sample[s]["label"]) != int(r["label"]) for s, r in zip(samples, first)):
+                raise ValueError(f"seed {k} labels a sample differently from seed 0")
+            preds.append([int(by_sample[s]["pred"]) for s in samples])
+        return cls(
+            samples=samples,
+            subjects=tuple(f"{r['dataset']}/{r['subject']}" for r in first),
+            datasets=tuple(str(r["dataset"]) for r in first),
+            labels=np.array([int(r["label"]) for r in first], dtype=np.int64),
+            preds=np.array(preds, dtype=np.int64),
+        )
+
+
+def pooled_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """UF1 and UAR of pooled confusion matrices (..., C, C), vectorised over leading axes, with
+    ``metrics.scores_from_confusion``'s rules (a class absent from truth and predictions is left
+    out of both averages; one never true is left out of UAR)."""
+    cm = np.asarray(confusion, dtype=np.float64)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    predicted = cm.sum(axis=-2)
+    support = cm.sum(axis=-1)
+    present = (support + predicted) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(present, 2 * tp / (support + predicted), np.nan)
+        recall = np.where(support > 0, tp / support, np.nan)
+        return {"uf1": np.nanmean(f1, axis=-1), "uar": np.nanmean(recall, axis=-1)}
+
+
+def _subject_confusions(run: RunPredictions, subjects: list[str], num_classes: int) -> np.ndarray:
+    """(K, S, C*C) confusion counts per seed and subject."""
+    index = np.array([subjects.index(s) for s in run.subjects])
+    cells = run.labels * num_classes + run.preds  # (K, N)
+    out = np.zeros((len(run.preds), len(subjects), num_classes * num_classes))
+    for k in range(len(run.preds)):
+        np.add.at(out[k], (index, cells[k]), 1)
+    return out
+
+
+def _subject_weights(
+    datasets: dict[str, list[int]], n_subjects: int, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(R, S) how often each subject is drawn in each resample: n_d draws within each dataset d."""
+    weights = np.zeros((resamples, n_subjects))
+    rows = np.arange(resamples)[:, None]
+    for members in datasets.values():
+        draws = rng.integers(0, len(members), size=(resamples, len(members)))
+        np.add.at(weights, (rows, np.asarray(members)[draws]), 1)
+    return weights
+
+
+def _seed_weights(seeds: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """(R, K) the share of each seed in each resample's mean (one seed: all 1)."""
+    if seeds == 1:
+        return np.ones((resamples, 1))
+    draws = rng.integers(0, seeds, size=(resamples, seeds))
+    weights = np.zeros((resamples, seeds))
+    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
+    return weights / seeds
+
+
+def paired_bootstrap(
+    a: RunPredictions, b: RunPredictions, resamples: int = 10_000, seed: int = 0
+) -> dict[str, Any]:
+    """ΔUF1 and ΔUAR of ``a`` minus ``b`` with 95% intervals and p-values (module docstring).
+
+    Both must hold the same samples with the same labels. Deterministic for a given ``seed``.
+    """
+    if a.samples != b.samples or not np.array_equal(a.labels, b.labels):
+        raise ValueError("the two runs do not hold the same samples with the same labels")
+    subjects = sorted(set(a.subjects))
+    num_classes = int(max(a.labels.max(), a.preds.max(), b.preds.max())) + 1
+    strata: dict[str, list[int]] = {}
+    for subject, dataset in sorted(set(zip(a.subjects, a.datasets))):
+        strata.setdefault(dataset, []).append(subjects.index(subject))
+    rng = np.random.default_rng(seed)
+    weights = _subject_weights(strata, len(subjects), resamples, rng)
+    scores = {}
+    for name, run in (("a", a), ("b", b)):
+        conf = _subject_confusions(run, subjects, num_classes)  # (K, S, C*C)
+        full = pooled_scores(conf.sum(axis=1).reshape(-1, num_classes, num_classes))  # (K,)
+        boot = pooled_scores((weights @ conf).reshape(len(conf), resamples, num_classes, num_classes))
+        mix = _seed_weights(len(conf), resamples, rng)  # (R, K)
+        scores[name] = {m: (full[m].mean(), np.einsum("rk,kr->r", mix, boot[m])) for m in METRICS}
+    result: dict[str, Any] = {
+        "resamples": resamples,
+        "seed": seed,
+        "subjects": len(subjects),
+        "datasets": {d: len(m) for d, m in strata.items()},
+        "seeds_a": len(a.preds),
+        "seeds_b": len(b.preds),
+    }
+    for m in METRICS:
+        (obs_a, boot_a), (obs_b, boot_b) = scores["a"][m], scores["b"][m]
+        delta = boot_a - boot_b
+        low, high = np.nanpercentile(delta, [2.5, 97.5])
+        p = min(1.0, 2 * min(np.mean(delta <= 0), np.mean(delta >= 0)))
+        result[m] = {
+            "a": float(obs_a),
+            "b": float(obs_b),
+            "delta": float(obs_a - obs_b),
+            "ci_low": float(low),
+            "ci_high": float(high),
+            "p": float(p),
+        }
+    return result
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values, in the input order (step-down, monotone, capped at 1)."""
+    order = np.argsort(pvalues, kind="stable")
+    m = len(pvalues)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def verdict(result: Mapping[str, float], name_a: str = "a", name_b: str = "b") -> str:
+    """Prose for one metric's result: "better"/"worse" only when the interval excludes 0."""
+    if result["ci_low"] > 0:
+        return f"{name_a} better than {name_b}"
+    if result["ci_high"] < 0:
+        return f"{name_a} worse than {name_b}"
+    return "not distinguishable"

@@ -1,0 +1,68 @@
+"""``lfd-tcmen compare``: run folders, seed folders and CSVs; one error line for bad input."""
+
+from __future__ import annotations
+
+import json
+
+from lfd_tcmen.cli import main
+from lfd_tcmen.files import csv_text
+
+
+def write_run(path, preds, labels):
+    rows = [
+        {
+            "dataset": "casme2",
+            "subject": f"sub{i // 4:02d}",
+            "sample": f"EP{i:02d}",
+            "label": y,
+            "pred": p,
+            "fold": "f",
+        }
+        for i, (y, p) in enumerate(zip(labels, preds))
+    ]
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "predictions.csv").write_text(csv_text(rows))
+    return path
+
+
+def test_compare_two_runs_and_a_seed_folder(tmp_path, capsys):
+    labels = [i % 3 for i in range(40)]
+    good = write_run(tmp_path / "good", labels, labels)
+    bad = write_run(tmp_path / "bad", [(y + 1) % 3 for y in labels], labels)
+    for k in range(3):
+        write_run(
+            tmp_path / "seeds" / f"seed{k}",
+            [y if i % (k + 2) else (y + 1) % 3 for i, y in enumerate(labels)],
+            labels,
+        )
+    assert main(["compare", str(good), str(bad), "--resamples", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "A better than B" in out and "| UF1" in out and "10 subjects" in out
+    assert (
+        main(
+            [
+                "compare",
+                str(tmp_path / "seeds"),
+                str(good / "predictions.csv"),
+                "--json",
+                "--resamples",
+                "500",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["seeds_a"] == 3 and result["seeds_b"] == 1 and result["uf1"]["delta"] < 0
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    labels = [i % 3 for i in range(12)]
+    good = write_run(tmp_path / "good", labels, labels)
+    other = write_run(tmp_path / "other", labels[:8], labels[:8])
+    assert main(["compare", str(good), str(other)]) == 2
+    assert "same samples" in capsys.readouterr().err
+    (tmp_path / "broken.csv").write_text("dataset,subject,sample,label,pred\ncasme2,sub01,EP01,x,1\n")
+    assert main(["compare", str(good), str(tmp_path / "broken.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lfd-tcmen: error: ") and "broken.csv, row 2: label 'x'" in err
+    assert main(["compare", str(good), str(tmp_path / "missing")]) == 2

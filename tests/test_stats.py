@@ -1,0 +1,113 @@
+"""The paired subject-cluster bootstrap, on constructed cases whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lfd_tcmen.metrics import scores_from_confusion
+from lfd_tcmen.stats import RunPredictions, holm, paired_bootstrap, pooled_scores, verdict
+
+
+def run(labels, *seeds, subjects=None, datasets=None) -> RunPredictions:
+    n = len(labels)
+    subjects = subjects or [f"s{i // 5:02d}" for i in range(n)]
+    datasets = datasets or ["casme2"] * n
+    rows = [
+        [
+            {"dataset": d, "subject": s, "sample": f"x{i:03d}", "label": int(y), "pred": int(p)}
+            for i, (d, s, y, p) in enumerate(zip(datasets, subjects, labels, preds))
+        ]
+        for preds in seeds
+    ]
+    return RunPredictions.from_rows(rows)
+
+
+def test_pooled_scores_follow_the_metrics_module_including_absent_classes():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        cm = rng.integers(0, 4, size=(3, 3)) * (rng.random((3, 3)) < 0.6)
+        if cm.sum() == 0:
+            continue
+        ours = pooled_scores(cm)
+        ref = scores_from_confusion(cm)
+        assert ours["uf1"] == pytest.approx(ref["uf1"]) and ours["uar"] == pytest.approx(ref["uar"])
+
+
+def test_identical_runs_differ_by_exactly_nothing():
+    labels = np.arange(60) % 3
+    preds = (labels + (np.arange(60) % 7 == 0)) % 3
+    result = paired_bootstrap(run(labels, preds), run(labels, preds), resamples=500)
+    for m in ("uf1", "uar"):
+        assert result[m]["delta"] == 0 and result[m]["ci_low"] == 0 == result[m]["ci_high"]
+        assert result[m]["p"] == 1.0
+        assert verdict(result[m]) == "not distinguishable"
+
+
+def test_a_perfect_method_beats_an_always_wrong_one():
+    labels = np.arange(60) % 3
+    result = paired_bootstrap(run(labels, labels), run(labels, (labels + 1) % 3), resamples=1000)
+    assert result["uf1"]["delta"] == 1.0 and result["uf1"]["ci_low"] == 1.0
+    assert result["uf1"]["p"] < 0.01 and verdict(result["uf1"], "A", "B") == "A better than B"
+
+
+def test_a_difference_in_one_subject_of_twenty_is_not_a_finding():
+    """A is right where B is wrong on one subject only: every resample has A >= B, and A = B
+    exactly when that subject is not drawn, which happens with probability (19/20)^20."""
+    labels = np.arange(100) % 3
+    b = labels.copy()
+    b[:5] = (labels[:5] + 1) % 3  # subject s00 wrong
+    result = paired_bootstrap(run(labels, labels), run(labels, b), resamples=10_000, seed=1)
+    assert result["subjects"] == 20 and result["uf1"]["delta"] > 0
+    assert result["uf1"]["ci_low"] == 0
+    assert result["uf1"]["p"] == pytest.approx(2 * (19 / 20) ** 20, abs=0.03)
+
+
+def test_resamples_stay_within_each_dataset():
+    """Two datasets: one where both methods are perfect, one where both are wrong on half; the
+    pooled scores move with the mix, so stratification keeps the mix fixed: with A = B, still 0."""
+    labels = np.arange(40) % 2
+    datasets = ["casme2"] * 20 + ["samm"] * 20
+    subjects = [f"s{i // 4}" for i in range(40)]
+    result = paired_bootstrap(
+        run(labels, labels, subjects=subjects, datasets=datasets),
+        run(labels, labels, subjects=subjects, datasets=datasets),
+        resamples=200,
+    )
+    assert result["datasets"] == {"casme2": 5, "samm": 5}
+
+
+def test_seeds_are_resampled_so_seed_spread_widens_the_interval():
+    labels = np.arange(90) % 3
+    rng = np.random.default_rng(3)
+    seeds = [np.where(rng.random(90) < 0.7, labels, (labels + 1) % 3) for _ in range(5)]
+    one = paired_bootstrap(run(labels, seeds[0]), run(labels, labels), resamples=3000)
+    five = paired_bootstrap(run(labels, *seeds), run(labels, labels), resamples=3000)
+    assert five["seeds_a"] == 5 and five["uf1"]["ci_high"] - five["uf1"]["ci_low"] > 0
+    assert five["uf1"]["a"] == pytest.approx(
+        np.mean([pooled_scores(np.bincount(labels * 3 + s, minlength=9).reshape(3, 3))["uf1"] for s in seeds])
+    )
+    assert one["seeds_a"] == 1
+
+
+def test_under_no_difference_the_interval_usually_holds_zero():
+    rng = np.random.default_rng(7)
+    labels = np.arange(150) % 3
+    held = 0
+    for _ in range(20):
+        a = np.where(rng.random(150) < 0.6, labels, rng.integers(0, 3, 150))
+        b = np.where(rng.random(150) < 0.6, labels, rng.integers(0, 3, 150))
+        r = paired_bootstrap(run(labels, a), run(labels, b), resamples=1000, seed=int(rng.integers(1000)))
+        held += r["uf1"]["ci_low"] <= 0 <= r["uf1"]["ci_high"]
+    assert held >= 16  # nominal 95%: 19 of 20 expected
+
+
+def test_runs_must_hold_the_same_samples():
+    labels = np.arange(30) % 3
+    with pytest.raises(ValueError, match="same samples"):
+        paired_bootstrap(run(labels, labels), run(labels[:25], labels[:25]))
+
+
+def test_holm_adjustment():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5] and holm([0.6, 0.9]) == [1.0, 1.0]
