@@ -1,7 +1,7 @@
 """Benchmark YAML: one data section, seed and shared training, then methods and ablations.
 
     name: megc2019
-    seed: 0
+    seed: 0                                 # or seeds: [0, 1, 2, 3, 4]: every method with each seed
     data: {source: composite, ...}          # the same for every run
     protocols: [honest, leaky-best-epoch]
     train: {epochs: 30, ...}                # shared; a method's own train block overrides it
@@ -30,7 +30,7 @@ from lfd_tcmen.config import PROTOCOLS, ExperimentConfig, read_yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
 
-_TOP_KEYS = {"name", "seed", "data", "train", "protocols", "methods", "ablations", "notes"}
+_TOP_KEYS = {"name", "seed", "seeds", "data", "train", "protocols", "methods", "ablations", "notes"}
 _METHOD_KEYS = {"name", "model", "params", "train", "use_model_defaults", "ablation_of", "skip", "note"}
 
 
@@ -57,7 +57,7 @@ class BenchmarkConfig:
     """A benchmark YAML: shared data/seed/train, the protocols and the methods, in table order."""
 
     name: str
-    seed: int
+    seeds: tuple[int, ...]
     data: Mapping[str, Any]
     train: Mapping[str, Any]
     protocols: tuple[str, ...]
@@ -74,8 +74,14 @@ class BenchmarkConfig:
     def names(self) -> list[str]:
         return [m.name for m in self.methods]
 
-    def experiment(self, name: str, protocol: str) -> ExperimentConfig:
-        """The ``ExperimentConfig`` of one run: shared data and seed, the method's model and training."""
+    @property
+    def seed(self) -> int:
+        """The first seed: the one that names the folds (LOSO folds do not depend on it)."""
+        return self.seeds[0]
+
+    def experiment(self, name: str, protocol: str, seed: int | None = None) -> ExperimentConfig:
+        """The ``ExperimentConfig`` of one run: shared data, the seed (default: the first), the
+        method's model and training."""
         m = self.method(name)
         train = {**self.train}
         if m.use_model_defaults:
@@ -84,7 +90,7 @@ class BenchmarkConfig:
         train["protocol"] = protocol
         raw = {
             "name": f"{self.name}-{m.name}",
-            "seed": self.seed,
+            "seed": self.seed if seed is None else seed,
             "data": dict(self.data),
             "model": {"name": m.model, "params": dict(m.params)},
             "train": train,
@@ -121,7 +127,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         raise LFDError("no methods", path=source)
     bench = BenchmarkConfig(
         name=str(raw.get("name", "benchmark")),
-        seed=int(raw.get("seed", 0)),
+        seeds=_seeds(raw, source),
         data=dict(raw.get("data") or {}),
         train=dict(raw.get("train") or {}),
         protocols=protocols,
@@ -171,3 +177,15 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
         skip=entry.get("skip"),
         note=str(entry.get("note", "")),
     )
+
+
+def _seeds(raw: Mapping[str, Any], source: str) -> tuple[int, ...]:
+    """``seeds: [..]`` or ``seed: N`` (default 0), never both; distinct integers."""
+    if "seed" in raw and "seeds" in raw:
+        raise LFDError("give seed or seeds, not both", path=source)
+    seeds = raw.get("seeds", [raw.get("seed", 0)])
+    if not isinstance(seeds, list) or not seeds or any(isinstance(k, bool) or not isinstance(k, int) for k in seeds):
+        raise LFDError(f"seeds: expected a list of integers, got {seeds!r}", path=source)
+    if len(set(seeds)) != len(seeds):
+        raise LFDError(f"seeds: {seeds} repeats a seed", path=source)
+    return tuple(seeds)

@@ -13,6 +13,7 @@ from lfd_tcmen.models import model_default_train, model_names
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
+from lfd_tcmen.runs.seeds import run_seeds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--folds", default=None, help="comma-separated fold names to run (default all)")
     parser.add_argument("--resume", action="store_true", help="keep the run folder's finished folds")
-    parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    seed = parser.add_mutually_exclusive_group()
+    seed.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    seed.add_argument(
+        "--seeds",
+        default=None,
+        metavar="K,K,...",
+        help="train with each of these seeds (every seed and fold one task) into OUT/seed<k>/, then "
+        "the seed ensemble (OUT/ensemble/) and mean and sd over seeds (OUT/seeds.json)",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     parser.add_argument(
         "--protocol",
@@ -81,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {args.workers} workers" if args.workers > 1 else ""),
         file=sys.stderr,
     )
-    summary = run_experiment(
-        config,
-        features,
-        out,
-        preprocess=preprocess_info(features, config.data),
+    options = dict(
         fold_names=fold_names,
         resume=args.resume,
         progress=not args.no_progress,
@@ -93,19 +98,58 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
     )
+    preprocess = preprocess_info(features, config.data)
+    if args.seeds is not None:
+        seeds = [_seed(k) for k in names(args.seeds, "--seeds")]
+        summaries, over_seeds = run_seeds(config, features, out, seeds, preprocess=preprocess, **options)
+        print(format_seeds(over_seeds, out))
+        return _report_failures([f for s in summaries for f in s.failed], out)
+    summary = run_experiment(config, features, out, preprocess=preprocess, **options)
     if summary.metrics.get("folds_done"):
         print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
-    if summary.failed:
-        for failure in summary.failed:
-            print(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}", file=sys.stderr)
-        failed = ", ".join(f["fold"] for f in summary.failed)
-        print(
-            f"lfd-tcmen: {len(summary.failed)} fold(s) failed ({failed}); the others are saved in "
-            f"{summary.out_dir}; rerun with --resume to retry the failed ones",
-            file=sys.stderr,
+    return _report_failures(summary.failed, summary.out_dir)
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise LFDError(f"--seeds: {text!r} is not an integer") from None
+
+
+def _report_failures(failed: list[dict], out_dir: Path) -> int:
+    """One line per failed fold and a closing line; exit status 1 when any failed."""
+    if not failed:
+        return 0
+    for failure in failed:
+        print(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}", file=sys.stderr)
+    print(
+        f"lfd-tcmen: {len(failed)} fold(s) failed ({', '.join(f['fold'] for f in failed)}); the others are "
+        f"saved in {out_dir}; rerun with --resume to retry the failed ones",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def format_seeds(summary: dict, out_dir: Path) -> str:
+    """Each seed's pooled scores, their mean and sd, and the seed ensemble's."""
+    lines = [f"protocol: {summary['protocol']}; folds {summary['folds_done']}/{summary['folds_total']}"]
+    for seed, o in summary["per_seed"].items():
+        if o:
+            lines.append(f"seed {seed}: UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}  accuracy {o['accuracy']:.4f}")
+    if "mean" in summary:
+        m, sd = summary["mean"], summary["sd"]
+        lines.append(
+            f"mean over {len(summary['seeds'])} seeds: UF1 {m['uf1']:.4f} ± {sd['uf1']:.4f}  "
+            f"UAR {m['uar']:.4f} ± {sd['uar']:.4f} (sd)"
         )
-        return 1
-    return 0
+    if "ensemble" in summary:
+        e = summary["ensemble"]
+        lines.append(
+            f"seed ensemble (mean probabilities): UF1 {e['uf1']:.4f}  UAR {e['uar']:.4f}  accuracy {e['accuracy']:.4f}"
+        )
+    lines.append(f"results in {out_dir} (seed<k>/, ensemble/, seeds.json)")
+    return "\n".join(lines)
 
 
 def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -> str:

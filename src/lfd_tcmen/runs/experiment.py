@@ -129,28 +129,34 @@ def run_experiments(
 ) -> list[RunSummary]:
     """Train every plan's unfinished folds on one executor; one summary per run folder, in order.
 
-    All plans must share the data split and seed (the same folds); tasks go fold by fold
-    (every plan on one fold, then the next; datasets in turn), so a call stopped early holds the
-    same folds for every plan.
+    Each plan's folds come from its data split and seed (LOSO folds do not depend on the seed).
+    Tasks go fold by fold (every plan on one fold, then the next; datasets in turn), so a call
+    stopped early holds the same folds for every plan.
     """
     start = time.perf_counter()
     options = options or RunOptions()
-    folds = _common_folds(plans, features)
-    selected = select_folds(folds, options.fold_names)
+    if not plans:
+        raise LFDError("nothing to run: no plan")
+    folds = [make_folds(features, plan.config.data, plan.config.seed) for plan in plans]
+    selected = [select_folds(f, options.fold_names) for f in folds]
     with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
         for plan in plans:
             for protocol, d in plan.dirs.items():
                 run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
-        tasks = [
-            (i, f) for f in interleaved(selected) for i, plan in enumerate(plans) if not plan.finished(f.name)
-        ]
+        tasks = sorted(
+            (position, i, fold)
+            for i, plan in enumerate(plans)
+            for position, fold in enumerate(interleaved(selected[i]))
+            if not plan.finished(fold.name)
+        )
+        tasks = [(i, fold) for _, i, fold in tasks]
         trained, failed = _train(executor, plans, features, tasks, folds, options, preprocess or {})
     wall_s = time.perf_counter() - start
     summaries = []
     for i, plan in enumerate(plans):
         for protocol, d in plan.dirs.items():
             config = plan.config_for(protocol)
-            metrics = report_run(d, config, features, selected, len(folds), rebuild=bool(trained[i]))
+            metrics = report_run(d, config, features, selected[i], len(folds[i]), rebuild=bool(trained[i]))
             metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed[i]]
             if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
                 write_json(d / METRICS, metrics)
@@ -158,10 +164,10 @@ def run_experiments(
                 RunSummary(
                     out_dir=d,
                     metrics=metrics,
-                    folds_trained=[f.name for f in selected if f.name in trained[i]],
+                    folds_trained=[f.name for f in selected[i] if f.name in trained[i]],
                     folds_kept=[
                         f.name
-                        for f in selected
+                        for f in selected[i]
                         if f.name not in trained[i] and run_dir.is_finished(d, f.name)
                     ],
                     wall_s=wall_s,
@@ -169,17 +175,6 @@ def run_experiments(
                 )
             )
     return summaries
-
-
-def _common_folds(plans: Sequence[RunPlan], features: FeatureSet) -> list[Fold]:
-    """The fold list every plan shares (it comes from the data split and seed, never the model)."""
-    if not plans:
-        raise LFDError("nothing to run: no plan")
-    folds = make_folds(features, plans[0].config.data, plans[0].config.seed)
-    for plan in plans[1:]:
-        if make_folds(features, plan.config.data, plan.config.seed) != folds:
-            raise LFDError(f"run {plan.label!r} would see different folds from {plans[0].label!r}")
-    return folds
 
 
 def _executor(plans: Sequence[RunPlan], options: RunOptions) -> Executor:
@@ -198,7 +193,7 @@ def _train(
     plans: Sequence[RunPlan],
     features: FeatureSet,
     tasks: list[tuple[int, Fold]],
-    folds: Sequence[Fold],
+    folds: Sequence[Sequence[Fold]],
     options: RunOptions,
     preprocess: dict[str, Any],
 ) -> tuple[list[set[str]], list[list[dict[str, Any]]]]:
@@ -206,11 +201,11 @@ def _train(
     folds trained and the failures ({"fold", "error", "traceback"}).
 
     Seven parameters: where the tasks run, what they are (plans, data, tasks, the full fold
-    list for the probe), how (options) and what checkpoints record (preprocess).
+    lists per plan, for the probe), how (options) and what checkpoints record (preprocess).
     """
     trained: list[set[str]] = [set() for _ in plans]
     failed: list[list[dict[str, Any]]] = [[] for _ in plans]
-    probed = [frozenset(probed_folds(folds, plan.config.train.probe_folds)) for plan in plans]
+    probed = [frozenset(probed_folds(f, plan.config.train.probe_folds)) for f, plan in zip(folds, plans)]
     serial = options.workers == 1 and options.ray_address is None
     jobs = [
         ((i, fold), (plans[i], fold, fold.name in probed[i], options.progress and serial, options.on_batch))

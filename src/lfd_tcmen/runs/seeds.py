@@ -1,0 +1,151 @@
+"""One run with several seeds: a run folder per seed, the seed ensemble, and the spread over seeds.
+
+    OUT/seed<k>/       a normal run folder for seed k (its folds, predictions, metrics)
+    OUT/ensemble/      the seed ensemble: predictions.csv (or predictions_<protocol>.csv), metrics.json
+    OUT/seeds.json     each seed's pooled scores, their mean and standard deviation, the ensemble's
+
+The seed ensemble averages, per test sample, the class probabilities of the seeds' models (each
+trained without that sample's subject) and predicts the most probable class: no test
+information is used, and it is how a user would deploy several seeds. It covers the folds that
+every seed has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.files import write_csv, write_json
+from lfd_tcmen.metrics import score_table
+from lfd_tcmen.report.predictions import prediction_rows, predictions_name
+from lfd_tcmen.report.summary import METRICS, read_metrics
+from lfd_tcmen.runs import run_dir
+from lfd_tcmen.runs.experiment import RunOptions, RunPlan, RunSummary, run_experiments
+from lfd_tcmen.runs.folds import make_folds, select_folds
+
+ENSEMBLE = "ensemble"
+SUMMARY = "seeds.json"
+SCORES = ("uf1", "uar", "accuracy")
+
+
+def seed_dir(out: str | Path, seed: int) -> Path:
+    return Path(out) / f"seed{seed}"
+
+
+def seeded(config: ExperimentConfig, seed: int) -> ExperimentConfig:
+    return replace(config, seed=seed)
+
+
+def summarize_seeds(
+    out: Path,
+    seeds: Sequence[int],
+    config: ExperimentConfig,
+    features: FeatureSet,
+    selected: Sequence[Fold],
+) -> dict[str, Any]:
+    """Write ``out``'s seed ensemble and ``seeds.json`` from its seed folders; return the summary.
+
+    ``config`` is the run's (its seed aside); ``selected``: the folds that count.
+    """
+    protocol = config.train.protocol
+    dirs = {k: seed_dir(out, k) for k in seeds}
+    per_seed = {k: read_metrics(d) for k, d in dirs.items()}
+    common = [f for f in selected if all(run_dir.is_finished(d, f.name) for d in dirs.values())]
+    summary: dict[str, Any] = {
+        "name": config.name,
+        "model": config.model.name,
+        "protocol": protocol,
+        "seeds": list(seeds),
+        "per_seed": {str(k): (m or {}).get("overall") for k, m in per_seed.items()},
+        "folds_done": len(common),
+        "folds_total": len({f.name for f in selected}),
+    }
+    done = [m["overall"] for m in per_seed.values() if m and "overall" in m]
+    if len(done) == len(seeds):
+        summary["mean"] = {s: statistics.fmean(o[s] for o in done) for s in SCORES}
+        summary["sd"] = {s: statistics.stdev(o[s] for o in done) if len(done) > 1 else 0.0 for s in SCORES}
+    if common:
+        summary["ensemble"] = write_ensemble(out / ENSEMBLE, dirs.values(), common, features, config)[
+            "overall"
+        ]
+    write_json(out / SUMMARY, summary)
+    return summary
+
+
+def write_ensemble(
+    out: Path, dirs: Sequence[Path], folds: Sequence[Fold], features: FeatureSet, config: ExperimentConfig
+) -> dict[str, Any]:
+    """The seed ensemble of the seed run folders ``dirs`` over their finished ``folds``: its
+    predictions and metrics.json in ``out``; returns the metrics. Samples are matched by index,
+    so seeds whose folds differ (subject k-fold) still average per sample."""
+    protocol = config.train.protocol
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
+    fold_of: dict[int, str] = {}
+    for d in dirs:
+        for fold in folds:
+            record = run_dir.read_fold(d, fold.name)
+            for row, i in enumerate(record.test_index.tolist()):
+                sums[i] = sums.get(i, 0) + record.probs[row].astype(np.float64)
+                counts[i] = counts.get(i, 0) + 1
+                fold_of.setdefault(i, fold.name)
+    index = np.array(sorted(i for i in sums if counts[i] == len(dirs)), dtype=np.int64)
+    probs = np.array([sums[i] / counts[i] for i in index.tolist()], dtype=np.float32)
+    rows = [
+        prediction_rows(features, [i], probs[k : k + 1], protocol, fold=fold_of[i])[0]
+        for k, i in enumerate(index.tolist())
+    ]
+    write_csv(out / predictions_name(protocol), rows)
+    table = score_table(rows, num_classes=features.num_classes)
+    metrics = {
+        "kind": "seed ensemble: mean of the seeds' test probabilities per sample",
+        "protocol": protocol,
+        "name": config.name,
+        "model": config.model.name,
+        "seeds": len(dirs),
+        "folds_done": len(folds),
+        "class_names": list(features.class_names),
+        "overall": table["overall"],
+        "per_dataset": table["per_dataset"],
+        "predictions": predictions_name(protocol),
+    }
+    write_json(out / METRICS, metrics)
+    return metrics
+
+
+def read_summary(out: Path) -> Mapping[str, Any] | None:
+    """``out``'s seeds.json (None: not a multi-seed run folder)."""
+    try:
+        summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def run_seeds(
+    config: ExperimentConfig,
+    features: FeatureSet,
+    out_dir: str | Path,
+    seeds: Sequence[int],
+    *,
+    preprocess: dict[str, Any] | None = None,
+    **options: Any,
+) -> tuple[list[RunSummary], dict[str, Any]]:
+    """``config`` with each of ``seeds``, every (seed, fold) one task on one executor, into
+    ``OUT/seed<k>/``; then the seed ensemble and ``OUT/seeds.json``. ``options`` are
+    ``RunOptions`` fields. Returns the seeds' run summaries and the seeds summary."""
+    out = Path(out_dir)
+    plans = [RunPlan.single(seeded(config, k), seed_dir(out, k)) for k in seeds]
+    run_options = RunOptions(**options)
+    summaries = run_experiments(plans, features, run_options, preprocess)
+    selected = select_folds(make_folds(features, config.data, config.seed), run_options.fold_names)
+    return summaries, summarize_seeds(out, seeds, config, features, selected)

@@ -1,0 +1,74 @@
+"""Several seeds of one run: each seed is a normal run, the ensemble averages their probabilities,
+the spread is over seeds; resumable, and two workers give the serial numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+
+import numpy as np
+import pytest
+
+from lfd_tcmen.runs import run_dir
+from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.seeds import run_seeds, seed_dir, seeded
+from toys import make_config, make_features
+
+FOLDS = ["toy/s0", "toy/s1", "toy/s2"]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return make_features(subjects=3, per_subject=6), make_config(epochs=2, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def two_seeds(toy, tmp_path_factory):
+    features, config = toy
+    out = tmp_path_factory.mktemp("seeds")
+    summaries, summary = run_seeds(config, features, out, [0, 5], progress=False)
+    return out, summaries, summary
+
+
+def _probs(path):
+    with path.open() as fh:
+        return {r["sample"]: [float(r[k]) for k in r if k.startswith("p_")] for r in csv.DictReader(fh)}
+
+
+def test_each_seed_is_the_stand_alone_run_with_that_seed(toy, two_seeds, tmp_path):
+    features, config = toy
+    out, summaries, _ = two_seeds
+    alone = run_experiment(seeded(config, 5), features, tmp_path, progress=False)
+    assert [s.out_dir for s in summaries] == [seed_dir(out, 0), seed_dir(out, 5)]
+    for fold in FOLDS:
+        a = run_dir.read_fold(alone.out_dir, fold)
+        b = run_dir.read_fold(seed_dir(out, 5), fold)
+        np.testing.assert_array_equal(a.probs, b.probs)
+    assert summaries[1].metrics["overall"] == alone.metrics["overall"]
+
+
+def test_the_ensemble_averages_the_seeds_probabilities_and_the_spread_is_over_seeds(two_seeds):
+    out, summaries, summary = two_seeds
+    seeds = [_probs(seed_dir(out, k) / "predictions.csv") for k in (0, 5)]
+    ensemble = _probs(out / "ensemble" / "predictions.csv")
+    assert set(ensemble) == set(seeds[0]) and len(ensemble) == 18
+    for sample, probs in ensemble.items():
+        np.testing.assert_allclose(probs, np.mean([s[sample] for s in seeds], axis=0), atol=2e-6)
+    uf1 = [s.metrics["overall"]["uf1"] for s in summaries]
+    assert summary["mean"]["uf1"] == pytest.approx(statistics.fmean(uf1))
+    assert summary["sd"]["uf1"] == pytest.approx(statistics.stdev(uf1))
+    assert json.loads((out / "seeds.json").read_text())["ensemble"] == summary["ensemble"]
+    assert json.loads((out / "ensemble" / "metrics.json").read_text())["overall"] == summary["ensemble"]
+
+
+def test_seeds_resume_and_run_in_parallel_with_the_serial_numbers(toy, two_seeds, tmp_path):
+    features, config = toy
+    out, _, summary = two_seeds
+    partial, _ = run_seeds(
+        config, features, tmp_path, [0, 5], fold_names=FOLDS[:1], progress=False, workers=2
+    )
+    assert [s.folds_trained for s in partial] == [FOLDS[:1], FOLDS[:1]]
+    rest, again = run_seeds(config, features, tmp_path, [0, 5], resume=True, progress=False, workers=2)
+    assert [s.folds_kept for s in rest] == [FOLDS[:1], FOLDS[:1]]
+    assert again["per_seed"] == summary["per_seed"] and again["ensemble"] == summary["ensemble"]
