@@ -11,6 +11,7 @@
       - {name: htnet, model: htnet, skip: "not run on CPU: GPU job"}
     ablations:
       - {name: no_drl, ablation_of: lfd_tcmen, params: {use_drl: false}}
+    reference: lfd_tcmen                    # optional: every row's difference from this method
     notes: ["free text for the table"]
 
 A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
@@ -30,7 +31,18 @@ from lfd_tcmen.config import PROTOCOLS, ExperimentConfig, read_yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
 
-_TOP_KEYS = {"name", "seed", "seeds", "data", "train", "protocols", "methods", "ablations", "notes"}
+_TOP_KEYS = {
+    "name",
+    "seed",
+    "seeds",
+    "data",
+    "train",
+    "protocols",
+    "methods",
+    "ablations",
+    "notes",
+    "reference",
+}
 _METHOD_KEYS = {"name", "model", "params", "train", "use_model_defaults", "ablation_of", "skip", "note"}
 
 
@@ -64,6 +76,7 @@ class BenchmarkConfig:
     methods: tuple[Method, ...]
     notes: tuple[str, ...] = ()
     source: str = "<benchmark>"
+    reference: str | None = None  # the method every row is compared with (paired bootstrap)
 
     def method(self, name: str) -> Method:
         for m in self.methods:
@@ -134,7 +147,10 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         methods=tuple(methods.values()),
         notes=tuple(str(n) for n in raw.get("notes") or ()),
         source=source,
+        reference=None if raw.get("reference") is None else str(raw["reference"]),
     )
+    if bench.reference is not None:
+        bench.method(bench.reference)  # must name a method
     for m in bench.methods:  # fail on a typo in any run's settings before anything trains
         bench.experiment(m.name, protocols[0])
     return bench
@@ -184,7 +200,11 @@ def _seeds(raw: Mapping[str, Any], source: str) -> tuple[int, ...]:
     if "seed" in raw and "seeds" in raw:
         raise LFDError("give seed or seeds, not both", path=source)
     seeds = raw.get("seeds", [raw.get("seed", 0)])
-    if not isinstance(seeds, list) or not seeds or any(isinstance(k, bool) or not isinstance(k, int) for k in seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(isinstance(k, bool) or not isinstance(k, int) for k in seeds)
+    ):
         raise LFDError(f"seeds: expected a list of integers, got {seeds!r}", path=source)
     if len(set(seeds)) != len(seeds):
         raise LFDError(f"seeds: {seeds} repeats a seed", path=source)

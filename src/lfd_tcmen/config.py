@@ -120,7 +120,9 @@ class TrainConfig:
         _positive("train.threads", self.threads)
         _positive("train.eval_batch_size", self.eval_batch_size)
         if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device):
-            raise ValueError(f"train.device must be one of {', '.join(DEVICES)} or cuda:N; got {self.device!r}")
+            raise ValueError(
+                f"train.device must be one of {', '.join(DEVICES)} or cuda:N; got {self.device!r}"
+            )
         if self.lr <= 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
         if self.probe_folds < 0:

@@ -27,7 +27,7 @@ def test_list_shows_every_method_with_its_settings(composite, capsys):
     assert [line.split()[0] for line in lines[:-1]] == ["lfd_tcmen", "ststnet", "off_apexnet", "no_drl"]
     assert "epochs 2, lr 0.001, batch 256" in lines[1]  # default_train's batch, the method's epochs and lr
     assert "skip: not run in the tiny benchmark" in lines[2]
-    assert lines[-1] == "3 folds (3 selected); protocols honest, leaky-best-epoch"
+    assert lines[-1] == "3 folds (3 selected); protocols honest, leaky-best-epoch; seeds 1"
 
 
 def test_benchmark_writes_table_runs_and_resumes(composite, tmp_path, capsys):

@@ -259,3 +259,48 @@ def test_a_ray_address_needs_two_workers(bench_run, tmp_path: Path):
             ray_address="auto",
             progress=False,
         )
+
+
+def test_seeds_give_mean_and_sd_rows_ensembles_and_differences_from_the_reference(tmp_path: Path):
+    raw = bench_dict(epochs=1)
+    raw["seeds"] = [3, 4]
+    del raw["seed"]
+    raw["reference"] = "lfd_tcmen"
+    bench = benchmark_from_dict(raw)
+    features = make_features()
+    result = run_benchmark(
+        bench,
+        features,
+        tmp_path,
+        methods=["lfd_tcmen", "no_drl"],
+        fold_names=FOLDS,
+        protocols=["honest"],
+        progress=False,
+        resamples=500,
+        workers=2,
+    )
+    assert sorted(result.trained) == [
+        "lfd_tcmen seed 3",
+        "lfd_tcmen seed 4",
+        "no_drl seed 3",
+        "no_drl seed 4",
+    ]
+    rows = {(r["method"], r.get("variant")): r for r in result.rows}
+    seed3 = run_dir(tmp_path, "lfd_tcmen", "honest") / "seed3"
+    alone = run_experiment(
+        bench.experiment("lfd_tcmen", "honest", seed=3),
+        features,
+        tmp_path / "alone",
+        fold_names=FOLDS,
+        progress=False,
+    )
+    assert json.loads((seed3 / "metrics.json").read_text())["overall"] == alone.metrics["overall"]
+    mean = rows[("lfd_tcmen", None)]
+    assert mean["seeds"] == 2 and mean["uf1_std"] >= 0 and set(mean["per_seed"]) == {"3", "4"}
+    assert rows[("lfd_tcmen", "seed ensemble")]["n"] == 12
+    delta = rows[("no_drl", None)]["vs_reference"]["uf1"]
+    assert delta["ci_low"] <= delta["delta"] <= delta["ci_high"] and "p_holm" in delta
+    assert "vs_reference" not in rows[("lfd_tcmen", None)]
+    table = (tmp_path / "table.md").read_text()
+    assert "lfd_tcmen (seed ensemble)" in table and " ± " in table and "ΔUF1 vs lfd_tcmen" in table
+    assert json.loads((tmp_path / "results.json").read_text())["seeds"] == [3, 4]

@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("lfd-tcmen: interrupted; finished work is kept, rerun with --resume to continue", file=sys.stderr)
+        print(
+            "lfd-tcmen: interrupted; finished work is kept, rerun with --resume to continue", file=sys.stderr
+        )
         return 130
 
 

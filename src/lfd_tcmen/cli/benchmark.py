@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names
+from lfd_tcmen.errors import LFDError
 from lfd_tcmen.runs.benchmark import run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -31,6 +32,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--protocols", default=None, help="comma-separated: honest,leaky-best-epoch (default: the config's)"
     )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        metavar="K,K,...",
+        help="run every method with each of these seeds (default: the config's)",
+    )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=10_000,
+        help="bootstrap resamples for the comparison with the reference",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default results/<name>)")
     parser.add_argument("--data", type=Path, default=None, help="data folder (overrides data.path)")
     parser.add_argument("--resume", action="store_true", help="keep finished folds of every run folder")
@@ -47,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.config)
     if args.data is not None:
         bench = replace(bench, data={**bench.data, "path": str(args.data.resolve())})
+    if args.seeds is not None:
+        try:
+            bench = replace(bench, seeds=tuple(dict.fromkeys(int(k) for k in names(args.seeds, "--seeds"))))
+        except ValueError:
+            raise LFDError(f"--seeds: expected integers, got {args.seeds!r}") from None
     methods = names(args.methods, "--methods")
     for name in methods or []:
         bench.method(name)  # unknown names fail before any work
@@ -63,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
             t = cfg.train
             what = f"skip: {m.skip}" if m.skip else f"epochs {t.epochs}, lr {t.lr:g}, batch {t.batch_size}"
             print(f"{m.name:24s} {m.kind:8s} {m.model:12s} {what}")
-        print(f"{len(folds)} folds ({len(selected)} selected); protocols {', '.join(bench.protocols)}")
+        print(
+            f"{len(folds)} folds ({len(selected)} selected); protocols {', '.join(bench.protocols)}; "
+            f"seeds {', '.join(map(str, bench.seeds))}"
+        )
         return 0
     out = args.out or Path("results") / bench.name
     print(
@@ -79,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         protocols=protocols,
         preprocess=preprocess_info(features, first.data),
         train=not args.report_only,
+        resamples=args.resamples,
         fold_names=fold_names,
         resume=args.resume,
         workers=args.workers,

@@ -23,11 +23,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read a dataset's annotations as its authors ship them and count samples, "
         "subjects and samples per class under a protocol.",
     )
-    summary.add_argument("--dataset", required=True, help="dataset loader name (casme2, samm, smic, casme3, ...)")
+    summary.add_argument(
+        "--dataset", required=True, help="dataset loader name (casme2, samm, smic, casme3, ...)"
+    )
     summary.add_argument("--annotations", required=True, type=Path, help="coding sheet, csv or label folder")
-    summary.add_argument("--root", type=Path, default=None, help="frames folder; also checks every frame exists")
-    summary.add_argument("--protocol", default=None, help="class protocol (e.g. casme2-5class); "
-                         "without it the raw emotion words are counted")
+    summary.add_argument(
+        "--root", type=Path, default=None, help="frames folder; also checks every frame exists"
+    )
+    summary.add_argument(
+        "--protocol",
+        default=None,
+        help="class protocol (e.g. casme2-5class); without it the raw emotion words are counted",
+    )
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     synth = actions.add_parser(
@@ -61,7 +68,9 @@ def _summary(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        title = f"{args.dataset} ({args.annotations.name})" + (f", protocol {args.protocol}" if args.protocol else "")
+        title = f"{args.dataset} ({args.annotations.name})" + (
+            f", protocol {args.protocol}" if args.protocol else ""
+        )
         print(format_summary(result, title))
     return 0
 

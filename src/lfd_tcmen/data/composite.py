@@ -83,7 +83,9 @@ def read_composite_index(gt_file: str | Path, root: str | Path | None = None) ->
             if not any(cells):
                 continue
             if len(cells) != 4:
-                raise LFDError(f"expected 4 columns (dataset, subject, clip, label), got {len(cells)}", gt_file, row)
+                raise LFDError(
+                    f"expected 4 columns (dataset, subject, clip, label), got {len(cells)}", gt_file, row
+                )
             dataset, gt_subject, clip, label_text = cells
             if label_text not in ("0", "1", "2"):
                 raise LFDError(f"unknown label {label_text!r} (expected 0, 1 or 2)", gt_file, row)
@@ -116,14 +118,18 @@ def _index(folder: Path, suffix: str) -> dict[tuple[str, ...], list[Path]]:
     return index
 
 
-def _match(index: dict[tuple[str, ...], list[Path]], expected: Path, stem: str, gt_file: Path, row: int) -> Path:
+def _match(
+    index: dict[tuple[str, ...], list[Path]], expected: Path, stem: str, gt_file: Path, row: int
+) -> Path:
     if expected.is_file():
         return expected
     found = index.get(name_key(stem), [])
     if len(found) == 1:
         return found[0]
     if not found:
-        raise LFDError(f"no file matches this sample: {expected} (nor any name equal after normalising)", gt_file, row)
+        raise LFDError(
+            f"no file matches this sample: {expected} (nor any name equal after normalising)", gt_file, row
+        )
     raise LFDError(f"ambiguous files for this sample: {', '.join(p.name for p in found)}", gt_file, row)
 
 
@@ -150,7 +156,9 @@ def read_flow(path: Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
 
-def load_composite(root: str | Path, face_size: int = 64, flow_size: int = 28, progress: bool = False) -> FeatureSet:
+def load_composite(
+    root: str | Path, face_size: int = 64, flow_size: int = 28, progress: bool = False
+) -> FeatureSet:
     """The MEGC2019 composite as a FeatureSet.
 
     faces: (N, 1, face_size, face_size) float32 [0, 1], the grey apex face (face_frames ("apex",)).

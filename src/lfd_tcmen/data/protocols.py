@@ -101,80 +101,144 @@ _OTHERS = frozenset({"others", "other"})
 NEG_POS_SUR = ("negative", "positive", "surprise")
 
 # --- CASME II ------------------------------------------------------------------------------
-register_protocol(Protocol(
-    "casme2-5class", ("happiness", "disgust", "repression", "surprise", "others"),
-    {**_identity("happiness", "disgust", "repression", "surprise", "others"), "other": "others"},
-    excluded=frozenset({"fear", "sadness"}),
-    description="CASME II 5 emotions; fear and sadness left out",
-))
-register_protocol(Protocol(
-    "casme2-3class", NEG_POS_SUR,
-    _group({"negative": ("disgust", "repression", "negative"), "positive": _POSITIVE, "surprise": _SURPRISE}),
-    excluded=_OTHERS | {"fear", "sadness"},
-    description="MEGC2019 grouping for CASME II: negative = disgust + repression",
-))
-register_protocol(Protocol(
-    "casme2-7class", ("happiness", "disgust", "repression", "surprise", "sadness", "fear", "others"),
-    {**_identity("happiness", "disgust", "repression", "surprise", "sadness", "fear", "others"), "other": "others"},
-    description="all 7 CASME II emotion labels",
-))
+register_protocol(
+    Protocol(
+        "casme2-5class",
+        ("happiness", "disgust", "repression", "surprise", "others"),
+        {**_identity("happiness", "disgust", "repression", "surprise", "others"), "other": "others"},
+        excluded=frozenset({"fear", "sadness"}),
+        description="CASME II 5 emotions; fear and sadness left out",
+    )
+)
+register_protocol(
+    Protocol(
+        "casme2-3class",
+        NEG_POS_SUR,
+        _group(
+            {"negative": ("disgust", "repression", "negative"), "positive": _POSITIVE, "surprise": _SURPRISE}
+        ),
+        excluded=_OTHERS | {"fear", "sadness"},
+        description="MEGC2019 grouping for CASME II: negative = disgust + repression",
+    )
+)
+register_protocol(
+    Protocol(
+        "casme2-7class",
+        ("happiness", "disgust", "repression", "surprise", "sadness", "fear", "others"),
+        {
+            **_identity("happiness", "disgust", "repression", "surprise", "sadness", "fear", "others"),
+            "other": "others",
+        },
+        description="all 7 CASME II emotion labels",
+    )
+)
 
 # --- SAMM ----------------------------------------------------------------------------------
-register_protocol(Protocol(
-    "samm-5class", ("happiness", "anger", "contempt", "surprise", "other"),
-    {**_identity("happiness", "anger", "contempt", "surprise", "other"), "others": "other"},
-    excluded=frozenset({"disgust", "fear", "sadness"}),
-    description="SAMM 5 emotions (136 samples); disgust, fear, sadness left out",
-))
-register_protocol(Protocol(
-    "samm-3class", NEG_POS_SUR, _MEGC, excluded=_OTHERS,
-    description="MEGC2019 grouping for SAMM: negative = anger, contempt, disgust, fear, sadness",
-))
+register_protocol(
+    Protocol(
+        "samm-5class",
+        ("happiness", "anger", "contempt", "surprise", "other"),
+        {**_identity("happiness", "anger", "contempt", "surprise", "other"), "others": "other"},
+        excluded=frozenset({"disgust", "fear", "sadness"}),
+        description="SAMM 5 emotions (136 samples); disgust, fear, sadness left out",
+    )
+)
+register_protocol(
+    Protocol(
+        "samm-3class",
+        NEG_POS_SUR,
+        _MEGC,
+        excluded=_OTHERS,
+        description="MEGC2019 grouping for SAMM: negative = anger, contempt, disgust, fear, sadness",
+    )
+)
 
 # --- SMIC ----------------------------------------------------------------------------------
-register_protocol(Protocol(
-    "smic-3class", NEG_POS_SUR, _identity(*NEG_POS_SUR), description="SMIC's own 3 labels",
-))
+register_protocol(
+    Protocol(
+        "smic-3class",
+        NEG_POS_SUR,
+        _identity(*NEG_POS_SUR),
+        description="SMIC's own 3 labels",
+    )
+)
 
 # --- MEGC2019 composite (CASME II + SAMM + SMIC) --------------------------------------------
-register_protocol(Protocol(
-    "megc2019-3class", NEG_POS_SUR, _MEGC, excluded=_OTHERS,
-    excluded_by_dataset={"casme2": frozenset({"fear", "sadness"})},
-    description="MEGC2019 composite: negative/positive/surprise across CASME II, SAMM, SMIC",
-))
+register_protocol(
+    Protocol(
+        "megc2019-3class",
+        NEG_POS_SUR,
+        _MEGC,
+        excluded=_OTHERS,
+        excluded_by_dataset={"casme2": frozenset({"fear", "sadness"})},
+        description="MEGC2019 composite: negative/positive/surprise across CASME II, SAMM, SMIC",
+    )
+)
 
 # --- CAS(ME)^3 -----------------------------------------------------------------------------
-register_protocol(Protocol(
-    "casme3-3class", NEG_POS_SUR, _MEGC, excluded=_OTHERS,
-    description="CAS(ME)^3: negative (anger, disgust, fear, sad), positive (happy), surprise",
-))
-register_protocol(Protocol(
-    "casme3-4class", (*NEG_POS_SUR, "others"), {**_MEGC, "others": "others", "other": "others"},
-    description="CAS(ME)^3: negative, positive, surprise, others",
-))
-register_protocol(Protocol(
-    "casme3-7class", ("happy", "disgust", "fear", "anger", "sad", "surprise", "others"),
-    {**_identity("happy", "disgust", "fear", "anger", "sad", "surprise", "others"),
-     "happiness": "happy", "sadness": "sad", "other": "others"},
-    description="CAS(ME)^3 Part A's 7 emotion labels",
-))
+register_protocol(
+    Protocol(
+        "casme3-3class",
+        NEG_POS_SUR,
+        _MEGC,
+        excluded=_OTHERS,
+        description="CAS(ME)^3: negative (anger, disgust, fear, sad), positive (happy), surprise",
+    )
+)
+register_protocol(
+    Protocol(
+        "casme3-4class",
+        (*NEG_POS_SUR, "others"),
+        {**_MEGC, "others": "others", "other": "others"},
+        description="CAS(ME)^3: negative, positive, surprise, others",
+    )
+)
+register_protocol(
+    Protocol(
+        "casme3-7class",
+        ("happy", "disgust", "fear", "anger", "sad", "surprise", "others"),
+        {
+            **_identity("happy", "disgust", "fear", "anger", "sad", "surprise", "others"),
+            "happiness": "happy",
+            "sadness": "sad",
+            "other": "others",
+        },
+        description="CAS(ME)^3 Part A's 7 emotion labels",
+    )
+)
 
 # --- DFME, MMEW ----------------------------------------------------------------------------
 _SEVEN = ("happiness", "disgust", "fear", "surprise", "anger", "sadness", "contempt")
-register_protocol(Protocol(
-    "dfme-7class", _SEVEN, {**_identity(*_SEVEN), "happy": "happiness", "sad": "sadness"},
-    excluded=_OTHERS, description="DFME's 7 emotions",
-))
-register_protocol(Protocol(
-    "mmew-7class", ("happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"),
-    {**_identity("happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"),
-     "other": "others", "repression": "others"},
-    description="MMEW's 7 micro-expression labels",
-))
-register_protocol(Protocol(
-    "mmew-3class", NEG_POS_SUR, _MEGC, excluded=_OTHERS,
-    description="MMEW grouped the MEGC2019 way: negative (anger, disgust, fear, sadness), positive, surprise",
-))
+register_protocol(
+    Protocol(
+        "dfme-7class",
+        _SEVEN,
+        {**_identity(*_SEVEN), "happy": "happiness", "sad": "sadness"},
+        excluded=_OTHERS,
+        description="DFME's 7 emotions",
+    )
+)
+register_protocol(
+    Protocol(
+        "mmew-7class",
+        ("happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"),
+        {
+            **_identity("happiness", "surprise", "anger", "disgust", "fear", "sadness", "others"),
+            "other": "others",
+            "repression": "others",
+        },
+        description="MMEW's 7 micro-expression labels",
+    )
+)
+register_protocol(
+    Protocol(
+        "mmew-3class",
+        NEG_POS_SUR,
+        _MEGC,
+        excluded=_OTHERS,
+        description="MMEW grouped the MEGC2019 way: negative (anger, disgust, fear, sadness), positive, surprise",
+    )
+)
 
 
 def protocol_names() -> list[str]:

@@ -52,7 +52,9 @@ class Sample:
             return self.frame_numbers.index(frame_number)
         except ValueError:
             # nearest available frame (numbering gaps occur in real datasets)
-            return min(range(len(self.frame_numbers)), key=lambda i: abs(self.frame_numbers[i] - frame_number))
+            return min(
+                range(len(self.frame_numbers)), key=lambda i: abs(self.frame_numbers[i] - frame_number)
+            )
 
     def with_label(self, label: int | None, class_name: str | None, protocol: str) -> Sample:
         return replace(self, label=label, class_name=class_name, protocol=protocol)

@@ -41,8 +41,18 @@ from lfd_tcmen.errors import LFDError
 SHEET_NAME = "CASME2-coding-synthetic.xlsx"
 FRAMES_DIR = "CASME2_RAW_selected"
 # the header row of CASME II's own coding sheet (CASME2-coding-20190701.xlsx)
-HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-          "Estimated Emotion", "Objective Classes")
+HEADER = (
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+)
 EMOTIONS = ("happiness", "disgust", "repression", "surprise")
 # action-unit combinations per emotion, with their probabilities
 EMOTION_ACTIONS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -50,18 +60,37 @@ EMOTION_ACTIONS: dict[str, tuple[tuple[str, float], ...]] = {
     "disgust": (("4", 0.15), ("4+9", 0.3), ("4+10", 0.3), ("4+7+9", 0.1), ("4+7+10", 0.15)),
     "surprise": (("1+2", 0.4), ("1+2+5", 0.3), ("L1+L2", 0.1), ("R1+R2", 0.1), ("1", 0.1)),
     # as in CASME II, some repressions share an action with another emotion (AU12, AU4)
-    "repression": (("14", 0.15), ("15", 0.15), ("17", 0.2), ("15+17", 0.2), ("14+17", 0.1), ("12+15", 0.1),
-                   ("4+17", 0.1)),
+    "repression": (
+        ("14", 0.15),
+        ("15", 0.15),
+        ("17", 0.2),
+        ("15+17", 0.2),
+        ("14+17", 0.1),
+        ("12+15", 0.1),
+        ("4+17", 0.1),
+    ),
 }
 # Objective classes of Davison et al. (2018) as CASME II's sheet assigns them (this table
 # reproduces 254 of its 255 rows; the sheet classes "4+L10" IV but "4+10" VII); anything else is class VII.
 OBJECTIVE_CLASSES: dict[int, tuple[frozenset[int], ...]] = {
-    k: tuple(frozenset(s) for s in v) for k, v in {
+    k: tuple(frozenset(s) for s in v)
+    for k, v in {
         1: ({6}, {12}, {6, 12}, {6, 7, 12}, {7, 12}),
         2: ({1, 2}, {5}, {25}, {1, 2, 25}, {25, 26}, {5, 24}),
         3: ({23}, {4}, {4, 7}, {4, 5}, {4, 5, 7}, {17, 24}, {4, 6, 7}, {4, 38}),
-        4: ({10}, {9}, {4, 9}, {4, 40}, {4, 5, 40}, {4, 7, 9}, {4, 9, 17}, {4, 7, 10}, {4, 5, 7, 9}, {7, 10},
-            {4, 7, 9, 10}),  # the last as CASME II's sheet classes it
+        4: (
+            {10},
+            {9},
+            {4, 9},
+            {4, 40},
+            {4, 5, 40},
+            {4, 7, 9},
+            {4, 9, 17},
+            {4, 7, 10},
+            {4, 5, 7, 9},
+            {7, 10},
+            {4, 7, 9, 10},
+        ),  # the last as CASME II's sheet classes it
         5: ({1}, {15}, {1, 4}, {6, 15}, {15, 17}),
         6: ({1, 2, 4}, {20}),
     }.items()
@@ -93,8 +122,15 @@ def objective_class(action_units: str) -> int:
     return 7
 
 
-def render_dataset(out: Path, subjects: int = 8, seed: int = 0, clips_per_subject: int = 12, size: int = 128,
-                   frames_per_clip: int = 24, progress: bool = True) -> Path:
+def render_dataset(
+    out: Path,
+    subjects: int = 8,
+    seed: int = 0,
+    clips_per_subject: int = 12,
+    size: int = 128,
+    frames_per_clip: int = 24,
+    progress: bool = True,
+) -> Path:
     """Render the synthetic set under ``out`` in CASME II's layout; returns the coding sheet path.
 
     ``out/CASME2_RAW_selected/subNN/<clip>/img<n>.jpg`` holds the frames onset..offset and
@@ -114,8 +150,13 @@ def render_dataset(out: Path, subjects: int = 8, seed: int = 0, clips_per_subjec
     out = Path(out)
     rows = []
     emotion_order = np.random.default_rng([seed]).permutation(len(EMOTIONS))
-    with tqdm(total=subjects * clips_per_subject, desc="synthetic clips", unit="clip", file=sys.stderr,
-              disable=not progress) as bar:
+    with tqdm(
+        total=subjects * clips_per_subject,
+        desc="synthetic clips",
+        unit="clip",
+        file=sys.stderr,
+        disable=not progress,
+    ) as bar:
         for s in range(subjects):
             rng = np.random.default_rng([seed, s])
             identity = random_identity(rng)
@@ -125,8 +166,21 @@ def render_dataset(out: Path, subjects: int = 8, seed: int = 0, clips_per_subjec
             neutral, landmarks = render_neutral(identity, size, canvas)
             for c in range(clips_per_subject):
                 clip_rng = np.random.default_rng([seed, s, c])
-                rows.append(_render_clip(out, s, c, emotions[c], identity, style, neutral, landmarks,
-                                         size, frames_per_clip, clip_rng))
+                rows.append(
+                    _render_clip(
+                        out,
+                        s,
+                        c,
+                        emotions[c],
+                        identity,
+                        style,
+                        neutral,
+                        landmarks,
+                        size,
+                        frames_per_clip,
+                        clip_rng,
+                    )
+                )
                 bar.update()
     sheet = out / SHEET_NAME
     _write_sheet(sheet, rows)
@@ -143,8 +197,14 @@ def _subject_style(rng: np.random.Generator, emotion_order: np.ndarray) -> Subje
         code = HABITS[h]
         amplitude = rng.uniform(1.5, 3.0) if code == "blink" else rng.uniform(0.8, 1.8)
         habits.append((code, float(amplitude), float(rng.uniform(0.5, 0.9))))
-    codes = sorted({code.lstrip("LR") for combos in EMOTION_ACTIONS.values() for aus, _ in combos
-                    for code in aus.split("+")})
+    codes = sorted(
+        {
+            code.lstrip("LR")
+            for combos in EMOTION_ACTIONS.values()
+            for aus, _ in combos
+            for code in aus.split("+")
+        }
+    )
     expressivity = {code: (float(rng.uniform(0.7, 1.3)), float(rng.uniform(-0.35, 0.35))) for code in codes}
     weak = float(rng.uniform(0.6, 1.0))
     return SubjectStyle(
@@ -185,9 +245,19 @@ def _smooth_series(rng: np.random.Generator, t: np.ndarray, amplitude: float) ->
     return amplitude * series / weight.sum()
 
 
-def _render_clip(out: Path, s: int, c: int, emotion: str, identity: FaceIdentity, style: SubjectStyle,
-                 neutral: np.ndarray, landmarks: np.ndarray, size: int, n_frames: int,
-                 rng: np.random.Generator) -> tuple:
+def _render_clip(
+    out: Path,
+    s: int,
+    c: int,
+    emotion: str,
+    identity: FaceIdentity,
+    style: SubjectStyle,
+    neutral: np.ndarray,
+    landmarks: np.ndarray,
+    size: int,
+    n_frames: int,
+    rng: np.random.Generator,
+) -> tuple:
     px = size / 128.0  # amplitudes are specified at 128 x 128
     canvas = neutral.shape[0]
     unit = identity.scale * size
@@ -209,16 +279,22 @@ def _render_clip(out: Path, s: int, c: int, emotion: str, identity: FaceIdentity
         if rng.random() < probability:
             peak = rng.uniform(0, n_frames - 1)
             half = rng.uniform(2, 5)
-            movements.append((*action_field([(code, amplitude * px, 0.0)], *field_args),
-                              _bump(t, peak - half, peak, peak + half)))
+            movements.append(
+                (
+                    *action_field([(code, amplitude * px, 0.0)], *field_args),
+                    _bump(t, peak - half, peak, peak + half),
+                )
+            )
 
     # head pose: a per-clip placement plus a small, slow per-frame jitter
     angle = rng.uniform(-2, 2) + _smooth_series(rng, t, 0.3 * style.jitter)
     scale = rng.uniform(0.97, 1.03)
     shift = rng.uniform(-2, 2, 2) * px + np.stack(
-        [_smooth_series(rng, t, style.jitter * px), _smooth_series(rng, t, style.jitter * px)], axis=1)
-    gain = rng.uniform(0.94, 1.06) * (1 + style.flicker * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t
-                                                              + rng.uniform(0, 2 * np.pi)))
+        [_smooth_series(rng, t, style.jitter * px), _smooth_series(rng, t, style.jitter * px)], axis=1
+    )
+    gain = rng.uniform(0.94, 1.06) * (
+        1 + style.flicker * np.sin(2 * np.pi * rng.uniform(0.1, 0.4) * t + rng.uniform(0, 2 * np.pi))
+    )
     gain = gain + rng.normal(0, 0.002, n_frames)
 
     onset = int(rng.integers(1, 200))
@@ -237,20 +313,35 @@ def _render_clip(out: Path, s: int, c: int, emotion: str, identity: FaceIdentity
         marks[i] = moved @ pose[:, :2].T + pose[:, 2]
         frame = _warp_frame(neutral, field, pose, grid_x, grid_y)
         frame = frame * np.float32(255 * gain[i]) + np.float32(style.noise) * rng.standard_normal(
-            frame.shape, dtype=np.float32)
-        ok, jpeg = cv2.imencode(".jpg", np.clip(frame, 0, 255).round().astype(np.uint8),
-                                [cv2.IMWRITE_JPEG_QUALITY, style.jpeg_quality])
+            frame.shape, dtype=np.float32
+        )
+        ok, jpeg = cv2.imencode(
+            ".jpg",
+            np.clip(frame, 0, 255).round().astype(np.uint8),
+            [cv2.IMWRITE_JPEG_QUALITY, style.jpeg_quality],
+        )
         if not ok:
             raise LFDError("could not encode a JPEG frame", folder)
         (folder / f"img{onset + i}.jpg").write_bytes(jpeg.tobytes())
     np.save(folder / "landmarks.npy", marks)
     au_cell: int | str = int(aus) if aus.isdigit() else aus
-    return (f"{s + 1:02d}", clip, None, onset, onset + apex_idx, onset + n_frames - 1, None, au_cell, emotion,
-            objective_class(aus))
+    return (
+        f"{s + 1:02d}",
+        clip,
+        None,
+        onset,
+        onset + apex_idx,
+        onset + n_frames - 1,
+        None,
+        au_cell,
+        emotion,
+        objective_class(aus),
+    )
 
 
-def _warp_frame(neutral: np.ndarray, field: np.ndarray, pose: np.ndarray, grid_x: np.ndarray,
-                grid_y: np.ndarray) -> np.ndarray:
+def _warp_frame(
+    neutral: np.ndarray, field: np.ndarray, pose: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray
+) -> np.ndarray:
     """The frame seen through ``pose`` (2, 3) canvas -> frame after moving canvas points y to
     y + field(y); field (canvas, canvas, 2) float32 px. Returns (S, S, 3) float32 in [0, 1]."""
     inverse = cv2.invertAffineTransform(pose).astype(np.float32)
@@ -288,5 +379,8 @@ def _write_sheet(path: Path, rows: list[tuple]) -> None:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2019, 7, 1, 0, 0, 0)), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(2019, 7, 1, 0, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )

@@ -17,27 +17,88 @@ import numpy as np
 
 # Mean iBUG-68 face shape in unit face coordinates (x right, y down), the TEMPLATE of
 # OpenFace's align_dlib.py (Apache-2.0, Amos et al. 2016).
-TEMPLATE_68 = np.array([
-    (0.0792, 0.3392), (0.0829, 0.4570), (0.0968, 0.5756), (0.1221, 0.6919), (0.1687, 0.8003),
-    (0.2398, 0.8957), (0.3257, 0.9771), (0.4223, 1.0433), (0.5318, 1.0608), (0.6413, 1.0398),
-    (0.7381, 0.9723), (0.8244, 0.8896), (0.8948, 0.7925), (0.9394, 0.6815), (0.9611, 0.5622),
-    (0.9706, 0.4418), (0.9712, 0.3221), (0.1638, 0.2492), (0.2178, 0.2043), (0.2913, 0.1924),
-    (0.3675, 0.2036), (0.4393, 0.2331), (0.5864, 0.2281), (0.6602, 0.1959), (0.7375, 0.1824),
-    (0.8132, 0.1928), (0.8708, 0.2353), (0.5153, 0.3186), (0.5162, 0.3962), (0.5171, 0.4738),
-    (0.5182, 0.5532), (0.4337, 0.6041), (0.4755, 0.6208), (0.5207, 0.6343), (0.5659, 0.6188),
-    (0.6071, 0.6016), (0.2524, 0.3311), (0.2987, 0.3026), (0.3557, 0.3030), (0.4037, 0.3387),
-    (0.3525, 0.3500), (0.2968, 0.3505), (0.6313, 0.3341), (0.6791, 0.2965), (0.7360, 0.2947),
-    (0.7829, 0.3213), (0.7403, 0.3418), (0.6850, 0.3437), (0.3532, 0.7462), (0.4146, 0.7191),
-    (0.4777, 0.7068), (0.5227, 0.7171), (0.5698, 0.7054), (0.6352, 0.7157), (0.6995, 0.7394),
-    (0.6394, 0.8052), (0.5764, 0.8354), (0.5254, 0.8417), (0.4764, 0.8375), (0.4138, 0.8100),
-    (0.3801, 0.7500), (0.4780, 0.7451), (0.5234, 0.7489), (0.5711, 0.7433), (0.6724, 0.7442),
-    (0.5725, 0.7766), (0.5240, 0.7834), (0.4776, 0.7785),
-], dtype=np.float64)
+TEMPLATE_68 = np.array(
+    [
+        (0.0792, 0.3392),
+        (0.0829, 0.4570),
+        (0.0968, 0.5756),
+        (0.1221, 0.6919),
+        (0.1687, 0.8003),
+        (0.2398, 0.8957),
+        (0.3257, 0.9771),
+        (0.4223, 1.0433),
+        (0.5318, 1.0608),
+        (0.6413, 1.0398),
+        (0.7381, 0.9723),
+        (0.8244, 0.8896),
+        (0.8948, 0.7925),
+        (0.9394, 0.6815),
+        (0.9611, 0.5622),
+        (0.9706, 0.4418),
+        (0.9712, 0.3221),
+        (0.1638, 0.2492),
+        (0.2178, 0.2043),
+        (0.2913, 0.1924),
+        (0.3675, 0.2036),
+        (0.4393, 0.2331),
+        (0.5864, 0.2281),
+        (0.6602, 0.1959),
+        (0.7375, 0.1824),
+        (0.8132, 0.1928),
+        (0.8708, 0.2353),
+        (0.5153, 0.3186),
+        (0.5162, 0.3962),
+        (0.5171, 0.4738),
+        (0.5182, 0.5532),
+        (0.4337, 0.6041),
+        (0.4755, 0.6208),
+        (0.5207, 0.6343),
+        (0.5659, 0.6188),
+        (0.6071, 0.6016),
+        (0.2524, 0.3311),
+        (0.2987, 0.3026),
+        (0.3557, 0.3030),
+        (0.4037, 0.3387),
+        (0.3525, 0.3500),
+        (0.2968, 0.3505),
+        (0.6313, 0.3341),
+        (0.6791, 0.2965),
+        (0.7360, 0.2947),
+        (0.7829, 0.3213),
+        (0.7403, 0.3418),
+        (0.6850, 0.3437),
+        (0.3532, 0.7462),
+        (0.4146, 0.7191),
+        (0.4777, 0.7068),
+        (0.5227, 0.7171),
+        (0.5698, 0.7054),
+        (0.6352, 0.7157),
+        (0.6995, 0.7394),
+        (0.6394, 0.8052),
+        (0.5764, 0.8354),
+        (0.5254, 0.8417),
+        (0.4764, 0.8375),
+        (0.4138, 0.8100),
+        (0.3801, 0.7500),
+        (0.4780, 0.7451),
+        (0.5234, 0.7489),
+        (0.5711, 0.7433),
+        (0.6724, 0.7442),
+        (0.5725, 0.7766),
+        (0.5240, 0.7834),
+        (0.4776, 0.7785),
+    ],
+    dtype=np.float64,
+)
 # left-right mirror of every point (image-left <-> image-right)
 MIRROR_68 = np.array(
-    [16 - i for i in range(17)] + [26 - i for i in range(10)] + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
+    [16 - i for i in range(17)]
+    + [26 - i for i in range(10)]
+    + [27, 28, 29, 30]
+    + [35, 34, 33, 32, 31]
     + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65]
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]
+    + [64, 63, 62, 61, 60, 67, 66, 65]
 )
 FACE_CENTER = np.array([0.525, 0.62])  # unit-coordinate point placed at the canvas centre
 CHEEK = (40, 41, 31, 2)  # a control point given as a tuple is the mean of those landmarks
@@ -57,16 +118,29 @@ ACTIONS: dict[str, tuple[Move, ...]] = {
     "7": ((40, (0.0, -1.0), 1.0, 0.02), (41, (0.0, -1.0), 1.0, 0.02), (38, (0.0, 1.0), 0.3, 0.02)),
     # AU9 nose wrinkler (nose wings up, inner brow down), AU10 upper lip raiser
     "9": ((31, (0.2, -1.0), 1.0, 0.03), (29, (0.0, -1.0), 0.5, 0.03), (21, (0.2, 0.8), 0.4, 0.03)),
-    "10": ((50, (0.0, -1.0), 1.0, 0.03), (49, (0.0, -1.0), 0.6, 0.03), (61, (0.0, -1.0), 1.0, 0.03),
-           (51, (0.0, -1.0), 0.9, 0.03)),
+    "10": (
+        (50, (0.0, -1.0), 1.0, 0.03),
+        (49, (0.0, -1.0), 0.6, 0.03),
+        (61, (0.0, -1.0), 1.0, 0.03),
+        (51, (0.0, -1.0), 0.9, 0.03),
+    ),
     # AU12 lip corner puller (up and out), AU14 dimpler (corners in), AU15 corner depressor,
     # AU17 chin raiser (chin and lower lip up)
-    "12": ((48, (-0.6, -0.8), 1.0, 0.035), (60, (-0.6, -0.8), 0.8, 0.035), (49, (-0.3, -0.6), 0.4, 0.03),
-           (CHEEK, (0.0, -1.0), 0.3, 0.05)),
+    "12": (
+        (48, (-0.6, -0.8), 1.0, 0.035),
+        (60, (-0.6, -0.8), 0.8, 0.035),
+        (49, (-0.3, -0.6), 0.4, 0.03),
+        (CHEEK, (0.0, -1.0), 0.3, 0.05),
+    ),
     "14": ((48, (1.0, 0.0), 1.0, 0.03), (60, (1.0, 0.0), 0.7, 0.03)),
     "15": ((48, (-0.2, 1.0), 1.0, 0.035), (60, (0.0, 1.0), 0.8, 0.035), (59, (0.0, 0.6), 0.4, 0.03)),
-    "17": ((8, (0.0, -1.0), 1.0, 0.05), (7, (0.0, -1.0), 0.7, 0.05), (57, (0.0, -1.0), 0.8, 0.035),
-           (58, (0.0, -1.0), 0.7, 0.035), (66, (0.0, -1.0), 0.5, 0.03)),
+    "17": (
+        (8, (0.0, -1.0), 1.0, 0.05),
+        (7, (0.0, -1.0), 0.7, 0.05),
+        (57, (0.0, -1.0), 0.8, 0.035),
+        (58, (0.0, -1.0), 0.7, 0.035),
+        (66, (0.0, -1.0), 0.5, 0.03),
+    ),
     # habitual movements, independent of emotion
     "blink": ((37, (0.0, 1.0), 1.0, 0.022), (38, (0.0, 1.0), 1.0, 0.022)),
     "twitch": ((48, (-0.8, -0.4), 1.0, 0.035), (59, (-0.5, -0.2), 0.4, 0.03)),
@@ -124,8 +198,10 @@ def random_identity(rng: np.random.Generator) -> FaceIdentity:
     mouth_c = shape[60:68].mean(axis=0)
     shape[mouth, 0] = mouth_c[0] + (shape[mouth, 0] - mouth_c[0]) * rng.uniform(0.85, 1.15)
     shape[mouth, 1] += rng.uniform(-0.02, 0.02)
-    for outer, inner, lo, hi in (((49, 50, 51, 52, 53), (61, 61, 62, 63, 63), 0.7, 1.4),
-                                 ((55, 56, 57, 58, 59), (65, 65, 66, 67, 67), 0.7, 1.4)):
+    for outer, inner, lo, hi in (
+        ((49, 50, 51, 52, 53), (61, 61, 62, 63, 63), 0.7, 1.4),
+        ((55, 56, 57, 58, 59), (65, 65, 66, 67, 67), 0.7, 1.4),
+    ):
         o, i = np.array(outer), np.array(inner)
         shape[o] = shape[i] + (shape[o] - shape[i]) * rng.uniform(lo, hi)
     shape += rng.normal(0, 0.004, shape.shape)
@@ -180,22 +256,43 @@ def render_neutral(identity: FaceIdentity, size: int, canvas: int) -> tuple[np.n
     hair_axes = (0.58 * unit, (0.5 + 0.15 * identity.long_hair) * unit)
     _ellipse(img, hair_c, hair_axes, identity.hair, 1.0)
     if identity.long_hair:
-        _poly(img, np.array([p[0] - [0.1 * unit, 0], p[16] + [0.1 * unit, 0], p[12] + [0.12 * unit, 0.15 * unit],
-                             p[4] - [0.12 * unit, -0.15 * unit]]), identity.hair, 1.0)
+        _poly(
+            img,
+            np.array(
+                [
+                    p[0] - [0.1 * unit, 0],
+                    p[16] + [0.1 * unit, 0],
+                    p[12] + [0.12 * unit, 0.15 * unit],
+                    p[4] - [0.12 * unit, -0.15 * unit],
+                ]
+            ),
+            identity.hair,
+            1.0,
+        )
     shirt_top = p[8, 1] + 0.22 * unit
     _ellipse(img, (p[8, 0], shirt_top + 0.5 * unit), (0.75 * unit, 0.5 * unit), identity.shirt, 1.0)
     neck = np.array([p[4], p[12], p[12] + [-0.05 * unit, 0.5 * unit], p[4] + [0.05 * unit, 0.5 * unit]])
     _poly(img, neck, np.array(identity.skin) * 0.7, 1.0)
     for i, side in ((1, -1), (15, 1)):
-        _ellipse(img, p[i] + [side * 0.03 * unit, 0.02 * unit], (0.06 * unit, 0.12 * unit),
-                 np.array(identity.skin) * 0.85, 1.0)
+        _ellipse(
+            img,
+            p[i] + [side * 0.03 * unit, 0.02 * unit],
+            (0.06 * unit, 0.12 * unit),
+            np.array(identity.skin) * 0.85,
+            1.0,
+        )
 
     # face: jaw line plus a forehead arc, lit as an ellipsoid from ``light``
     jaw_mid = (p[0] + p[16]) / 2
     top = p[17:27, 1].min() - identity.hairline * unit
     t = np.linspace(0, np.pi, 24)
-    arc = np.stack([jaw_mid[0] + (p[16, 0] - jaw_mid[0]) * np.cos(t),
-                    jaw_mid[1] - (jaw_mid[1] - top - 0.05 * unit) * np.sin(t)], axis=1)
+    arc = np.stack(
+        [
+            jaw_mid[0] + (p[16, 0] - jaw_mid[0]) * np.cos(t),
+            jaw_mid[1] - (jaw_mid[1] - top - 0.05 * unit) * np.sin(t),
+        ],
+        axis=1,
+    )
     outline = np.concatenate([p[:17], arc[1:-1]])
     face_mask = _mask(n, outline, blur=0.8)
     cx, cy = (p[0, 0] + p[16, 0]) / 2, (top + p[8, 1]) / 2
@@ -209,9 +306,13 @@ def render_neutral(identity: FaceIdentity, size: int, canvas: int) -> tuple[np.n
 
     # hair over the top of the forehead, with an uneven fringe
     fringe_y = top + 0.08 * unit + rng.normal(0, 0.015 * unit, 9).cumsum() * 0.3
-    fringe = np.concatenate([[[p[0, 0] - 0.1 * unit, top - 0.4 * unit]],
-                             np.stack([np.linspace(p[0, 0], p[16, 0], 9), fringe_y], axis=1),
-                             [[p[16, 0] + 0.1 * unit, top - 0.4 * unit]]])
+    fringe = np.concatenate(
+        [
+            [[p[0, 0] - 0.1 * unit, top - 0.4 * unit]],
+            np.stack([np.linspace(p[0, 0], p[16, 0], 9), fringe_y], axis=1),
+            [[p[16, 0] + 0.1 * unit, top - 0.4 * unit]],
+        ]
+    )
     _poly(img, fringe, identity.hair, 1.0)
 
     # soft shadows: eye sockets, nose side, under the nose, under the lower lip, cheeks' blush
@@ -226,8 +327,14 @@ def render_neutral(identity: FaceIdentity, size: int, canvas: int) -> tuple[np.n
     _blob(img, xx, yy, p[30] - [0.01 * unit, 0.01 * unit], (0.03 * unit, 0.03 * unit), -0.12)
     for i, j in ((31, 48), (35, 54)):  # nasolabial folds
         mid = (p[i] + p[j]) / 2 + [(p[i, 0] - p[33, 0]) * 0.5, 0]
-        _stroke(img, np.array([p[i], mid, p[j] + [(p[j, 0] - p[51, 0]) * 0.15, 0]]),
-                0.012 * unit, (0, 0, 0), 0.12, blur=0.01 * unit)
+        _stroke(
+            img,
+            np.array([p[i], mid, p[j] + [(p[j, 0] - p[51, 0]) * 0.15, 0]]),
+            0.012 * unit,
+            (0, 0, 0),
+            0.12,
+            blur=0.01 * unit,
+        )
 
     # skin texture: fine grain and blotches, plus a few moles (identity marks, they move with it)
     texture = 1 + 0.045 * _noise(rng, n, 1.2 * up) + 0.025 * _noise(rng, n, 4 * up)
@@ -238,7 +345,9 @@ def render_neutral(identity: FaceIdentity, size: int, canvas: int) -> tuple[np.n
 
     # features: nostrils, lips and mouth line, eyes, brows
     for a, b in ((31, 32), (34, 35)):
-        _ellipse(img, (p[a] + p[b]) / 2 - [0, 0.01 * unit], (0.03 * unit, 0.014 * unit), (0.1, 0.1, 0.12), 0.75)
+        _ellipse(
+            img, (p[a] + p[b]) / 2 - [0, 0.01 * unit], (0.03 * unit, 0.014 * unit), (0.1, 0.1, 0.12), 0.75
+        )
     _poly(img, p[48:60], identity.lips, 0.9, blur=0.006 * unit)
     _poly(img, np.concatenate([p[48:55], p[64:59:-1]]), np.array(identity.lips) * 0.85, 0.5)
     mouth_line = np.concatenate([[p[48]], (p[60:65] + p[[60, 67, 66, 65, 64]]) / 2, [p[54]]])
@@ -265,8 +374,13 @@ def render_neutral(identity: FaceIdentity, size: int, canvas: int) -> tuple[np.n
     return np.clip(img, 0, 1), landmarks
 
 
-def action_field(actions: list[tuple[str, float, float]], landmarks: np.ndarray, unit: float, canvas: int,
-                 side_gain: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+def action_field(
+    actions: list[tuple[str, float, float]],
+    landmarks: np.ndarray,
+    unit: float,
+    canvas: int,
+    side_gain: tuple[float, float] = (1.0, 1.0),
+) -> tuple[np.ndarray, np.ndarray]:
     """Displacement field of facial actions at full strength.
 
     ``actions``: (code, amplitude px, turn radians), codes as in ``action_moves``; each
@@ -290,10 +404,17 @@ def action_field(actions: list[tuple[str, float, float]], landmarks: np.ndarray,
                 idx = tuple(int(MIRROR_68[i]) for i in idx)
             centre = landmarks[list(idx)].mean(axis=0)
             gain = side_gain[0] if side > 0 else side_gain[1]
-            d = np.array([(cos * dx - sin * dy) * side, sin * dx + cos * dy]) / np.hypot(dx, dy) * weight * gain
+            d = (
+                np.array([(cos * dx - sin * dy) * side, sin * dx + cos * dy])
+                / np.hypot(dx, dy)
+                * weight
+                * gain
+            )
             s2 = 2 * (sigma * unit) ** 2
             # the Gaussian is separable: an outer product of its x and y profiles
-            weight_map = np.outer(np.exp(-((axis - centre[1]) ** 2) / s2), np.exp(-((axis - centre[0]) ** 2) / s2))
+            weight_map = np.outer(
+                np.exp(-((axis - centre[1]) ** 2) / s2), np.exp(-((axis - centre[0]) ** 2) / s2)
+            )
             code_field += weight_map[..., None] * d
             code_marks += np.exp(-((landmarks - centre) ** 2).sum(-1) / s2)[:, None] * d
         peak = np.sqrt((code_field**2).sum(-1)).max()
@@ -347,7 +468,9 @@ def _ellipse(img: np.ndarray, centre, axes, colour, alpha: float) -> None:
     img[:] = _over(img, mask, colour, alpha)
 
 
-def _stroke(img: np.ndarray, points: np.ndarray, width: float, colour, alpha: float, blur: float = 0.0) -> None:
+def _stroke(
+    img: np.ndarray, points: np.ndarray, width: float, colour, alpha: float, blur: float = 0.0
+) -> None:
     mask = np.zeros(img.shape[:2], np.float32)
     pts = np.round(points * 16).astype(np.int32)
     cv2.polylines(mask, [pts], False, 1.0, max(1, int(round(width))), cv2.LINE_AA, 4)

@@ -79,8 +79,10 @@ def read_table(
     if not path.is_file():
         raise LFDError("annotation file not found", path)
     optional = optional or {}
-    wanted = {**{k: tuple(normalise_name(a) for a in v) for k, v in optional.items()},
-              **{k: tuple(normalise_name(a) for a in v) for k, v in required.items()}}
+    wanted = {
+        **{k: tuple(normalise_name(a) for a in v) for k, v in optional.items()},
+        **{k: tuple(normalise_name(a) for a in v) for k, v in required.items()},
+    }
     best_missing: list[str] | None = None
     sheets_seen: list[str] = []
     any_content = False
@@ -99,8 +101,9 @@ def read_table(
             data = [(n, c) for n, c in rows if n > row_number]
             if not data:
                 raise LFDError("no annotation rows below the header", path, row_number)
-            return Table(path, sheet_name, row_number, tuple("" if c is None else str(c) for c in cells),
-                         columns, data)
+            return Table(
+                path, sheet_name, row_number, tuple("" if c is None else str(c) for c in cells), columns, data
+            )
     if sheet is not None and not sheets_seen:
         raise LFDError(f"no sheet named {sheet!r}", path)
     if not any_content:
@@ -134,7 +137,9 @@ def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
         elif suffix in (".csv", ".txt"):
             yield None, _csv_rows(path)
         else:
-            raise LFDError(f"unsupported annotation file type {suffix!r} (expected .xlsx, .xls or .csv)", path)
+            raise LFDError(
+                f"unsupported annotation file type {suffix!r} (expected .xlsx, .xls or .csv)", path
+            )
     except LFDError:
         raise
     except Exception as err:  # corrupt workbook, wrong format behind the suffix, bad encoding
@@ -158,12 +163,18 @@ def _xls_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Row
     for sh in book.sheets():
         if sheet is not None and sh.name != sheet:
             continue
-        yield sh.name, [(i + 1, tuple(None if v == "" else v for v in sh.row_values(i))) for i in range(sh.nrows)]
+        yield (
+            sh.name,
+            [(i + 1, tuple(None if v == "" else v for v in sh.row_values(i))) for i in range(sh.nrows)],
+        )
 
 
 def _csv_rows(path: Path) -> Rows:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        return [(i, tuple(None if v.strip() == "" else v for v in r)) for i, r in enumerate(csv.reader(fh), start=1)]
+        return [
+            (i, tuple(None if v.strip() == "" else v for v in r))
+            for i, r in enumerate(csv.reader(fh), start=1)
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +195,9 @@ def is_missing(value: object) -> bool:
     return cell_text(value).lower() in _MISSING_MARKS
 
 
-def parse_frame(value: object, what: str, table_path: Path | str, row: int, optional: bool = False) -> int | None:
+def parse_frame(
+    value: object, what: str, table_path: Path | str, row: int, optional: bool = False
+) -> int | None:
     """A frame number cell as int. Missing ("/", -1, blank) -> None if ``optional`` else LFDError."""
     if is_missing(value):
         if optional:

@@ -35,7 +35,9 @@ def create_model(name: str, spec: ModelSpec, **params: Any) -> MERModel:
     return model_class(name)(spec, **params)
 
 
-def create_model_for(features: FeatureSet, name: str, params: Mapping[str, Any], num_subjects: int) -> MERModel:
+def create_model_for(
+    features: FeatureSet, name: str, params: Mapping[str, Any], num_subjects: int
+) -> MERModel:
     """Model ``name`` (YAML ``params``) shaped for ``features``; ``num_subjects`` sizes the identity head
     (the fold's training subjects)."""
     return create_model(name, ModelSpec.from_feature_set(features, num_subjects), **dict(params))

@@ -316,7 +316,10 @@ def _run(
             if outcome.ok:
                 yield outcome.key, outcome.value
             else:
-                yield outcome.key, {"status": "skipped", "reason": f"internal error: {outcome.error}", "path": None}
+                yield (
+                    outcome.key,
+                    {"status": "skipped", "reason": f"internal error: {outcome.error}", "path": None},
+                )
 
 
 def _write_manifest(

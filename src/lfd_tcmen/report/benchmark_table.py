@@ -11,9 +11,12 @@ from typing import Any
 
 from lfd_tcmen.benchmark_config import BenchmarkConfig
 from lfd_tcmen.config import PROTOCOLS
+from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import atomic_write_text, write_json
+from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
 from lfd_tcmen.report.plots import plot_bars
 from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.stats import METRICS, holm
 
 HONEST, LEAKY = PROTOCOLS
 TABLE = "table.md"
@@ -55,6 +58,9 @@ def collect_rows(
             metrics = None if m.skip else metrics_of(name, protocol)
             if m.skip:
                 row["status"] = "not run"
+            elif metrics and "mean" in metrics:  # several seeds: their mean and sd, then the ensemble
+                rows += _seed_rows(row, metrics, folds_total)
+                continue
             elif metrics and "overall" in metrics:
                 o = metrics["overall"]
                 row.update(
@@ -75,6 +81,84 @@ def collect_rows(
     return rows
 
 
+def _seed_rows(row: dict[str, Any], summary: Mapping[str, Any], folds_total: int) -> list[dict[str, Any]]:
+    """A multi-seed run's two rows: mean ± sd over seeds, and the seed ensemble."""
+    mean, sd = summary["mean"], summary["sd"]
+    status = "done" if summary["folds_done"] == folds_total else "partial"
+    seeds = dict(
+        row,
+        uf1=mean["uf1"],
+        uf1_std=sd["uf1"],
+        uar=mean["uar"],
+        uar_std=sd["uar"],
+        accuracy=mean["accuracy"],
+        seeds=len(summary["seeds"]),
+        folds=f"{summary['folds_done']}/{folds_total}",
+        train_s=summary.get("train_wall_s", 0.0),
+        status=status,
+        per_seed=summary["per_seed"],
+    )
+    seeds.update({f"uf1_{k}": v["uf1"] for k, v in summary.get("mean_per_dataset", {}).items()})
+    rows = [seeds]
+    if "ensemble" in summary:
+        e = summary["ensemble"]
+        ensemble = dict(
+            row,
+            variant="seed ensemble",
+            uf1=e["uf1"],
+            uar=e["uar"],
+            accuracy=e["accuracy"],
+            n=e["n"],
+            seeds=len(summary["seeds"]),
+            folds=seeds["folds"],
+            status=status,
+        )
+        ensemble.update({f"uf1_{k}": v["uf1"] for k, v in summary.get("ensemble_per_dataset", {}).items()})
+        rows.append(ensemble)
+    return rows
+
+
+def add_comparisons(
+    rows: list[dict[str, Any]],
+    bench: BenchmarkConfig,
+    folder_of: Callable[[str, str], Path],
+    resamples: int = 10_000,
+) -> None:
+    """Each measured row's ΔUF1 and ΔUAR against the config's ``reference`` method (same protocol,
+    same variant), with the paired subject-cluster bootstrap's 95% interval and p-value; the
+    ablation rows' p-values Holm-adjusted together, per protocol and metric. A seed-ensemble row is
+    compared as one run; a mean-over-seeds row with its seeds resampled."""
+    if bench.reference is None:
+        return
+    for row in rows:
+        if "uf1" not in row or row["method"] == bench.reference:
+            continue
+        ensemble = row.get("variant") == "seed ensemble"
+        ours = folder_of(row["method"], row["protocol"])
+        ref = folder_of(bench.reference, row["protocol"])
+        if ensemble:
+            ours, ref = ours / ENSEMBLE, ref / ENSEMBLE
+        try:
+            result = compare_runs(ours, ref, resamples=resamples)
+        except LFDError as err:
+            row["vs_reference_error"] = str(err)
+            continue
+        row["vs_reference"] = {m: result[m] for m in METRICS}
+    for protocol in {r["protocol"] for r in rows}:
+        for variant in {r.get("variant") for r in rows}:
+            group = [
+                r
+                for r in rows
+                if r["protocol"] == protocol
+                and r.get("variant") == variant
+                and r["kind"] == "ablation"
+                and "vs_reference" in r
+            ]
+            for m in METRICS:
+                for r, p in zip(group, holm([r["vs_reference"][m]["p"] for r in group])):
+                    r["vs_reference"][m]["p_holm"] = p
+
+
 def write_reports(
     bench: BenchmarkConfig,
     out: Path,
@@ -91,7 +175,8 @@ def write_reports(
     """
     for row in rows:
         leaky = row["protocol"] == LEAKY
-        row["label"] = f"{row['method']} [{'leaky' if leaky else row['protocol']}]"
+        variant = f" ({row['variant']})" if row.get("variant") else ""
+        row["label"] = f"{row['method']}{variant} [{'leaky' if leaky else row['protocol']}]"
     measured = [r for r in rows if "uf1" in r]
     shown = [_display(r) for r in rows]
     cols = [
@@ -109,8 +194,12 @@ def write_reports(
         ("train_s", "train time (s)"),
         ("status", "status"),
     ]
-    datasets = sorted({k for r in measured for k in r if k.startswith("uf1_")})
+    datasets = sorted({k for r in measured for k in r if k.startswith("uf1_") and k != "uf1_std"})
     cols[6:6] = [(k, f"UF1 {k[4:]}") for k in datasets]
+    if bench.reference is not None:
+        cols[3:3] = [("vs_reference_uf1", f"ΔUF1 vs {bench.reference} [95% CI], p")]
+    if len(bench.seeds) > 1:
+        cols.insert(len(cols) - 1, ("seeds", "seeds"))
     both = HONEST in protocols and LEAKY in protocols
     notes = [
         f"Folds: the same {len(folds)} of {folds_total} folds for every row "
@@ -125,6 +214,20 @@ def write_reports(
             "Both protocols come from ONE training per fold and method: the leaky row keeps the best "
             "epoch, the honest row the last one (evaluating the test subject changes nothing in "
             "training), so the two rows share their training time."
+        )
+    if len(bench.seeds) > 1:
+        notes.append(
+            f"Seeds {', '.join(map(str, bench.seeds))}: a method's first row gives the mean ± standard "
+            "deviation over seeds of the pooled scores; its seed-ensemble row scores the mean of the "
+            "seeds' test probabilities per sample (no test information is used)."
+        )
+    if bench.reference is not None:
+        notes.append(
+            f"ΔUF1 vs {bench.reference}: the row minus the reference (same protocol; ensemble rows "
+            "against the reference's ensemble), with a 95% interval and p-value from a paired bootstrap "
+            "that resamples subjects within each dataset (and seeds, for mean-over-seeds rows); "
+            "ablation rows' p-values are Holm-adjusted together (p_holm). A difference is a finding "
+            "only when its interval excludes 0."
         )
     if len({r["folds"] for r in measured}) > 1:
         notes.insert(
@@ -151,7 +254,8 @@ def write_reports(
         out / RESULTS,
         {
             "name": bench.name,
-            "seed": bench.seed,
+            "seeds": list(bench.seeds),
+            "reference": bench.reference,
             "folds": list(folds),
             "fingerprint": fingerprint,
             "rows": rows,
@@ -160,13 +264,26 @@ def write_reports(
 
 
 def _display(row: dict[str, Any]) -> dict[str, Any]:
-    """A table row: the leaky protocol labelled, lr in short form, counts and seconds readable."""
+    """A table row: the leaky protocol labelled, lr in short form, counts and seconds readable,
+    mean ± sd over seeds, the difference from the reference with its interval."""
     shown = dict(row)
+    if row.get("variant"):
+        shown["method"] = f"{row['method']} ({row['variant']})"
     if row.get("status") == "not run":
         shown["protocol_label"] = "-"
     else:
         shown["protocol_label"] = (
             f"{row['protocol']} (LEAKY)" if row["protocol"] == LEAKY else row["protocol"]
+        )
+    for m in METRICS:
+        if f"{m}_std" in row:
+            shown[m] = f"{row[m]:.4f} ± {row[f'{m}_std']:.4f}"
+    ref = row.get("vs_reference", {}).get("uf1")
+    if ref:
+        p = ref.get("p_holm", ref["p"])
+        shown["vs_reference_uf1"] = (
+            f"{ref['delta']:+.4f} [{ref['ci_low']:+.3f}, {ref['ci_high']:+.3f}], "
+            f"p{'_holm' if 'p_holm' in ref else ''} {p:.3f}"
         )
     shown["lr"] = f"{row['lr']:g}"
     shown["parameters"] = f"{row['parameters']:,}"

@@ -17,6 +17,7 @@ from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.stats import METRICS, RunPredictions, paired_bootstrap, verdict
 
 REQUIRED = ("dataset", "subject", "sample", "label", "pred")
+ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
 
 
 def prediction_files(path: Path) -> list[Path]:
@@ -30,7 +31,11 @@ def prediction_files(path: Path) -> list[Path]:
         return own
     if len(own) > 1:
         raise LFDError(f"several predictions files ({', '.join(p.name for p in own)}); name one", path=path)
-    seeds = [sorted(d.glob("predictions*.csv")) for d in sorted(path.iterdir()) if d.is_dir()]
+    seeds = [
+        sorted(d.glob("predictions*.csv"))
+        for d in sorted(path.iterdir())
+        if d.is_dir() and d.name != ENSEMBLE  # the seed ensemble is made of the seeds, not one more
+    ]
     seeds = [files[0] for files in seeds if len(files) == 1]
     if not seeds:
         raise LFDError("no predictions*.csv here or in its subfolders", path=path)

@@ -25,11 +25,17 @@ from lfd_tcmen.benchmark_config import BenchmarkConfig
 from lfd_tcmen.config import PROTOCOLS
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.report.benchmark_table import RUNS_DIR, collect_rows, write_reports
+from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_rows, write_reports
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
 from lfd_tcmen.runs.run_dir import count_parameters, data_fingerprint
+from lfd_tcmen.runs.seeds import read_summary, seed_dir, summarize_seeds
+
+
+def _scores(folder: Path, seeds: int) -> dict[str, Any] | None:
+    """A run's scores for the table: its metrics.json, or with several seeds its seeds.json."""
+    return read_summary(folder) if seeds > 1 else read_metrics(folder)
 
 
 def run_dir(out_dir: str | Path, method: str, protocol: str) -> Path:
@@ -49,14 +55,22 @@ class BenchmarkResult:
 def benchmark_plans(
     bench: BenchmarkConfig, out_dir: str | Path, methods: Sequence[str] | None, protocols: Sequence[str]
 ) -> list[RunPlan]:
-    """One ``RunPlan`` per chosen method that is not skipped, in the config's order."""
+    """One ``RunPlan`` per chosen method that is not skipped and per seed, in the config's order.
+
+    One seed: ``OUT/runs/<method>__<protocol>/`` is the run folder; several: it holds one run
+    folder per seed (``seed<k>/``), the seed ensemble and ``seeds.json`` (``runs.seeds``).
+    """
     chosen = set(methods) if methods else None
     plans = []
     for m in bench.methods:
         if m.skip or (chosen is not None and m.name not in chosen):
             continue
-        config = bench.experiment(m.name, protocols[0])
-        plans.append(RunPlan(config, {p: run_dir(out_dir, m.name, p) for p in protocols}, m.name))
+        for k in bench.seeds:
+            config = bench.experiment(m.name, protocols[0], seed=k)
+            dirs = {p: run_dir(out_dir, m.name, p) for p in protocols}
+            if len(bench.seeds) > 1:
+                dirs = {p: seed_dir(d, k) for p, d in dirs.items()}
+            plans.append(RunPlan(config, dirs, m.name if len(bench.seeds) == 1 else f"{m.name} seed {k}"))
     return plans
 
 
@@ -69,14 +83,17 @@ def run_benchmark(
     protocols: Sequence[str] | None = None,
     preprocess: dict[str, Any] | None = None,
     train: bool = True,
+    resamples: int = 10_000,
     **run_options: Any,
 ) -> BenchmarkResult:
     """Train and evaluate the chosen methods (default: all not skipped) and write the reports.
 
     ``run_options`` are ``RunOptions`` fields, as for ``run_experiment`` (fold_names, resume,
     workers, engine, ray_address, progress). ``train=False`` only rebuilds the reports from the
-    finished folds (of ``fold_names``). Writes ``OUT/table.md``, ``OUT/bars.png``,
-    ``OUT/results.json`` and each run's reports.
+    finished folds (of ``fold_names``). With several seeds each row shows the mean and sd over
+    seeds, and a seed-ensemble row follows it. With a ``reference`` method in the config, every
+    row shows its difference from the reference with a paired bootstrap interval (``resamples``).
+    Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json`` and each run's reports.
     """
     options = RunOptions(**run_options)
     out = Path(out_dir)
@@ -104,14 +121,21 @@ def run_benchmark(
                 if d.is_dir():
                     report_run(d, plan.config_for(protocol), features, selected, len(folds), rebuild=False)
     names = [m.name for m in bench.methods if not methods or m.name in methods]  # the config's order
+    if len(bench.seeds) > 1:
+        for name in names:
+            for protocol in protocols:
+                if not bench.method(name).skip and run_dir(out, name, protocol).is_dir():
+                    config = bench.experiment(name, protocol)
+                    summarize_seeds(run_dir(out, name, protocol), bench.seeds, config, features, selected)
     rows = collect_rows(
         bench,
         names,
         protocols,
-        metrics_of=lambda method, protocol: read_metrics(run_dir(out, method, protocol)),
+        metrics_of=lambda method, protocol: _scores(run_dir(out, method, protocol), len(bench.seeds)),
         parameters_of=lambda method: count_parameters(bench.experiment(method, protocols[0]), features),
         folds_total=len(folds),
     )
+    add_comparisons(rows, bench, lambda method, protocol: run_dir(out, method, protocol), resamples)
     fold_names = [f.name for f in selected]
     write_reports(bench, out, rows, fold_names, len(folds), data_fingerprint(features), protocols)
     return BenchmarkResult(out, rows, fold_names, trained, failed)

@@ -26,13 +26,13 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.files import write_csv, write_json
 from lfd_tcmen.metrics import score_table
+from lfd_tcmen.report.compare import ENSEMBLE
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name
 from lfd_tcmen.report.summary import METRICS, read_metrics
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, RunSummary, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
 
-ENSEMBLE = "ensemble"
 SUMMARY = "seeds.json"
 SCORES = ("uf1", "uar", "accuracy")
 

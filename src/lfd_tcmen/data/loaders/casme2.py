@@ -73,7 +73,9 @@ def _load_bob_sqlite(path: Path, root: Path | None) -> list[Sample]:
         clip = Path(str(clip_path)).name
         if not emotion or onset is None or offset is None:
             raise LFDError("clip without emotion, onset or offset", source)
-        checked = check_interval(int(onset), None if apex is None or int(apex) < 0 else int(apex), int(offset), source)
+        checked = check_interval(
+            int(onset), None if apex is None or int(apex) < 0 else int(apex), int(offset), source
+        )
         if checked is None:
             continue
         apex_value, apex_source = checked

@@ -82,7 +82,13 @@ def load_casme3_part_c(annotations: Path, root: Path | None) -> list[Sample]:
     """CAS(ME)^3 Part C (mock crime) micro-expressions; no apex is annotated."""
     table = read_table(
         annotations,
-        required={"subject": SUBJECT, "clip": ("count",), "onset": ONSET, "offset": OFFSET, "emotion": EMOTION},
+        required={
+            "subject": SUBJECT,
+            "clip": ("count",),
+            "onset": ONSET,
+            "offset": OFFSET,
+            "emotion": EMOTION,
+        },
         optional={"aus": ACTION_UNITS},
     )
     return samples_from_table(table, "casme3c", root, part_c_folder, subject_id=casme3c_subject)

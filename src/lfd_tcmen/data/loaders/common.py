@@ -128,9 +128,7 @@ def find_dir(parent: Path, name: str) -> Path:
     return matches[0] if len(matches) == 1 else exact
 
 
-def check_interval(
-    onset: int, apex: int | None, offset: int, source: str
-) -> tuple[int | None, str] | None:
+def check_interval(onset: int, apex: int | None, offset: int, source: str) -> tuple[int | None, str] | None:
     """Sanity-check one annotation's interval.
 
     Returns (apex, apex_source): apex_source is "annotation", or "missing" when no apex is given

@@ -38,7 +38,9 @@ def subset_dir(path: Path) -> Path:
 def _subject_dirs(path: Path) -> list[Path]:
     if not path.is_dir():
         return []
-    found = [p for p in path.iterdir() if p.is_dir() and SMIC_SUBJECT.match(p.name) and (p / "micro").is_dir()]
+    found = [
+        p for p in path.iterdir() if p.is_dir() and SMIC_SUBJECT.match(p.name) and (p / "micro").is_dir()
+    ]
     return sorted(found, key=lambda p: int(SMIC_SUBJECT.match(p.name).group(1)))  # type: ignore[union-attr]
 
 
@@ -53,7 +55,9 @@ def load_smic(annotations: Path, root: Path | None) -> list[Sample]:
         for label_dir in sorted(p for p in micro.iterdir() if p.is_dir()):
             label = label_dir.name.strip().lower()
             if label not in LABELS:
-                raise LFDError(f"unknown SMIC label folder {label_dir.name!r} (expected {', '.join(LABELS)})", label_dir)
+                raise LFDError(
+                    f"unknown SMIC label folder {label_dir.name!r} (expected {', '.join(LABELS)})", label_dir
+                )
             for clip_dir in sorted(p for p in label_dir.iterdir() if p.is_dir()):
                 source = str(clip_dir)
                 folder = frames_tree / subject_dir.name / "micro" / label_dir.name / clip_dir.name
