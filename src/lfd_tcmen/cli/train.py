@@ -179,6 +179,18 @@ def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -
         )
     else:
         lines.append(f"identity leakage: not measured ({leak.get('reason', 'no codes')})")
+    heldout = metrics.get("identity_heldout")
+    if heldout:
+        parts = [f"{name} code {p['retrieval']:.3f} / {p['auc']:.3f}" for name, p in heldout["codes"].items()]
+        refs = [f"raw input {heldout['raw_input']['retrieval']:.3f} / {heldout['raw_input']['auc']:.3f}"]
+        refs += [
+            f"untrained {n} {p['retrieval']:.3f} / {p['auc']:.3f}" for n, p in heldout["untrained"].items()
+        ]
+        lines.append(
+            "identity of held-out subjects (same-subject 1-NN retrieval / verification AUC): "
+            + ", ".join(parts)
+            + f"; references: {', '.join(refs)}; chance {heldout['raw_input']['retrieval_chance']:.3f} / 0.5"
+        )
     lines.append(f"wall time {wall_s:.1f} s (training time of all folds {metrics['train_wall_s']:.1f} s)")
     lines.append(f"results in {out_dir}")
     return "\n".join(lines)

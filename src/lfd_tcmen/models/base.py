@@ -30,7 +30,9 @@ class MERModel(nn.Module):
     def forward(self, faces: Tensor, flows: Tensor) -> dict[str, Tensor]:
         """faces: (B, F, S, S) float32 in [0, 1]; flows: (B, K, 3, R, R) float32.
 
-        Returns at least ``"logits"``: (B, C).
+        Returns at least ``"logits"``: (B, C), and ``"classifier_input"``: (B, D), the vector the
+        classifier reads (what the held-out identity probe measures); models that disentangle also
+        return ``"identity_code"`` and ``"motion_code"``.
         """
         raise NotImplementedError
 

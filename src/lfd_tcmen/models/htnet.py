@@ -244,4 +244,4 @@ class HTNet(MERModel):
             h, w = x.shape[-2] // n, x.shape[-1] // n
             x = merge(from_block_tokens(transformer(to_block_tokens(x, n)), n, h, w))
         features = self.norm(x.permute(0, 2, 3, 1)).mean(dim=(1, 2))
-        return {"logits": self.head(features), "motion_code": features}
+        return {"logits": self.head(features), "motion_code": features, "classifier_input": features}

@@ -277,6 +277,7 @@ class LFDTCMEN(MERModel):
         else:
             assert motion_code is not None
             feature = motion_code
+        out["classifier_input"] = feature
         out["logits"] = self.classifier(feature)
         return out
 

@@ -85,4 +85,4 @@ class OffApexNet(MERModel):
         flow = onset_apex_flow(flows, PEER_FLOW_SIZE) * self.params.input_scale
         x = torch.cat([self.u_stream(flow[:, 0:1]), self.v_stream(flow[:, 1:2])], dim=1)  # (B, 1568)
         features = self.fc(x)
-        return {"logits": self.classifier(features), "motion_code": features}
+        return {"logits": self.classifier(features), "motion_code": features, "classifier_input": features}

@@ -138,6 +138,7 @@ class RPCABaseline(MERModel):
             "logits": self.classifier(motion_code),
             "identity_code": identity_code,
             "motion_code": motion_code,
+            "classifier_input": motion_code,
         }
 
     @staticmethod

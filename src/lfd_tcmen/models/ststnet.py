@@ -74,4 +74,4 @@ class STSTNet(MERModel):
         x = onset_apex_flow(flows, PEER_FLOW_SIZE) * self.params.input_scale
         x = torch.cat([stream(x) for stream in self.streams], dim=1)  # (B, 16, 10, 10)
         features = torch.flatten(self.pool(x), 1)  # (B, 400)
-        return {"logits": self.fc(features), "motion_code": features}
+        return {"logits": self.fc(features), "motion_code": features, "classifier_input": features}

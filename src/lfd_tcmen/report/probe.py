@@ -84,3 +84,54 @@ def fold_probe(
     if not names:
         return None
     return {name: identity_leakage_probe(codes[f"train_{name}"], subjects, seed=seed) for name in names}
+
+
+def heldout_identity(codes: np.ndarray, subjects: Sequence[str]) -> dict[str, float | int]:
+    """How much a code says about WHO a held-out sample is: same-subject retrieval and verification.
+
+    codes: (N, D) codes of held-out samples (each from a model that never saw its subject, pooled
+    over folds); subjects: N names. Codes are standardised per dimension over the pool and compared
+    by cosine similarity. Returns:
+    - "retrieval": the share of samples whose nearest other sample is of the same subject (only
+      samples whose subject has another sample are queried), with "retrieval_chance", the share a
+      random neighbour would give;
+    - "auc": verification ROC AUC over all pairs (same subject = positive, score = similarity),
+      0.5 for a code that carries no identity;
+    - "n_samples", "n_subjects".
+    """
+    x = np.asarray(codes, dtype=np.float64).reshape(len(codes), -1)
+    names = np.array([str(s) for s in subjects])
+    if len(x) != len(names):
+        raise ValueError(f"{len(x)} codes but {len(names)} subjects")
+    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    similarity = x @ x.T
+    same = names[:, None] == names[None, :]
+    np.fill_diagonal(similarity, -np.inf)
+    others = same.sum(axis=1) - 1  # other samples of the same subject
+    query = others > 0
+    nearest = similarity.argmax(axis=1)
+    upper = np.triu_indices(len(x), k=1)
+    scores, positive = similarity[upper], same[upper]
+    return {
+        "retrieval": float(np.mean(names[nearest][query] == names[query])) if query.any() else float("nan"),
+        "retrieval_chance": float(np.mean(others[query] / (len(x) - 1))) if query.any() else float("nan"),
+        "auc": _auc(scores, positive),
+        "n_samples": int(len(x)),
+        "n_subjects": int(len(set(names))),
+    }
+
+
+def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half."""
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="stable")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends):  # average ranks of ties
+        ranks[order[start:end]] = (start + end + 1) / 2
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -33,7 +33,7 @@ from lfd_tcmen.files import atomic_write_text, csv_text, plain, publish, write_j
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.report.predictions import prediction_rows
-from lfd_tcmen.report.summary import FoldRecord
+from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.runs.folds import fold_dirname, fold_seed
 from lfd_tcmen.training.fold import FoldResult
 

@@ -11,7 +11,7 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.training.device import Precision
 
-CODE_KEYS = ("identity_code", "motion_code")
+CODE_KEYS = ("identity_code", "motion_code", "classifier_input")
 
 
 def batches(index: np.ndarray, batch_size: int) -> list[np.ndarray]:

@@ -39,7 +39,7 @@ class FoldResult:
     """What one fold produced under one protocol.
 
     probs: (n_test, C) float32 class probabilities for ``test_index`` (row order kept).
-    codes: "test_identity", "test_motion" (n_test, D) and "train_identity", "train_motion"
+    codes: "test_identity", "test_motion", "test_classifier" (n_test, D) and the "train_" ones
         (n_train, D) float32 from the kept model, when the model returns those codes.
     history: one dict per epoch (loss terms, learning rate, train accuracy; test accuracy too
         under the leaky protocol).

@@ -1,0 +1,39 @@
+"""The held-out identity probe: retrieval and verification on constructed codes, and on a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from lfd_tcmen.report.probe import _auc, heldout_identity
+from lfd_tcmen.runs.experiment import run_experiment
+
+
+def test_identity_codes_are_found_and_random_codes_are_not():
+    rng = np.random.default_rng(0)
+    subjects = [f"s{i // 6}" for i in range(120)]
+    faces = np.repeat(rng.normal(size=(20, 16)), 6, axis=0) + 0.05 * rng.normal(size=(120, 16))
+    found = heldout_identity(faces, subjects)
+    assert found["retrieval"] == 1.0 and found["auc"] > 0.99
+    noise = heldout_identity(rng.normal(size=(120, 16)), subjects)
+    assert noise["retrieval"] < 0.2 and abs(noise["auc"] - 0.5) < 0.05
+    assert noise["retrieval_chance"] == pytest.approx(5 / 119)
+
+
+def test_auc_is_the_rank_formula_with_ties():
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 4, 500).astype(float)
+    positive = rng.random(500) < 0.2
+    assert _auc(scores, positive) == pytest.approx(roc_auc_score(positive, scores))
+
+
+def test_a_run_reports_the_heldout_probe_beside_its_references(tmp_path, make_features, make_config):
+    features = make_features(subjects=3, per_subject=6)
+    run = run_experiment(make_config(epochs=1), features, tmp_path, progress=False)
+    heldout = run.metrics["identity_heldout"]
+    assert set(heldout["codes"]) == {"motion", "identity", "classifier"} == set(heldout["untrained"])
+    assert heldout["raw_input"]["n_samples"] == 18 and heldout["raw_input"]["n_subjects"] == 3
+    # the toy faces carry the subject in their brightness: the raw input mostly names it
+    assert heldout["raw_input"]["retrieval"] > 2 * heldout["raw_input"]["retrieval_chance"]
+    assert "TRAINING" in run.metrics["identity_leakage"]["what"]
