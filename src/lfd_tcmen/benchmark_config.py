@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import PROTOCOLS, ExperimentConfig, read_yaml
+from lfd_tcmen.config import HONEST, LEAKY, PROTOCOLS, ExperimentConfig, read_yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
 
@@ -125,7 +125,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         raise LFDError(
             f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_KEYS))}", path=source
         )
-    protocols = tuple(raw.get("protocols") or PROTOCOLS)
+    protocols = tuple(raw.get("protocols") or (HONEST, LEAKY))
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:
         raise LFDError(f"protocols: unknown {', '.join(bad)}; known: {', '.join(PROTOCOLS)}", path=source)

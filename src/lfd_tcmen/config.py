@@ -26,7 +26,8 @@ import yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import plain
 
-PROTOCOLS = ("honest", "leaky-best-epoch")
+HONEST, LEAKY, NESTED = "honest", "leaky-best-epoch", "honest-nested"
+PROTOCOLS = (HONEST, LEAKY, NESTED)
 SOURCES = ("store", "composite")
 SPLITS = ("loso", "kfold")
 SCHEDULES = ("constant", "cosine", "step")
@@ -73,7 +74,12 @@ class TrainConfig:
 
     protocol: "honest" trains ``epochs`` epochs and predicts the test subject once, at the end;
         "leaky-best-epoch" predicts the test subject after every epoch and keeps the best epoch
-        (the peers' practice; it selects on the test labels, so its figures are optimistic).
+        (the peers' practice; it selects on the test labels, so its figures are optimistic);
+        "honest-nested" chooses the stopping epoch by ``select_k``-fold cross-validation over the
+        fold's TRAINING subjects (each inner fold trained with the same schedule, its held-out
+        training subjects scored after every epoch), then trains on all training subjects and
+        keeps that epoch: about ``select_k + 1`` trainings per fold, the test subject unseen.
+    select_k: inner folds of "honest-nested" (over the fold's training subjects).
     schedule: "constant", "cosine" (annealed to ``lr * min_lr_ratio`` over ``epochs``) or
         "step" (``lr * 0.1`` after ``step_epochs`` epochs).
     hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
@@ -95,6 +101,7 @@ class TrainConfig:
     """
 
     protocol: str = "honest"
+    select_k: int = 5
     epochs: int = 30
     batch_size: int = 32
     lr: float = 1e-3
@@ -119,6 +126,8 @@ class TrainConfig:
         _positive("train.batch_size", self.batch_size)
         _positive("train.threads", self.threads)
         _positive("train.eval_batch_size", self.eval_batch_size)
+        if self.select_k < 2:
+            raise ValueError(f"train.select_k must be >= 2, got {self.select_k}")
         if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device):
             raise ValueError(
                 f"train.device must be one of {', '.join(DEVICES)} or cuda:N; got {self.device!r}"

@@ -146,7 +146,9 @@ def test_one_training_serves_both_protocols_exactly(features, make_config):
     honest-only training's, bit for bit, and its leaky result the leaky-only training's."""
     fold = loso_folds(features.subjects)[1]
     config = make_config(epochs=3)
-    both = train_fold(features, fold, config, seed=2, progress=False, protocols=("leaky-best-epoch", "honest"))
+    both = train_fold(
+        features, fold, config, seed=2, progress=False, protocols=("leaky-best-epoch", "honest")
+    )
     honest = train_fold(features, fold, config, seed=2, progress=False)["honest"]
     leaky = train_fold(features, fold, config, seed=2, progress=False, protocols=["leaky-best-epoch"])
     for alone, shared in ((honest, both["honest"]), (leaky["leaky-best-epoch"], both["leaky-best-epoch"])):

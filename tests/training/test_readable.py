@@ -20,5 +20,7 @@ def test_functions_are_short_and_take_few_parameters_or_say_why():
             lines = node.end_lineno - node.lineno + 1
             reason = "parameters:" in (ast.get_docstring(node) or "")
             if (lines > 60 or len(params) > 6) and not reason:
-                unexplained.append(f"{path.name}:{node.lineno} {node.name}: {lines} lines, {len(params)} parameters")
+                unexplained.append(
+                    f"{path.name}:{node.lineno} {node.name}: {lines} lines, {len(params)} parameters"
+                )
     assert not unexplained, "\n".join(unexplained)

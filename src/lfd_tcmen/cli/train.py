@@ -47,8 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--protocol",
         choices=PROTOCOLS,
         default=None,
-        help="honest (default): fixed epochs, test subject unseen; leaky-best-epoch: the peers' "
-        "practice of keeping each fold's best epoch on its test subject (labelled in every output)",
+        help="honest (default): fixed epochs, test subject unseen; honest-nested: the stopping epoch "
+        "chosen by cross-validation over each fold's training subjects (train.select_k folds), test "
+        "subject unseen; leaky-best-epoch: the peers' practice of keeping each fold's best epoch on "
+        "its test subject (labelled in every output)",
     )
     parser.add_argument("--model", default=None, help="override model.name (drops the config's model.params)")
     parser.add_argument(
@@ -157,7 +159,9 @@ def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -
     o = metrics["overall"]
     lines = [
         f"protocol: {metrics['protocol']}"
-        + ("  (LEAKY: epoch chosen on the test subject)" if metrics["protocol"] != "honest" else ""),
+        + (
+            "  (LEAKY: epoch chosen on the test subject)" if metrics["protocol"] == "leaky-best-epoch" else ""
+        ),
         f"folds: {metrics['folds_done']}/{metrics['folds_total']}"
         + (f" ({kept} kept from before)" if kept else ""),
         f"UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}  accuracy {o['accuracy']:.4f}  n {o['n']}",

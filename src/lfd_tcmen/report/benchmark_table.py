@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.benchmark_config import BenchmarkConfig
-from lfd_tcmen.config import PROTOCOLS
+from lfd_tcmen.config import HONEST, LEAKY
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import atomic_write_text, write_json
 from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
@@ -18,7 +18,6 @@ from lfd_tcmen.report.plots import plot_bars
 from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.stats import METRICS, holm
 
-HONEST, LEAKY = PROTOCOLS
 TABLE = "table.md"
 BARS = "bars.png"
 RESULTS = "results.json"

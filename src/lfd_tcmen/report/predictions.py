@@ -19,6 +19,8 @@ def protocol_label(protocol: str) -> str:
     """Human label for titles: the leaky protocol says what it does."""
     if protocol == "honest":
         return "honest protocol"
+    if protocol == "honest-nested":
+        return "honest-nested protocol: epoch chosen by cross-validation on the training subjects"
     return f"{protocol} protocol: epoch chosen on the test subject, optimistic"
 
 

@@ -88,7 +88,7 @@ def summarize_run(
             "model_of_fold": records[0].name,
             "samples": "all samples (that fold's training subjects and its held-out subject)",
         }
-    if protocol != "honest":
+    if protocol == "leaky-best-epoch":
         metrics["note"] = (
             "leaky: each fold's epoch was chosen on its test subject's labels; figures are optimistic"
         )

@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config import NESTED, ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
@@ -44,6 +44,7 @@ from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
+from lfd_tcmen.training.select import select_epoch
 
 # What a pool worker has imported before its first fold, once, in the forkserver. torch's first
 # optimiser step imports torch._dynamo (~800 modules, ~0.9 s): preloaded, each worker skips it.
@@ -243,12 +244,16 @@ def _bar_title(plans: Sequence[RunPlan]) -> str:
 def fold_task(
     features: FeatureSet, plan: RunPlan, fold: Fold, probe: bool, progress: bool, on_batch: BatchHook | None
 ) -> dict[str, FoldResult]:
-    """What one fold computes, wherever it runs: train it once for every protocol of ``plan``,
-    then probe each kept model's codes for identity (when ``probe``).
+    """What one fold computes, wherever it runs: for honest-nested, choose the epoch on the
+    training subjects; train once for every protocol of ``plan``; probe each kept model's codes
+    for identity (when ``probe``).
 
     Training-sample codes are dropped once probed: they are not saved.
     """
     seed = fold_seed(plan.config.seed, fold.name)
+    selection = (
+        select_epoch(features, fold, plan.config, seed, on_batch) if NESTED in plan.protocols else None
+    )
     results = train_fold(
         features,
         fold,
@@ -258,7 +263,10 @@ def fold_task(
         progress=progress,
         on_batch=on_batch,
         train_codes=probe,
+        chosen_epoch=None if selection is None else int(selection["epoch"]),
     )
+    if selection is not None:
+        results[NESTED].selection = selection
     subjects = [features.subjects[i] for i in next(iter(results.values())).train_index]
     for result in results.values():
         if probe:

@@ -247,6 +247,7 @@ def _fold_info(
         "test_samples": [features.sample_ids[i] for i in result.test_index],
         "wall_s": round(result.wall_s, 3),
         "identity_leakage": result.identity_leakage,
+        **({"selection": result.selection} if result.selection else {}),
         "history": result.history,
     }
 

@@ -45,6 +45,7 @@ class FoldResult:
         under the leaky protocol).
     epoch: the epoch whose model and predictions were kept (1-based).
     identity_leakage: the identity-leakage probe of this fold, when the run probes it.
+    selection: how honest-nested chose its epoch (``training.select.select_epoch``).
     """
 
     fold: str
@@ -59,6 +60,7 @@ class FoldResult:
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     wall_s: float = 0.0
     identity_leakage: dict[str, Any] | None = None
+    selection: dict[str, Any] | None = None
 
     @property
     def preds(self) -> np.ndarray:
@@ -75,15 +77,17 @@ def train_fold(
     progress: bool = True,
     on_batch: BatchHook | None = None,
     train_codes: bool = True,
+    chosen_epoch: int | None = None,
 ) -> dict[str, FoldResult]:
     """Train on ``fold.train``, predict ``fold.test``; one result per protocol (default: the config's).
 
-    Eight parameters: the fold (data, split, config, seed) and four keyword-only switches that
+    Nine parameters: the fold (data, split, config, seed) and five keyword-only switches that
     callers set independently. ``seed`` seeds torch (initialisation) and numpy (shuffling,
     augmentation), so a fold's result depends on (data, config, seed) only; ``protocols`` share
     that one training. ``on_batch`` sees the sample indices of every training batch (tests use
     it to prove test samples never enter one). ``train_codes``: also return the training
-    samples' codes (for the identity-leakage probe).
+    samples' codes (for the identity-leakage probe). ``chosen_epoch``: the epoch honest-nested
+    keeps, chosen beforehand on the training subjects (``training.select.select_epoch``).
     """
     start = time.perf_counter()
     train = config.train
@@ -95,7 +99,7 @@ def train_fold(
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         stepper = _stepper(data, config, precision)
-        rules = protocol_rules(tuple(protocols or (train.protocol,)), data, train, precision)
+        rules = protocol_rules(tuple(protocols or (train.protocol,)), data, train, precision, chosen_epoch)
         histories: dict[str, list[dict[str, float]]] = {rule.protocol: [] for rule in rules}
         bar = tqdm(
             range(train.epochs),

@@ -8,6 +8,10 @@ every epoch and the epoch with the most correct test predictions is kept (later 
 ties, as in HTNet's code). It selects on the test labels: its figures are optimistic and are
 labelled as such everywhere. It only evaluates, in eval mode, without touching the training
 randomness, so one training can serve both rules (the last epoch then equals an honest run).
+
+honest-nested (``ChosenEpoch``): the epoch was chosen BEFORE this training, by cross-validation
+over the fold's training subjects (``training.select``); the model at that epoch is kept. The
+schedule is the config's over all its epochs, as in the inner trainings that chose the epoch.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from lfd_tcmen.config import PROTOCOLS, TrainConfig
+from lfd_tcmen.config import HONEST, LEAKY, NESTED, PROTOCOLS, TrainConfig
+from lfd_tcmen.metrics import uf1
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.training.device import Precision
 from lfd_tcmen.training.epoch import FoldData
 from lfd_tcmen.training.evaluate import evaluate
-
-HONEST, LEAKY = PROTOCOLS
 
 
 class LastEpoch:
@@ -56,28 +59,58 @@ class BestTestEpoch:
     def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
         test = self.data.test_index
         probs = evaluate(model, self.data.features, test, self.batch_size, self.precision)["probs"]
-        correct = int((probs.argmax(1) == self.data.features.labels[test]).sum())
+        labels = self.data.features.labels[test]
+        correct = int((probs.argmax(1) == labels).sum())
         if correct >= self.correct:
             self.correct, self.epoch = correct, epoch
             self.state = copy.deepcopy(model.state_dict())
-        return {"test_accuracy": correct / len(test)}
+        return {
+            "test_accuracy": correct / len(test),
+            "test_uf1": uf1(labels, probs.argmax(1), self.data.features.num_classes),
+        }
 
     def restore(self, model: MERModel) -> int:
         model.load_state_dict(self.state)
         return self.epoch
 
 
+class ChosenEpoch:
+    """honest-nested: snapshot the model at the epoch chosen on the training subjects."""
+
+    protocol = NESTED
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.state: dict[str, Any] = {}
+
+    def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
+        if epoch == self.epoch:
+            self.state = copy.deepcopy(model.state_dict())
+        return {}
+
+    def restore(self, model: MERModel) -> int:
+        model.load_state_dict(self.state)
+        return self.epoch
+
+
+Rule = LastEpoch | BestTestEpoch | ChosenEpoch
+
+
 def protocol_rules(
-    protocols: tuple[str, ...], data: FoldData, train: TrainConfig, precision: Precision
-) -> list[LastEpoch | BestTestEpoch]:
+    protocols: tuple[str, ...], data: FoldData, train: TrainConfig, precision: Precision, chosen: int | None
+) -> list[Rule]:
     """The rules for ``protocols``, honest first: its model is the last epoch's, which must be
-    read before another rule loads an earlier epoch's weights."""
+    read before another rule loads an earlier epoch's weights. ``chosen``: honest-nested's epoch."""
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown or len(set(protocols)) != len(protocols) or not protocols:
         raise ValueError(f"protocols must be distinct names of {', '.join(PROTOCOLS)}; got {protocols}")
-    rules: list[LastEpoch | BestTestEpoch] = []
+    if (NESTED in protocols) != (chosen is not None) or not 1 <= (chosen or 1) <= train.epochs:
+        raise ValueError(f"honest-nested needs its chosen epoch (1..{train.epochs}), got {chosen}")
+    rules: list[Rule] = []
     if HONEST in protocols:
         rules.append(LastEpoch(train.epochs))
     if LEAKY in protocols:
         rules.append(BestTestEpoch(data, train.eval_batch_size, precision))
+    if NESTED in protocols:
+        rules.append(ChosenEpoch(chosen))
     return rules
