@@ -80,6 +80,13 @@ class TrainConfig:
         training subjects scored after every epoch), then trains on all training subjects and
         keeps that epoch: about ``select_k + 1`` trainings per fold, the test subject unseen.
     select_k: inner folds of "honest-nested" (over the fold's training subjects).
+    average_last: keep the average of the weights after each of the last ``average_last``
+        epochs (stochastic weight averaging over the end of the schedule) instead of the last
+        epoch's weights; 0: off. Applies to the honest protocol's kept model; a fixed rule, so
+        it stays honest.
+    tta_hflip: predict each sample as the mean of its and its mirror image's class
+        probabilities (faces mirrored, flows mirrored with u negated); codes come from the
+        sample as it is. Used in the run's predictions and by ``lfd-tcmen predict``.
     schedule: "constant", "cosine" (annealed to ``lr * min_lr_ratio`` over ``epochs``) or
         "step" (``lr * 0.1`` after ``step_epochs`` epochs).
     hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
@@ -102,6 +109,8 @@ class TrainConfig:
 
     protocol: str = "honest"
     select_k: int = 5
+    average_last: int = 0
+    tta_hflip: bool = False
     epochs: int = 30
     batch_size: int = 32
     lr: float = 1e-3
@@ -126,6 +135,10 @@ class TrainConfig:
         _positive("train.batch_size", self.batch_size)
         _positive("train.threads", self.threads)
         _positive("train.eval_batch_size", self.eval_batch_size)
+        if not 0 <= self.average_last <= self.epochs:
+            raise ValueError(
+                f"train.average_last must be between 0 and train.epochs, got {self.average_last}"
+            )
         if self.select_k < 2:
             raise ValueError(f"train.select_k must be >= 2, got {self.select_k}")
         if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device):

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.models import create_model_for
 from lfd_tcmen.runs.folds import fold_seed
-from lfd_tcmen.training.augment import augment
-from lfd_tcmen.training.evaluate import batches
+from lfd_tcmen.training.augment import augment, mirror
+from lfd_tcmen.training.evaluate import batches, evaluate
 from lfd_tcmen.training.fold import train_fold
 from lfd_tcmen.training.schedule import class_weights, lr_factor
 
@@ -158,3 +159,41 @@ def test_one_training_serves_both_protocols_exactly(features, make_config):
     assert both["honest"].epoch == 3
     with pytest.raises(ValueError, match="protocols"):
         train_fold(features, fold, config, seed=2, progress=False, protocols=["best"])
+
+
+def test_weight_averaging_keeps_the_mean_of_the_last_epochs_weights(features, make_config):
+    fold = loso_folds(features.subjects)[0]
+    plain = train_fold(
+        features,
+        fold,
+        make_config(epochs=3),
+        seed=2,
+        progress=False,
+        protocols=("honest", "honest-nested"),
+        chosen_epoch=2,
+    )
+    averaged = train_fold(features, fold, make_config(epochs=3, average_last=2), seed=2, progress=False)[
+        "honest"
+    ]
+    for key, value in averaged.state_dict.items():
+        if value.is_floating_point():
+            expected = (
+                plain["honest"].state_dict[key].double() + plain["honest-nested"].state_dict[key].double()
+            ) / 2
+            torch.testing.assert_close(value, expected.float(), rtol=0, atol=1e-6)
+    one = train_fold(features, fold, make_config(epochs=3, average_last=1), seed=2, progress=False)["honest"]
+    assert _states_equal(one.state_dict, plain["honest"].state_dict)
+
+
+def test_flip_test_time_averaging_is_the_mean_of_both_views(features, make_config):
+    fold = loso_folds(features.subjects)[0]
+    config = make_config(epochs=1, tta_hflip=True)
+    result = train_fold(features, fold, config, seed=2, progress=False)["honest"]
+    model = create_model_for(features, config.model.name, config.model.params, len(result.train_subjects))
+    model.load_state_dict(result.state_dict)
+    test = np.asarray(fold.test)
+    mirrored = features.subset(np.arange(len(features)))
+    mirrored.faces, mirrored.flows = mirror(features.faces, features.flows, features.flow_normalised)
+    both = (evaluate(model, features, test, 64)["probs"] + evaluate(model, mirrored, test, 64)["probs"]) / 2
+    np.testing.assert_allclose(result.probs, both, atol=1e-6)
+    assert not np.allclose(result.probs, evaluate(model, features, test, 64)["probs"])

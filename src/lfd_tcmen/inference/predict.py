@@ -28,6 +28,7 @@ from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
 from lfd_tcmen.preprocess.video import prepare_video
+from lfd_tcmen.training.augment import mirror
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")
 
@@ -92,10 +93,14 @@ def select_regime(
 
 
 def predict_features(ckpt: Checkpoint, faces: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """Class probabilities (C,) for one sample's model inputs (faces (F,S,S), flows (K,3,R,R))."""
+    """Class probabilities (C,) for one sample's model inputs (faces (F,S,S), flows (K,3,R,R));
+    with the mirror image's averaged in when the model was trained with ``train.tta_hflip``."""
+    views = [(faces[None], flows[None])]
+    if ckpt.config.get("train", {}).get("tta_hflip"):
+        views.append(mirror(faces[None], flows[None], bool(ckpt.preprocess.get("flow_normalised", True))))
     with torch.no_grad():
-        probs = ckpt.model.predict(torch.from_numpy(faces[None].copy()), torch.from_numpy(flows[None].copy()))
-    return probs[0].numpy().astype(np.float64)
+        probs = [ckpt.model.predict(torch.from_numpy(f.copy()), torch.from_numpy(g.copy()))[0] for f, g in views]
+    return torch.stack(probs).mean(dim=0).numpy().astype(np.float64)
 
 
 def predict_clip_features(ckpt: Checkpoint, clip: Any, frames: dict[str, Any]) -> Prediction:

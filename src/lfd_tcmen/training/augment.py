@@ -20,10 +20,7 @@ def augment(
     if train.hflip:
         flip = rng.random(len(faces)) < 0.5
         if flip.any():
-            faces[flip] = faces[flip][..., ::-1]
-            mirrored = flows[flip][..., ::-1].copy()
-            mirrored[:, :, 0] = 1.0 - mirrored[:, :, 0] if flow_normalised else -mirrored[:, :, 0]
-            flows[flip] = mirrored
+            faces[flip], flows[flip] = mirror(faces[flip], flows[flip], flow_normalised)
     if train.shift > 0:
         size = faces.shape[-1]
         shifts = rng.integers(-train.shift, train.shift + 1, size=(len(faces), 2))
@@ -31,6 +28,15 @@ def augment(
             faces[i] = shift(faces[i], int(dy), int(dx))
             scale = flows.shape[-1] / size
             flows[i] = shift(flows[i], round(dy * scale), round(dx * scale))
+    return faces, flows
+
+
+def mirror(faces: np.ndarray, flows: np.ndarray, flow_normalised: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror images of faces (B, F, S, S) and flows (B, K, 3, R, R): left and right swap, so the
+    horizontal flow u changes sign (u -> 1 - u for flows min-max normalised to [0, 1])."""
+    faces = faces[..., ::-1].copy()
+    flows = flows[..., ::-1].copy()
+    flows[:, :, 0] = 1.0 - flows[:, :, 0] if flow_normalised else -flows[:, :, 0]
     return faces, flows
 
 

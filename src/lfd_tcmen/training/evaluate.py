@@ -9,6 +9,7 @@ import torch
 
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models.base import MERModel
+from lfd_tcmen.training.augment import mirror
 from lfd_tcmen.training.device import Precision
 
 CODE_KEYS = ("identity_code", "motion_code", "classifier_input")
@@ -27,11 +28,13 @@ def evaluate(
     index: np.ndarray,
     batch_size: int,
     precision: Precision | None = None,
+    hflip: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Eval-mode forward over ``index``: "probs" (n, C) and any identity/motion codes (n, D).
+    """Eval-mode forward over ``index``: "probs" (n, C) and the model's codes (n, D).
 
     ``precision``: default float32 on the model's device; outputs always come back as float32
-    numpy arrays. The model's train/eval mode is restored afterwards.
+    numpy arrays. ``hflip``: probabilities are the mean of each sample's and its mirror image's
+    (test-time averaging); codes are the sample's own. The model's train/eval mode is restored.
     """
     precision = precision or Precision.of_model(model)
     was_training = model.training
@@ -39,9 +42,15 @@ def evaluate(
     chunks: dict[str, list[np.ndarray]] = {}
     try:
         for idx in batches(index, batch_size):
+            faces, flows = features.faces[idx], features.flows[idx]
             with precision.autocast():
-                out = model(precision.tensor(features.faces[idx]), precision.tensor(features.flows[idx]))
+                out = model(precision.tensor(faces), precision.tensor(flows))
             probs = torch.softmax(out["logits"].float(), dim=-1)
+            if hflip:
+                faces, flows = mirror(faces, flows, features.flow_normalised)
+                with precision.autocast():
+                    logits = model(precision.tensor(faces), precision.tensor(flows))["logits"]
+                probs = (probs + torch.softmax(logits.float(), dim=-1)) / 2
             chunks.setdefault("probs", []).append(probs.cpu().numpy())
             for key in CODE_KEYS:
                 if key in out:

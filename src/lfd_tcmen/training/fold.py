@@ -149,7 +149,9 @@ def _kept_result(
     """The kept model's test probabilities and codes (training codes too when asked and the
     model has codes), and a copy of its weights (on the CPU, contiguous). Epoch and history
     are the caller's to fill."""
-    test_out = evaluate(model, data.features, data.test_index, train.eval_batch_size, precision)
+    test_out = evaluate(
+        model, data.features, data.test_index, train.eval_batch_size, precision, train.tta_hflip
+    )
     codes = {f"test_{k.split('_')[0]}": v for k, v in test_out.items() if k in CODE_KEYS}
     if codes and train_codes:
         train_out = evaluate(model, data.features, data.train_index, train.eval_batch_size, precision)

@@ -28,18 +28,35 @@ from lfd_tcmen.training.evaluate import evaluate
 
 
 class LastEpoch:
-    """honest: keep the model as training left it."""
+    """honest: keep the model as training left it, or (``average_last`` N > 0) the average of
+    its weights after each of the last N epochs (stochastic weight averaging)."""
 
     protocol = HONEST
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, average_last: int = 0) -> None:
         self.epochs = epochs
+        self.average_last = average_last
+        self.sums: dict[str, Any] = {}
+        self.count = 0
 
     def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
+        if self.average_last and epoch > self.epochs - self.average_last:
+            for key, value in model.state_dict().items():
+                if value.is_floating_point():
+                    self.sums[key] = self.sums.get(key, 0) + value.detach().double()
+            self.count += 1
         return {}
 
     def restore(self, model: MERModel) -> int:
-        """Load the kept weights into ``model`` (here: nothing to do); the kept epoch (1-based)."""
+        """Load the kept weights into ``model``; the kept epoch (1-based; the last one averaged)."""
+        if self.count:
+            state = model.state_dict()
+            model.load_state_dict(
+                {
+                    k: (self.sums[k] / self.count).to(v.dtype) if k in self.sums else v
+                    for k, v in state.items()
+                }
+            )
         return self.epochs
 
 
@@ -48,9 +65,10 @@ class BestTestEpoch:
 
     protocol = LEAKY
 
-    def __init__(self, data: FoldData, batch_size: int, precision: Precision) -> None:
+    def __init__(self, data: FoldData, train: TrainConfig, precision: Precision) -> None:
         self.data = data
-        self.batch_size = batch_size
+        self.batch_size = train.eval_batch_size
+        self.hflip = train.tta_hflip
         self.precision = precision
         self.correct = -1
         self.epoch = 0
@@ -58,7 +76,9 @@ class BestTestEpoch:
 
     def after_epoch(self, model: MERModel, epoch: int) -> dict[str, float]:
         test = self.data.test_index
-        probs = evaluate(model, self.data.features, test, self.batch_size, self.precision)["probs"]
+        probs = evaluate(model, self.data.features, test, self.batch_size, self.precision, self.hflip)[
+            "probs"
+        ]
         labels = self.data.features.labels[test]
         correct = int((probs.argmax(1) == labels).sum())
         if correct >= self.correct:
@@ -108,9 +128,9 @@ def protocol_rules(
         raise ValueError(f"honest-nested needs its chosen epoch (1..{train.epochs}), got {chosen}")
     rules: list[Rule] = []
     if HONEST in protocols:
-        rules.append(LastEpoch(train.epochs))
+        rules.append(LastEpoch(train.epochs, train.average_last))
     if LEAKY in protocols:
-        rules.append(BestTestEpoch(data, train.eval_batch_size, precision))
+        rules.append(BestTestEpoch(data, train, precision))
     if NESTED in protocols:
         rules.append(ChosenEpoch(chosen))
     return rules
