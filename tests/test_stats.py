@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.metrics import scores_from_confusion
-from lfd_tcmen.stats import RunPredictions, holm, paired_bootstrap, pooled_scores, verdict
+from lfd_tcmen.stats import RunPredictions, holm, paired_bootstrap, pooled_scores, score_interval, verdict
 
 
 def run(labels, *seeds, subjects=None, datasets=None) -> RunPredictions:
@@ -111,3 +111,13 @@ def test_runs_must_hold_the_same_samples():
 def test_holm_adjustment():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5]) == [0.5] and holm([0.6, 0.9]) == [1.0, 1.0]
+
+
+def test_one_runs_interval_is_the_subject_bootstrap_of_its_score():
+    labels = np.arange(60) % 3
+    perfect = score_interval(run(labels, labels), resamples=500)
+    assert perfect["uf1"] == {"score": 1.0, "ci_low": 1.0, "ci_high": 1.0, "half_width": 0.0}
+    rng = np.random.default_rng(2)
+    noisy = score_interval(run(labels, np.where(rng.random(60) < 0.6, labels, (labels + 1) % 3)), resamples=2000)
+    assert noisy["uf1"]["ci_low"] < noisy["uf1"]["score"] < noisy["uf1"]["ci_high"]
+    assert 0 < noisy["uf1"]["half_width"] < 0.3

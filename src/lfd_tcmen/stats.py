@@ -113,6 +113,53 @@ def _seed_weights(seeds: int, resamples: int, rng: np.random.Generator) -> np.nd
     return weights / seeds
 
 
+def _boot(
+    runs: Sequence[RunPredictions], resamples: int, seed: int
+) -> tuple[list[dict[str, tuple[float, np.ndarray]]], dict[str, Any]]:
+    """Per run and metric: (the observed mean over seeds, (R,) scores on shared subject resamples)."""
+    a = runs[0]
+    for other in runs[1:]:
+        if other.samples != a.samples or not np.array_equal(other.labels, a.labels):
+            raise ValueError("the two runs do not hold the same samples with the same labels")
+    subjects = sorted(set(a.subjects))
+    num_classes = int(max([a.labels.max()] + [r.preds.max() for r in runs])) + 1
+    strata: dict[str, list[int]] = {}
+    for subject, dataset in sorted(set(zip(a.subjects, a.datasets))):
+        strata.setdefault(dataset, []).append(subjects.index(subject))
+    rng = np.random.default_rng(seed)
+    weights = _subject_weights(strata, len(subjects), resamples, rng)
+    scores = []
+    for run in runs:
+        conf = _subject_confusions(run, subjects, num_classes)  # (K, S, C*C)
+        full = pooled_scores(conf.sum(axis=1).reshape(-1, num_classes, num_classes))  # (K,)
+        boot = pooled_scores((weights @ conf).reshape(len(conf), resamples, num_classes, num_classes))
+        mix = _seed_weights(len(conf), resamples, rng)  # (R, K)
+        scores.append({m: (float(full[m].mean()), np.einsum("rk,kr->r", mix, boot[m])) for m in METRICS})
+    info = {
+        "resamples": resamples,
+        "seed": seed,
+        "subjects": len(subjects),
+        "datasets": {d: len(m) for d, m in strata.items()},
+    }
+    return scores, info
+
+
+def score_interval(run: RunPredictions, resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """The pooled UF1 and UAR of one run with 95% subject-cluster bootstrap intervals (seeds
+    resampled too): ``{"uf1": {"score", "ci_low", "ci_high", "half_width"}, ...}``."""
+    (scores,), result = _boot([run], resamples, seed)
+    for m in METRICS:
+        observed, boot = scores[m]
+        low, high = np.nanpercentile(boot, [2.5, 97.5])
+        result[m] = {
+            "score": observed,
+            "ci_low": float(low),
+            "ci_high": float(high),
+            "half_width": float(high - low) / 2,
+        }
+    return result
+
+
 def paired_bootstrap(
     a: RunPredictions, b: RunPredictions, resamples: int = 10_000, seed: int = 0
 ) -> dict[str, Any]:
@@ -120,39 +167,17 @@ def paired_bootstrap(
 
     Both must hold the same samples with the same labels. Deterministic for a given ``seed``.
     """
-    if a.samples != b.samples or not np.array_equal(a.labels, b.labels):
-        raise ValueError("the two runs do not hold the same samples with the same labels")
-    subjects = sorted(set(a.subjects))
-    num_classes = int(max(a.labels.max(), a.preds.max(), b.preds.max())) + 1
-    strata: dict[str, list[int]] = {}
-    for subject, dataset in sorted(set(zip(a.subjects, a.datasets))):
-        strata.setdefault(dataset, []).append(subjects.index(subject))
-    rng = np.random.default_rng(seed)
-    weights = _subject_weights(strata, len(subjects), resamples, rng)
-    scores = {}
-    for name, run in (("a", a), ("b", b)):
-        conf = _subject_confusions(run, subjects, num_classes)  # (K, S, C*C)
-        full = pooled_scores(conf.sum(axis=1).reshape(-1, num_classes, num_classes))  # (K,)
-        boot = pooled_scores((weights @ conf).reshape(len(conf), resamples, num_classes, num_classes))
-        mix = _seed_weights(len(conf), resamples, rng)  # (R, K)
-        scores[name] = {m: (full[m].mean(), np.einsum("rk,kr->r", mix, boot[m])) for m in METRICS}
-    result: dict[str, Any] = {
-        "resamples": resamples,
-        "seed": seed,
-        "subjects": len(subjects),
-        "datasets": {d: len(m) for d, m in strata.items()},
-        "seeds_a": len(a.preds),
-        "seeds_b": len(b.preds),
-    }
+    (scores_a, scores_b), result = _boot([a, b], resamples, seed)
+    result.update(seeds_a=len(a.preds), seeds_b=len(b.preds))
     for m in METRICS:
-        (obs_a, boot_a), (obs_b, boot_b) = scores["a"][m], scores["b"][m]
+        (obs_a, boot_a), (obs_b, boot_b) = scores_a[m], scores_b[m]
         delta = boot_a - boot_b
         low, high = np.nanpercentile(delta, [2.5, 97.5])
         p = min(1.0, 2 * min(np.mean(delta <= 0), np.mean(delta >= 0)))
         result[m] = {
-            "a": float(obs_a),
-            "b": float(obs_b),
-            "delta": float(obs_a - obs_b),
+            "a": obs_a,
+            "b": obs_b,
+            "delta": obs_a - obs_b,
             "ci_low": float(low),
             "ci_high": float(high),
             "p": float(p),
