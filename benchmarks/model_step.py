@@ -24,7 +24,10 @@ def time_step(model, spec: ModelSpec, batch: int, steps: int) -> float:
     g = torch.Generator().manual_seed(0)
     faces = torch.rand(batch, spec.num_frames, spec.face_size, spec.face_size, generator=g)
     flows = torch.rand(batch, spec.num_segments, 3, spec.flow_size, spec.flow_size, generator=g)
-    data = {"labels": torch.arange(batch) % spec.num_classes, "subjects": torch.arange(batch) % spec.num_subjects}
+    data = {
+        "labels": torch.arange(batch) % spec.num_classes,
+        "subjects": torch.arange(batch) % spec.num_subjects,
+    }
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def step() -> None:
@@ -61,7 +64,9 @@ def main() -> None:
             params = {"face_resolution": resolution} if args.model == "lfd_tcmen" else {}
             model = create_model(args.model, spec, **params)
             seconds = time_step(model, spec, args.batch, args.steps)
-            print(f"| {regime} | {resolution or 64} | {model.num_parameters():,} | {seconds * 1000:.1f} | {seconds * 560:.1f} |")
+            print(
+                f"| {regime} | {resolution or 64} | {model.num_parameters():,} | {seconds * 1000:.1f} | {seconds * 560:.1f} |"
+            )
             if args.model != "lfd_tcmen":
                 break
 

@@ -1,7 +1,7 @@
 """Training speed: samples/s of every registered method, and a LOSO run serial vs on N workers.
 
     .venv/bin/python benchmarks/train_speed.py                        # both parts, full LOSO
-    .venv/bin/python benchmarks/train_speed.py --skip-speed --synthetic --folds 4 --epochs 12
+    .venv/bin/python benchmarks/train_speed.py --skip-speed --synthetic --folds 4 --epochs 8
                                                                       # a ~20 s job: start-up matters
     .venv/bin/python benchmarks/train_speed.py --skip-loso            # the samples/s table only
 
@@ -15,10 +15,10 @@ count, ``--speed-epochs`` times; the fastest epoch is reported (on a shared mach
 measures the neighbours). HTNet is heavy on a CPU: it runs ``--htnet-batches`` batches only.
 Columns: the default layout and ``train.channels_last``.
 
-Part 2, LOSO: ``run_experiment`` serially, then with ``--workers`` workers on each engine of
-``--engines`` (the local process pool, local Ray), same config and seed; prints the wall times,
-their ratio to the serial run, whether each run's metrics (timings aside) and predictions equal
-the serial run's, and the load average before and after (other work on the machine slows all).
+Part 2, LOSO: ``run_experiment`` for each of ``--runs``: serially, and with ``--workers`` workers
+on the local process pool and on a local Ray, same config and seed; prints the wall times, their
+ratio to the first run, whether each run's metrics (timings aside) and predictions equal the
+first run's, and the load average before and after (other work on the machine slows all).
 Not part of the test suite: it prints what it measures and asserts no target.
 """
 
@@ -59,7 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs for the LOSO runs")
     p.add_argument("--folds", type=int, default=None, help="only the first N folds (default all)")
     p.add_argument("--workers", type=int, default=2, help="workers of the parallel LOSO runs")
-    p.add_argument("--engines", default="process,ray", help="engines of the parallel LOSO runs")
+    p.add_argument(
+        "--runs",
+        default="serial,process,ray",
+        help="LOSO runs, in order: serial and/or engines (process, ray)",
+    )
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-loso", action="store_true")
     p.add_argument("--out", type=Path, default=None, help="keep the run folders here (default: temporary)")
@@ -153,8 +157,11 @@ def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argpar
     names = names[: args.folds] if args.folds else names
     base = args.out or Path(tempfile.mkdtemp(prefix="train_speed_"))
     runs = []
-    for label, workers, engine in [("serial", 1, "process")] + [
-        (f"{args.workers} workers ({engine})", args.workers, engine) for engine in args.engines.split(",")
+    for label, workers, engine in [
+        ("serial", 1, "process")
+        if run == "serial"
+        else (f"{args.workers} workers ({run})", args.workers, run)
+        for run in args.runs.split(",")
     ]:
         out = base / label.replace(" ", "_").strip("()")
         shutil.rmtree(out, ignore_errors=True)
@@ -166,9 +173,11 @@ def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argpar
         wall = time.perf_counter() - start
         runs.append((label, summary, wall, before, os.getloadavg(), out))
         print(f"  {label}: {wall:.1f} s", flush=True)
-    serial, serial_wall, serial_out = runs[0][1], runs[0][2], runs[0][5]
+    serial, serial_wall, serial_out = runs[0][1], runs[0][2], runs[0][5]  # the first run is the reference
     print(f"\n## LOSO wall time: {len(names)} folds x {config.train.epochs} epochs, {config.model.name}\n")
-    print("| run | wall s | ratio to serial | UF1 | UAR | identical to serial | load avg 1/5/15 min before -> after |")
+    print(
+        f"| run | wall s | ratio to {runs[0][0]} | UF1 | UAR | identical to {runs[0][0]} | load avg 1/5/15 min before -> after |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, s, t, a, b, out in runs:
         o = s.metrics["overall"]
@@ -176,7 +185,9 @@ def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argpar
             (out / "predictions.csv").read_bytes() == (serial_out / "predictions.csv").read_bytes()
         )
         load = f"{a[0]:.2f}/{a[1]:.2f}/{a[2]:.2f} -> {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f}"
-        print(f"| {label} | {t:.1f} | {t / serial_wall:.3f} | {o['uf1']:.4f} | {o['uar']:.4f} | {same} | {load} |")
+        print(
+            f"| {label} | {t:.1f} | {t / serial_wall:.3f} | {o['uf1']:.4f} | {o['uar']:.4f} | {same} | {load} |"
+        )
     print("\nidentical: metrics (timings aside) and predictions.csv equal the serial run's")
     print(f"cores: {os.cpu_count()}; run folders: {base}")
     if args.out is None:

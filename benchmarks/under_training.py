@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     runs = sorted((args.out / "runs").glob("*__leaky-best-epoch"))
     wanted = set(args.methods.split(",")) if args.methods else None
-    print("| method | folds | epochs | train acc at mid-training | train acc at last epoch | best epoch in last tenth |")
+    print(
+        "| method | folds | epochs | train acc at mid-training | train acc at last epoch | best epoch in last tenth |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for run in runs:
         method = run.name.split("__")[0]
