@@ -180,15 +180,18 @@ def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argpar
     )
     print("|---|---|---|---|---|---|---|")
     for label, s, t, a, b, out in runs:
+        load = f"{a[0]:.2f}/{a[1]:.2f}/{a[2]:.2f} -> {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f}"
+        if "overall" not in s.metrics:
+            print(f"| {label} | {t:.1f} | - | - | - | failed: {len(s.failed)} folds | {load} |")
+            continue
         o = s.metrics["overall"]
         same = comparable(s.metrics) == comparable(serial.metrics) and (
             (out / "predictions.csv").read_bytes() == (serial_out / "predictions.csv").read_bytes()
         )
-        load = f"{a[0]:.2f}/{a[1]:.2f}/{a[2]:.2f} -> {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f}"
         print(
             f"| {label} | {t:.1f} | {t / serial_wall:.3f} | {o['uf1']:.4f} | {o['uar']:.4f} | {same} | {load} |"
         )
-    print("\nidentical: metrics (timings aside) and predictions.csv equal the serial run's")
+    print(f"\nidentical: metrics (timings aside) and predictions.csv equal the {runs[0][0]} run's")
     print(f"cores: {os.cpu_count()}; run folders: {base}")
     if args.out is None:
         shutil.rmtree(base, ignore_errors=True)
