@@ -28,12 +28,27 @@ def test_auc_is_the_rank_formula_with_ties():
     assert _auc(scores, positive) == pytest.approx(roc_auc_score(positive, scores))
 
 
-def test_a_run_reports_the_heldout_probe_beside_its_references(tmp_path, make_features, make_config):
-    features = make_features(subjects=3, per_subject=6)
-    run = run_experiment(make_config(epochs=1), features, tmp_path, progress=False)
+def test_a_kfold_run_measures_it_within_each_folds_model_beside_its_references(
+    tmp_path, make_features, make_config
+):
+    features = make_features(subjects=4, per_subject=6)
+    config = make_config(epochs=1).override()
+    config = type(config).from_dict(
+        {**config.to_dict(), "data": {**config.to_dict()["data"], "split": "kfold", "k": 2}}
+    )
+    run = run_experiment(config, features, tmp_path, progress=False)
     heldout = run.metrics["identity_heldout"]
+    assert heldout["available"] and heldout["folds"] == 2
     assert set(heldout["codes"]) == {"motion", "identity", "classifier"} == set(heldout["untrained"])
-    assert heldout["raw_input"]["n_samples"] == 18 and heldout["raw_input"]["n_subjects"] == 3
+    assert heldout["raw_input"]["n_samples"] == 24 and heldout["raw_input"]["n_subjects"] == 4
     # the toy faces carry the subject in their brightness: the raw input mostly names it
     assert heldout["raw_input"]["retrieval"] > 2 * heldout["raw_input"]["retrieval_chance"]
     assert "TRAINING" in run.metrics["identity_leakage"]["what"]
+
+
+def test_leave_one_subject_out_says_why_it_cannot_measure_it(tmp_path, make_features, make_config):
+    run = run_experiment(
+        make_config(epochs=1), make_features(subjects=3, per_subject=4), tmp_path, progress=False
+    )
+    heldout = run.metrics["identity_heldout"]
+    assert heldout["available"] is False and "one subject" in heldout["reason"]

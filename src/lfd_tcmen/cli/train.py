@@ -184,7 +184,7 @@ def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -
     else:
         lines.append(f"identity leakage: not measured ({leak.get('reason', 'no codes')})")
     heldout = metrics.get("identity_heldout")
-    if heldout:
+    if heldout and heldout.get("available"):
         parts = [f"{name} code {p['retrieval']:.3f} / {p['auc']:.3f}" for name, p in heldout["codes"].items()]
         refs = [f"raw input {heldout['raw_input']['retrieval']:.3f} / {heldout['raw_input']['auc']:.3f}"]
         refs += [

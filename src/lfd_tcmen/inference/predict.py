@@ -99,7 +99,9 @@ def predict_features(ckpt: Checkpoint, faces: np.ndarray, flows: np.ndarray) -> 
     if ckpt.config.get("train", {}).get("tta_hflip"):
         views.append(mirror(faces[None], flows[None], bool(ckpt.preprocess.get("flow_normalised", True))))
     with torch.no_grad():
-        probs = [ckpt.model.predict(torch.from_numpy(f.copy()), torch.from_numpy(g.copy()))[0] for f, g in views]
+        probs = [
+            ckpt.model.predict(torch.from_numpy(f.copy()), torch.from_numpy(g.copy()))[0] for f, g in views
+        ]
     return torch.stack(probs).mean(dim=0).numpy().astype(np.float64)
 
 

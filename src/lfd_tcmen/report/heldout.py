@@ -1,12 +1,17 @@
 """The held-out identity probe of a run: does a code tell WHO an unseen subject is?
 
-Each fold's model codes its held-out subject's samples; pooled over all folds, every code comes
-from a model that never saw that subject. ``report.probe.heldout_identity`` then measures
-same-subject retrieval and verification AUC for the motion code, the identity code and the
-classifier's input, beside two references computed the same way: the raw input (faces and flows
+Within each fold whose test set holds two or more subjects (subject k-fold), the fold's model
+codes its held-out samples, all unseen and all in that one model's space;
+``report.probe.heldout_identity`` measures same-subject retrieval and verification AUC for the
+motion code, the identity code and the classifier's input, averaged over folds (weighted by
+samples), beside two references computed the same way: the raw input (faces and flows
 flattened) and an untrained model of the same shape (each fold's, initialised with the fold's
-seed, never trained). A code free of identity sits near the untrained reference or below it; a
-disentangled identity code sits above it.
+seed, never trained). A code free of identity sits near the untrained reference or below it.
+
+Not under leave-one-subject-out: a fold tests one subject, so pooling codes over folds would put
+every subject in its own model's space, and retrieval would find the model, not the person
+(measured on the composite: an UNTRAINED model's pooled codes retrieve the subject 100% of the
+time). Such a run records why the probe is not available.
 """
 
 from __future__ import annotations
@@ -30,34 +35,67 @@ CODES = {"motion": "motion_code", "identity": "identity_code", "classifier": "cl
 def heldout_probe(
     records: Sequence[FoldRecord], features: FeatureSet, config: ExperimentConfig
 ) -> dict[str, Any]:
-    """``{"codes": {name: probe}, "raw_input": probe, "untrained": {name: probe}, "what": ...}``
-    over the held-out samples of ``records`` (names: motion, identity, classifier)."""
-    index = np.concatenate([r.test_index for r in records])
-    subjects = [features.subjects[i] for i in index]
-    trained = {
-        name: np.concatenate([r.codes[f"test_{name}"] for r in records])
-        for name in CODES
-        if all(f"test_{name}" in r.codes for r in records)
-    }
-    raw = np.concatenate(
-        [features.faces[index].reshape(len(index), -1), features.flows[index].reshape(len(index), -1)], axis=1
-    )
-    untrained = _untrained_codes(records, features, config)
+    """``{"available", "codes": {name: probe}, "raw_input": probe, "untrained": {name: probe},
+    "folds"}`` over the folds of ``records`` with two or more test subjects (names: motion,
+    identity, classifier); ``{"available": False, "reason"}`` when there is none."""
+    usable = [r for r in records if len({features.subjects[i] for i in r.test_index}) >= 2]
+    if not usable:
+        return {
+            "available": False,
+            "reason": "every fold tests one subject (leave-one-subject-out): pooled over folds, each "
+            "subject's codes sit in their own model's space, so retrieval would find the model, not the "
+            "person; run a subject k-fold split (data.split: kfold) to measure it",
+        }
+    untrained = _untrained_codes(usable, features, config)
+    per_fold = []
+    for j, r in enumerate(usable):
+        subjects = [features.subjects[i] for i in r.test_index]
+        raw = np.concatenate(
+            [
+                features.faces[r.test_index].reshape(len(subjects), -1),
+                features.flows[r.test_index].reshape(len(subjects), -1),
+            ],
+            axis=1,
+        )
+        per_fold.append(
+            {
+                "codes": {
+                    n: heldout_identity(r.codes[f"test_{n}"], subjects)
+                    for n in CODES
+                    if f"test_{n}" in r.codes
+                },
+                "raw_input": heldout_identity(raw, subjects),
+                "untrained": {n: heldout_identity(codes[j], subjects) for n, codes in untrained.items()},
+            }
+        )
+    names = [n for n in CODES if all(n in f["codes"] for f in per_fold)]
     return {
-        "what": "same-subject 1-NN retrieval and verification AUC of held-out samples' codes, pooled "
-        "over folds (each code from a model that never saw its subject)",
-        "codes": {name: heldout_identity(codes, subjects) for name, codes in trained.items()},
-        "raw_input": heldout_identity(raw, subjects),
-        "untrained": {
-            name: heldout_identity(codes, subjects) for name, codes in untrained.items() if name in trained
-        },
+        "available": True,
+        "what": "same-subject 1-NN retrieval and verification AUC among each fold's held-out subjects, "
+        "in that fold's model's space, averaged over folds (weighted by samples)",
+        "folds": len(usable),
+        "codes": {n: _mean([f["codes"][n] for f in per_fold]) for n in names},
+        "raw_input": _mean([f["raw_input"] for f in per_fold]),
+        "untrained": {n: _mean([f["untrained"][n] for f in per_fold]) for n in names if n in untrained},
     }
+
+
+def _mean(probes: Sequence[dict[str, float | int]]) -> dict[str, float | int]:
+    """Sample-weighted mean of per-fold probes; counts summed."""
+    weights = np.array([p["n_samples"] for p in probes], dtype=np.float64)
+    out: dict[str, float | int] = {
+        k: float(np.average([p[k] for p in probes], weights=weights))
+        for k in ("retrieval", "retrieval_chance", "auc")
+    }
+    out["n_samples"] = int(weights.sum())
+    out["n_subjects"] = int(sum(p["n_subjects"] for p in probes))
+    return out
 
 
 def _untrained_codes(
     records: Sequence[FoldRecord], features: FeatureSet, config: ExperimentConfig
-) -> dict[str, np.ndarray]:
-    """Each fold's model as initialised with its seed, never trained, on its held-out samples."""
+) -> dict[str, list[np.ndarray]]:
+    """Per fold, its model as initialised with its seed, never trained, on its held-out samples."""
     chunks: dict[str, list[np.ndarray]] = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(config.train.threads)
@@ -73,4 +111,4 @@ def _untrained_codes(
                     chunks.setdefault(name, []).append(out[key])
     finally:
         torch.set_num_threads(threads)
-    return {name: np.concatenate(parts) for name, parts in chunks.items() if len(parts) == len(records)}
+    return {name: parts for name, parts in chunks.items() if len(parts) == len(records)}

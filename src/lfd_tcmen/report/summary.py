@@ -78,7 +78,7 @@ def summarize_run(
         "per_dataset": table["per_dataset"],
         "per_fold": per_fold,
         "identity_leakage": leakage,
-        "identity_heldout": heldout_probe(records, features, config) if len(records) >= 2 else None,
+        "identity_heldout": heldout_probe(records, features, config),
         "train_wall_s": round(sum(float(r.get("wall_s") or 0.0) for r in per_fold), 3),
         "predictions": predictions_name(protocol),
     }
