@@ -87,6 +87,8 @@ def test_leaky_protocol_from_the_command_line(config, tmp_path, capsys):
     [
         (["--folds", "sub09"], "unknown fold 'sub09'"),
         (["--model", "nonesuch"], "unknown model 'nonesuch'"),
+        (["--folds", ","], "--folds is empty"),  # never "all folds"
+        (["--seeds", "1,x"], "--seeds: 'x' is not an integer"),
     ],
 )
 def test_bad_arguments_are_one_line(config, tmp_path, capsys, extra, message):

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         config = config.with_train(**model_default_train(config.model.name))
     config = config.override(epochs=args.epochs)
     check_worker_options(args, config.train.threads)
+    seeds = None if args.seeds is None else [_seed(k) for k in names(args.seeds, "--seeds")]
     features, path = features_for(config.data, args.config)
     folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
@@ -101,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
     )
     preprocess = preprocess_info(features, config.data)
-    if args.seeds is not None:
-        seeds = [_seed(k) for k in names(args.seeds, "--seeds")]
+    if seeds is not None:
         summaries, over_seeds = run_seeds(config, features, out, seeds, preprocess=preprocess, **options)
         print(format_seeds(over_seeds, out))
         return _report_failures([f for s in summaries for f in s.failed], out)
