@@ -62,6 +62,15 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path`` (None: absent, unreadable, or not an object)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def json_text(data: Any) -> str:
     return json.dumps(plain(data), indent=2) + "\n"
 

@@ -31,6 +31,17 @@ def names(text: str | None, option: str) -> list[str] | None:
     return items
 
 
+def seed_list(text: str) -> tuple[int, ...]:
+    """``--seeds "0,1,2"`` -> (0, 1, 2), in order, a repeated seed once."""
+    seeds = []
+    for item in names(text, "--seeds") or []:
+        try:
+            seeds.append(int(item))
+        except ValueError:
+            raise LFDError(f"--seeds: {item!r} is not an integer") from None
+    return tuple(dict.fromkeys(seeds))
+
+
 def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]:
     """The FeatureSet a config's data section names, and where it was found.
 

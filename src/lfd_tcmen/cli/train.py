@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names
+from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names, seed_list
 from lfd_tcmen.config import PROTOCOLS, load_config
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train, model_names
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         config = config.with_train(**model_default_train(config.model.name))
     config = config.override(epochs=args.epochs)
     check_worker_options(args, config.train.threads)
-    seeds = None if args.seeds is None else [_seed(k) for k in names(args.seeds, "--seeds")]
+    seeds = None if args.seeds is None else seed_list(args.seeds)
     features, path = features_for(config.data, args.config)
     folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
@@ -110,13 +110,6 @@ def run(args: argparse.Namespace) -> int:
     if summary.metrics.get("folds_done"):
         print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
     return _report_failures(summary.failed, summary.out_dir)
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise LFDError(f"--seeds: {text!r} is not an integer") from None
 
 
 def _report_failures(failed: list[dict], out_dir: Path) -> int:

@@ -8,15 +8,14 @@ seed, each with its predictions): then every seed takes part.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.scoring import read_predictions_csv
 from lfd_tcmen.stats import METRICS, RunPredictions, paired_bootstrap, verdict
 
-REQUIRED = ("dataset", "subject", "sample", "label", "pred")
 ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
 
 
@@ -42,27 +41,10 @@ def prediction_files(path: Path) -> list[Path]:
     return seeds
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-            if missing:
-                raise LFDError(f"not a predictions CSV: no column {', '.join(missing)}", path=path)
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise LFDError(f"cannot read predictions: {err}", path=path) from err
-    for number, row in enumerate(rows, start=2):
-        for column in ("label", "pred"):
-            if not str(row[column]).strip().lstrip("-").isdigit():
-                raise LFDError(f"{column} {row[column]!r} is not a class index", path=path, row=number)
-    return rows
-
-
 def read_run(path: str | Path) -> RunPredictions:
     files = prediction_files(Path(path))
     try:
-        return RunPredictions.from_rows([read_rows(f) for f in files])
+        return RunPredictions.from_rows([read_predictions_csv(f).rows for f in files])
     except ValueError as err:
         raise LFDError(str(err), path=path) from err
 

@@ -10,7 +10,6 @@ kept labelled with what it measures).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.files import atomic_write_text, write_csv, write_json
+from lfd_tcmen.files import atomic_write_text, read_json, write_csv, write_json
 from lfd_tcmen.metrics import confusion_matrix, score_table, summarize
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.heldout import heldout_probe
@@ -191,11 +190,7 @@ def embedding_plot(
 
 def read_metrics(run_dir: Path) -> dict[str, Any] | None:
     """The run's metrics.json (None: absent or unreadable)."""
-    try:
-        metrics = json.loads((run_dir / METRICS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return metrics if isinstance(metrics, dict) else None
+    return read_json(run_dir / METRICS)
 
 
 def reported_folds(run_dir: Path) -> list[str] | None:

@@ -12,7 +12,6 @@ every seed has finished.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -24,7 +23,7 @@ import numpy as np
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
-from lfd_tcmen.files import write_csv, write_json
+from lfd_tcmen.files import read_json, write_csv, write_json
 from lfd_tcmen.metrics import score_table
 from lfd_tcmen.report.compare import ENSEMBLE
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name
@@ -124,11 +123,7 @@ def write_ensemble(
 
 def read_summary(out: Path) -> Mapping[str, Any] | None:
     """``out``'s seeds.json (None: not a multi-seed run folder)."""
-    try:
-        summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) else None
+    return read_json(out / SUMMARY)
 
 
 def run_seeds(
