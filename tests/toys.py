@@ -92,3 +92,15 @@ def write_composite(root: Path, subjects: Sequence[str], clips: int = 3) -> Path
     with (root / "combined_3class_gt.csv").open("w", newline="") as fh:
         csv.writer(fh).writerows(rows)
     return root
+
+
+def scramble_test_subject(features: FeatureSet, fold, seed: int) -> FeatureSet:
+    """A copy of ``features`` whose test samples of ``fold`` have random faces and flows and
+    shifted labels: an honest training must not notice the difference."""
+    altered = features.subset(np.arange(len(features)))
+    rng = np.random.default_rng(seed)
+    test = np.asarray(fold.test)
+    altered.faces[test] = rng.random(altered.faces[test].shape, dtype=np.float32)
+    altered.flows[test] = rng.random(altered.flows[test].shape, dtype=np.float32)
+    altered.labels[test] = (altered.labels[test] + 1) % features.num_classes
+    return altered

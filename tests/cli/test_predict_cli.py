@@ -16,17 +16,11 @@ from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.training.fold import train_fold
+from toys import SMALL_MODEL
 
 CLASSES = ("negative", "positive", "surprise")
 SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
-PARAMS = {
-    "identity_dim": 8,
-    "motion_dim": 8,
-    "flow_dim": 16,
-    "face_width": 4,
-    "flow_width": 4,
-    "face_resolution": 16,
-}
+PARAMS = SMALL_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -122,4 +116,3 @@ def test_predict_real_video(shared_data, checkpoint, capsys):
     on, ap, off = out["frames"]["onset"], out["frames"]["apex"], out["frames"]["offset"]
     assert 0 <= on <= ap <= off < 72  # spotted within the clip's 72 frames
     assert out["frames"]["video"] == str(video)
-

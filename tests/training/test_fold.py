@@ -14,6 +14,7 @@ from lfd_tcmen.training.augment import augment, mirror
 from lfd_tcmen.training.evaluate import batches, evaluate
 from lfd_tcmen.training.fold import train_fold
 from lfd_tcmen.training.schedule import class_weights, lr_factor
+from toys import scramble_test_subject
 
 
 def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -46,12 +47,7 @@ def test_honest_training_ignores_everything_about_the_test_subject(features, mak
     config = make_config(epochs=2)
     a = train_fold(features, fold, config, seed=11, progress=False)["honest"]
 
-    altered = features.subset(np.arange(len(features)))
-    rng = np.random.default_rng(99)
-    test = np.asarray(fold.test)
-    altered.faces[test] = rng.random(altered.faces[test].shape, dtype=np.float32)
-    altered.flows[test] = rng.random(altered.flows[test].shape, dtype=np.float32)
-    altered.labels[test] = (altered.labels[test] + 1) % features.num_classes
+    altered = scramble_test_subject(features, fold, seed=99)
     b = train_fold(altered, fold, config, seed=11, progress=False)["honest"]
 
     assert _states_equal(a.state_dict, b.state_dict)

@@ -12,6 +12,7 @@ from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.runs.experiment import RunPlan, fold_task, run_experiment
 from lfd_tcmen.training.fold import train_fold
 from lfd_tcmen.training.select import inner_folds, select_epoch
+from toys import scramble_test_subject
 
 
 def test_inner_folds_split_the_training_subjects_only(make_features):
@@ -36,12 +37,7 @@ def test_nested_selection_never_sees_the_test_subject(make_features, make_config
     assert not set(np.concatenate(seen).tolist()) & set(fold.test)
     assert 1 <= result.epoch <= 3 and result.selection["k"] == 3 and len(result.selection["inner_uf1"]) == 3
 
-    altered = features.subset(np.arange(len(features)))
-    rng = np.random.default_rng(5)
-    test = np.asarray(fold.test)
-    altered.faces[test] = rng.random(altered.faces[test].shape, dtype=np.float32)
-    altered.flows[test] = rng.random(altered.flows[test].shape, dtype=np.float32)
-    altered.labels[test] = (altered.labels[test] + 1) % features.num_classes
+    altered = scramble_test_subject(features, fold, seed=5)
     again = fold_task(altered, plan, fold, False, False, None)["honest-nested"]
     assert again.selection == result.selection and again.epoch == result.epoch
     assert all(torch.equal(again.state_dict[k], result.state_dict[k]) for k in result.state_dict)
