@@ -9,9 +9,8 @@ flattened) and an untrained model of the same shape (each fold's, initialised wi
 seed, never trained). A code free of identity sits near the untrained reference or below it.
 
 Not under leave-one-subject-out: a fold tests one subject, so pooling codes over folds would put
-every subject in its own model's space, and retrieval would find the model, not the person
-(measured on the composite: an UNTRAINED model's pooled codes retrieve the subject 100% of the
-time). Such a run records why the probe is not available.
+every subject in its own model's space, and retrieval could find the model rather than the
+person (untrained models included). Such a run records why the probe is not available.
 """
 
 from __future__ import annotations

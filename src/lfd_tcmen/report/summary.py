@@ -110,7 +110,8 @@ def _leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
         "folds": len(done),
         "split": "each fold's training samples",
         "what": "a linear probe's cross-validated accuracy at naming the subject from codes of the fold's "
-        "OWN TRAINING samples; it saturates (raw pixels score ~1), so it cannot rank models: see "
+        "OWN TRAINING samples; it saturates (nearly any face-derived vector names a training "
+        "subject), so it cannot rank models: see "
         "identity_heldout",
     }
     for name in CODE_NAMES:
