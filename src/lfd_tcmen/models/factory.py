@@ -14,6 +14,7 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import htnet, lfd_tcmen, off_apexnet, rpca, ststnet  # noqa: F401  (they register)
 from lfd_tcmen.models.base import MERModel
+from lfd_tcmen.models.init import initialise
 from lfd_tcmen.models.registry import MODELS
 from lfd_tcmen.models.spec import ModelSpec
 
@@ -36,11 +37,21 @@ def create_model(name: str, spec: ModelSpec, **params: Any) -> MERModel:
 
 
 def create_model_for(
-    features: FeatureSet, name: str, params: Mapping[str, Any], num_subjects: int
+    features: FeatureSet,
+    name: str,
+    params: Mapping[str, Any],
+    num_subjects: int,
+    *,
+    seed: int | None = None,
 ) -> MERModel:
     """Model ``name`` (YAML ``params``) shaped for ``features``; ``num_subjects`` sizes the identity head
-    (the fold's training subjects)."""
-    return create_model(name, ModelSpec.from_feature_set(features, num_subjects), **dict(params))
+    (the fold's training subjects). ``seed``: initialise every submodule from a generator seeded by
+    (seed, its name) (``models.init``); None keeps torch's global draw (e.g. weights about to be
+    loaded)."""
+    model = create_model(name, ModelSpec.from_feature_set(features, num_subjects), **dict(params))
+    if seed is not None:
+        initialise(model, seed)
+    return model
 
 
 def model_default_train(name: str) -> dict[str, Any]:

@@ -121,7 +121,8 @@ class LocalTransformer(nn.Module):
 
     def __init__(self, dim: int, seq_len: int, depth: int, heads: int, mlp_mult: int, dropout: float) -> None:
         super().__init__()
-        self.pos_emb = nn.Parameter(torch.randn(seq_len))
+        self.pos_emb = nn.Parameter(torch.empty(seq_len))
+        self.reset_own_parameters()
         self.layers = nn.ModuleList(
             nn.ModuleList(
                 [
@@ -133,6 +134,10 @@ class LocalTransformer(nn.Module):
             )
             for _ in range(depth)
         )
+
+    def reset_own_parameters(self) -> None:
+        """The position embedding (the one parameter this module owns): N(0, 1), as the authors'."""
+        nn.init.normal_(self.pos_emb)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.pos_emb[: x.shape[1], None]

@@ -179,11 +179,18 @@ class TemporalComplementedMotionEnhancement(nn.Module):
         self.flow_encoder = ConvEncoder(3, widths, dim)
         motion_dim = p.motion_dim if p.use_drl else None
         if self.num_segments > 1:
-            self.segment_embedding = nn.Parameter(torch.randn(self.num_segments, dim) * 0.02)
+            self.segment_embedding = nn.Parameter(torch.empty(self.num_segments, dim))
             self.temporal = TemporalComplementAttention(dim, query_dim=motion_dim or dim)
         if motion_dim is not None:
             self.motion_projection = nn.Linear(motion_dim, dim)
             self.fusion = GatedFusion(dim)
+
+        self.reset_own_parameters()
+
+    def reset_own_parameters(self) -> None:
+        """The segment embedding (the one parameter this module owns): N(0, 0.02^2)."""
+        if self.num_segments > 1:
+            nn.init.normal_(self.segment_embedding, std=0.02)
 
     def forward(self, flows: Tensor, motion_code: Tensor | None) -> dict[str, Tensor]:
         b, k = flows.shape[:2]

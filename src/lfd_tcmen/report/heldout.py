@@ -100,9 +100,12 @@ def _untrained_codes(
     torch.set_num_threads(config.train.threads)
     try:
         for r in records:
-            torch.manual_seed(int(r.info.get("seed", 0)))
             model = create_model_for(
-                features, config.model.name, config.model.params, len(r.info.get("train_subjects", []))
+                features,
+                config.model.name,
+                config.model.params,
+                len(r.info.get("train_subjects", [])),
+                seed=int(r.info.get("seed", 0)),
             )
             out = evaluate(model, features, r.test_index, config.train.eval_batch_size)
             for name, key in CODES.items():

@@ -82,9 +82,9 @@ def train_fold(
     """Train on ``fold.train``, predict ``fold.test``; one result per protocol (default: the config's).
 
     Nine parameters: the fold (data, split, config, seed) and five keyword-only switches that
-    callers set independently. ``seed`` seeds torch (initialisation) and numpy (shuffling,
-    augmentation), so a fold's result depends on (data, config, seed) only; ``protocols`` share
-    that one training. ``on_batch`` sees the sample indices of every training batch (tests use
+    callers set independently. ``seed`` seeds the initialisation (per submodule name,
+    ``models.init``), torch's RNG (dropout) and numpy (shuffling, augmentation), so a fold's
+    result depends on (data, config, seed) only; ``protocols`` share that one training. ``on_batch`` sees the sample indices of every training batch (tests use
     it to prove test samples never enter one). ``train_codes``: also return the training
     samples' codes (for the identity-leakage probe). ``chosen_epoch``: the epoch honest-nested
     keeps, chosen beforehand on the training subjects (``training.select.select_epoch``).
@@ -96,9 +96,10 @@ def train_fold(
     threads = torch.get_num_threads()
     torch.set_num_threads(train.threads)
     try:
+        stepper = _stepper(data, config, precision, seed)
+        # Training's randomness (dropout) starts from the fold seed, whichever modules exist.
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        stepper = _stepper(data, config, precision)
         rules = protocol_rules(tuple(protocols or (train.protocol,)), data, train, precision, chosen_epoch)
         histories: dict[str, list[dict[str, float]]] = {rule.protocol: [] for rule in rules}
         bar = tqdm(
@@ -131,9 +132,12 @@ def train_fold(
     return results
 
 
-def _stepper(data: FoldData, config: ExperimentConfig, precision: Precision) -> Stepper:
-    """The fold's model (identity head sized by its TRAINING subjects) and Adam optimiser."""
-    model = create_model_for(data.features, config.model.name, config.model.params, len(data.train_subjects))
+def _stepper(data: FoldData, config: ExperimentConfig, precision: Precision, seed: int) -> Stepper:
+    """The fold's model (identity head sized by its TRAINING subjects; each submodule initialised
+    from (seed, its name)) and Adam optimiser."""
+    model = create_model_for(
+        data.features, config.model.name, config.model.params, len(data.train_subjects), seed=seed
+    )
     model = model.to(precision.device)
     if config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
