@@ -112,7 +112,9 @@ def samples_per_second(
     train_index = data.train_index
     torch.set_num_threads(config.train.threads)
     torch.manual_seed(0)
-    model = create_model_for(features, config.model.name, config.model.params, len(data.train_subjects), seed=0)
+    model = create_model_for(
+        features, config.model.name, config.model.params, len(data.train_subjects), seed=0
+    )
     if config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)

@@ -34,7 +34,12 @@ def test_the_readme_example_runs_as_printed(tmp_path):
     synth = tmp_path / ".demo" / "synth"
     sheet = render_dataset(synth, subjects=3, clips_per_subject=3, frames_per_clip=8, progress=False)
     samples = load_samples("casme2", sheet, root=synth / "CASME2_RAW_selected", protocol="casme2-3class")
-    prepare_dataset(samples, PreprocessConfig(face_size=64, flow_method="dis"), tmp_path / ".demo" / "store", progress=False)
+    prepare_dataset(
+        samples,
+        PreprocessConfig(face_size=64, flow_method="dis"),
+        tmp_path / ".demo" / "store",
+        progress=False,
+    )
     config = yaml.safe_load((REPO / "configs" / "synthetic.yaml").read_text())
     config["train"]["epochs"] = 1  # the demo's config, one epoch
     (tmp_path / "configs").mkdir()

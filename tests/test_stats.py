@@ -118,6 +118,8 @@ def test_one_runs_interval_is_the_subject_bootstrap_of_its_score():
     perfect = score_interval(run(labels, labels), resamples=500)
     assert perfect["uf1"] == {"score": 1.0, "ci_low": 1.0, "ci_high": 1.0, "half_width": 0.0}
     rng = np.random.default_rng(2)
-    noisy = score_interval(run(labels, np.where(rng.random(60) < 0.6, labels, (labels + 1) % 3)), resamples=2000)
+    noisy = score_interval(
+        run(labels, np.where(rng.random(60) < 0.6, labels, (labels + 1) % 3)), resamples=2000
+    )
     assert noisy["uf1"]["ci_low"] < noisy["uf1"]["score"] < noisy["uf1"]["ci_high"]
     assert 0 < noisy["uf1"]["half_width"] < 0.3

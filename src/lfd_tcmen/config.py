@@ -80,6 +80,11 @@ class TrainConfig:
         training subjects scored after every epoch), then trains on all training subjects and
         keeps that epoch: about ``select_k + 1`` trainings per fold, the test subject unseen.
     select_k: inner folds of "honest-nested" (over the fold's training subjects).
+    select_grid: for "honest-nested", a small declared grid chosen with the epoch by the same
+        inner cross-validation, e.g. ``{"train.lr": [5e-4, 1e-3], "model.w_identity": [0, 0.1]}``:
+        keys ``train.lr``, ``train.weight_decay``, ``train.batch_size`` or ``model.<param>``,
+        each a list of values; every combination is tried (at most 16), and the outer training
+        uses the chosen one. Empty: the epoch only.
     average_last: keep the average of the weights after each of the last ``average_last``
         epochs (stochastic weight averaging over the end of the schedule) instead of the last
         epoch's weights; 0: off. Applies to the honest protocol's kept model; a fixed rule, so
@@ -109,6 +114,7 @@ class TrainConfig:
 
     protocol: str = "honest"
     select_k: int = 5
+    select_grid: Mapping[str, Any] = field(default_factory=dict)
     average_last: int = 0
     tta_hflip: bool = False
     epochs: int = 30
@@ -141,6 +147,7 @@ class TrainConfig:
             )
         if self.select_k < 2:
             raise ValueError(f"train.select_k must be >= 2, got {self.select_k}")
+        _check_grid(self.select_grid)
         if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", self.device):
             raise ValueError(
                 f"train.device must be one of {', '.join(DEVICES)} or cuda:N; got {self.device!r}"
@@ -167,6 +174,7 @@ class ExperimentConfig:
         """Plain types only (YAML-, JSON- and ``torch.load(weights_only=True)``-safe)."""
         d = asdict(self)
         d["model"]["params"] = plain(self.model.params)
+        d["train"]["select_grid"] = plain(self.train.select_grid)
         return d
 
     @classmethod
@@ -290,6 +298,35 @@ def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
             raise LFDError(f"{key}: expected a string, got {value!r}", path=source)
         return value
     return value
+
+
+GRID_TRAIN_KEYS = ("lr", "weight_decay", "batch_size")
+GRID_MAX_POINTS = 16
+
+
+def _check_grid(grid: Mapping[str, Any]) -> None:
+    """``train.select_grid``: known keys, non-empty lists of numbers or booleans, <= 16 points."""
+    points = 1
+    for key, values in grid.items():
+        section, _, name = str(key).partition(".")
+        if (
+            not name
+            or section not in ("train", "model")
+            or (section == "train" and name not in GRID_TRAIN_KEYS)
+        ):
+            raise ValueError(
+                f"train.select_grid: key {key!r} must be train.{{{','.join(GRID_TRAIN_KEYS)}}} or model.<param>"
+            )
+        if not isinstance(values, list | tuple) or not values:
+            raise ValueError(f"train.select_grid.{key}: expected a non-empty list of values, got {values!r}")
+        if any(not isinstance(v, int | float) for v in values) or len(set(values)) != len(values):
+            raise ValueError(f"train.select_grid.{key}: expected distinct numbers, got {list(values)!r}")
+        points *= len(values)
+    if points > GRID_MAX_POINTS:
+        raise ValueError(
+            f"train.select_grid has {points} combinations; at most {GRID_MAX_POINTS} "
+            "(each costs select_k trainings per fold)"
+        )
 
 
 def _choice(key: str, value: str, options: tuple[str, ...]) -> None:

@@ -12,21 +12,52 @@ from lfd_tcmen.cli import main
 
 def test_summary_json_on_real_casme2(shared_data, capsys):
     sheet = shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx"
-    code = main(["data", "summary", "--dataset", "casme2", "--annotations", str(sheet), "--protocol",
-                 "casme2-5class", "--json"])
+    code = main(
+        [
+            "data",
+            "summary",
+            "--dataset",
+            "casme2",
+            "--annotations",
+            str(sheet),
+            "--protocol",
+            "casme2-5class",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out == {"n_samples": 249, "n_subjects": 26, "class_counts": {
-        "happiness": 32, "disgust": 63, "repression": 27, "surprise": 28, "others": 99}}
+    assert out == {
+        "n_samples": 249,
+        "n_subjects": 26,
+        "class_counts": {"happiness": 32, "disgust": 63, "repression": 27, "surprise": 28, "others": 99},
+    }
 
 
 def test_summary_table_on_real_composite(shared_data, capsys):
     gt = shared_data / "megc2019_composite" / "combined_3class_gt.csv"
-    assert main(["data", "summary", "--dataset", "megc2019", "--annotations", str(gt),
-                 "--protocol", "megc2019-3class"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "summary",
+                "--dataset",
+                "megc2019",
+                "--annotations",
+                str(gt),
+                "--protocol",
+                "megc2019-3class",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert "samples:  442" in lines and "subjects: 68" in lines
-    assert [line.split()[:2] for line in lines[-3:]] == [["negative", "250"], ["positive", "109"], ["surprise", "83"]]
+    assert [line.split()[:2] for line in lines[-3:]] == [
+        ["negative", "250"],
+        ["positive", "109"],
+        ["surprise", "83"],
+    ]
 
 
 def test_summary_without_protocol_counts_emotions_and_prints_warnings(shared_data, capsys):
@@ -45,12 +76,17 @@ def test_summary_without_protocol_counts_emotions_and_prints_warnings(shared_dat
     [
         (["--dataset", "casme9", "--annotations", "{sheet}"], "unknown dataset 'casme9'"),
         (["--dataset", "casme2", "--annotations", "{missing}"], "annotation file not found"),
-        (["--dataset", "casme2", "--annotations", "{sheet}", "--protocol", "nope"], "unknown protocol 'nope'"),
+        (
+            ["--dataset", "casme2", "--annotations", "{sheet}", "--protocol", "nope"],
+            "unknown protocol 'nope'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     sheet = tmp_path / "coding.csv"
-    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n01,EP01,1,2,3,happiness\n")
+    sheet.write_text(
+        "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n01,EP01,1,2,3,happiness\n"
+    )
     argv = [a.format(sheet=sheet, missing=tmp_path / "missing.xlsx") for a in argv]
     assert main(["data", "summary", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -59,35 +95,102 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
 
 def test_bad_row_error_names_file_and_row(tmp_path, capsys):
     sheet = tmp_path / "coding.csv"
-    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n"
-                     "01,EP01,1,2,3,happiness\n01,EP02,1,2,3,joy\n")
-    assert main(["data", "summary", "--dataset", "casme2", "--annotations", str(sheet),
-                 "--protocol", "casme2-5class"]) == 2
+    sheet.write_text(
+        "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n"
+        "01,EP01,1,2,3,happiness\n01,EP02,1,2,3,joy\n"
+    )
+    assert (
+        main(
+            [
+                "data",
+                "summary",
+                "--dataset",
+                "casme2",
+                "--annotations",
+                str(sheet),
+                "--protocol",
+                "casme2-5class",
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err.startswith(f"lfd-tcmen: error: {sheet}, row 3: emotion 'joy'")
 
 
 def test_synth_passes_arguments_and_prints_the_sheet(tmp_path, capsys, monkeypatch):
     calls = []
 
-    def fake_render(out, subjects=8, seed=0, clips_per_subject=12, size=128, frames_per_clip=24, progress=True):
+    def fake_render(
+        out, subjects=8, seed=0, clips_per_subject=12, size=128, frames_per_clip=24, progress=True
+    ):
         calls.append((out, subjects, seed, clips_per_subject, size))
         return Path(out) / "CASME2-coding-synthetic.xlsx"
 
     monkeypatch.setattr("lfd_tcmen.cli.data.render_dataset", fake_render)
-    assert main(["data", "synth", "--out", str(tmp_path), "--subjects", "3", "--seed", "7",
-                 "--clips-per-subject", "2", "--size", "96"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--out",
+                str(tmp_path),
+                "--subjects",
+                "3",
+                "--seed",
+                "7",
+                "--clips-per-subject",
+                "2",
+                "--size",
+                "96",
+            ]
+        )
+        == 0
+    )
     assert calls == [(tmp_path, 3, 7, 2, 96)]
     assert capsys.readouterr().out.strip() == str(tmp_path / "CASME2-coding-synthetic.xlsx")
 
 
 def test_synth_then_summary_end_to_end(tmp_path, capsys):
     pytest.importorskip("lfd_tcmen.data.synthetic")
-    assert main(["data", "synth", "--out", str(tmp_path / "syn"), "--subjects", "2", "--seed", "1",
-                 "--clips-per-subject", "2", "--size", "64"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--out",
+                str(tmp_path / "syn"),
+                "--subjects",
+                "2",
+                "--seed",
+                "1",
+                "--clips-per-subject",
+                "2",
+                "--size",
+                "64",
+            ]
+        )
+        == 0
+    )
     sheet = capsys.readouterr().out.strip()
     assert Path(sheet).is_file()
-    assert main(["data", "summary", "--dataset", "casme2", "--annotations", sheet, "--root",
-                 str(tmp_path / "syn" / "CASME2_RAW_selected"), "--protocol", "casme2-5class", "--json"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "summary",
+                "--dataset",
+                "casme2",
+                "--annotations",
+                sheet,
+                "--root",
+                str(tmp_path / "syn" / "CASME2_RAW_selected"),
+                "--protocol",
+                "casme2-5class",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["n_samples"] == 4 and out["n_subjects"] == 2 and sum(out["class_counts"].values()) == 4
 

@@ -106,7 +106,9 @@ def test_channels_and_grey_faces(tmp_path):
     face[:, :, 2] = 255  # pure red in BGR
     cv2.imwrite(str(tmp_path / "apex_face_224" / "006_006_1_2.jpg"), face)
     fs = load_composite(tmp_path, face_size=8)
-    np.testing.assert_allclose(fs.flows[0, 0], rgb.transpose(2, 0, 1) / 255.0, atol=1e-6)  # R=u, G=v, B=strain
+    np.testing.assert_allclose(
+        fs.flows[0, 0], rgb.transpose(2, 0, 1) / 255.0, atol=1e-6
+    )  # R=u, G=v, B=strain
     assert abs(float(fs.faces[0, 0].mean()) - 0.299) < 0.01  # luminance of pure red
     assert fs.subjects == ["samm/006"] and fs.labels.tolist() == [2]
 
@@ -116,7 +118,9 @@ def test_unmatched_and_ambiguous_files(tmp_path):
     for stem in ("s01_s01_ne_01 ", "s01_s01_po_01 "):
         cv2.imwrite(str(tmp_path / "flow_uvos_28" / f"{stem}.png"), flow_image(0))
     cv2.imwrite(str(tmp_path / "apex_face_224" / "s01_s1_ne_01.jpg"), np.zeros((224, 224, 3), np.uint8))
-    with pytest.raises(LFDError, match=r"combined_3class_gt\.csv, row 2: no file matches this sample: .*s01_s01_po_01\.jpg"):
+    with pytest.raises(
+        LFDError, match=r"combined_3class_gt\.csv, row 2: no file matches this sample: .*s01_s01_po_01\.jpg"
+    ):
         load_composite(tmp_path)
     for name in ("s01_s1_po_01.jpg", "s1_s01_po_1.jpg"):
         cv2.imwrite(str(tmp_path / "apex_face_224" / name), np.zeros((224, 224, 3), np.uint8))

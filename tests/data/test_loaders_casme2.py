@@ -14,8 +14,18 @@ from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.errors import LFDError
 
-HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-          "Estimated Emotion", "Objective Classes")
+HEADER = (
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+)
 
 
 def write_sheet(path: Path, rows: list[tuple]) -> Path:
@@ -44,10 +54,22 @@ def test_real_coding_sheet_counts(coding_sheet):
     assert len(samples) == 255
     assert len({s.subject for s in samples}) == 26
     assert Counter(s.emotion for s in samples) == {
-        "others": 99, "disgust": 63, "happiness": 32, "surprise": 28, "repression": 27, "sadness": 4, "fear": 2,
+        "others": 99,
+        "disgust": 63,
+        "happiness": 32,
+        "surprise": 28,
+        "repression": 27,
+        "sadness": 4,
+        "fear": 2,
     }
     first = samples[0]
-    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == ("sub01", "EP02_01f", 46, 59, 86)
+    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == (
+        "sub01",
+        "EP02_01f",
+        46,
+        59,
+        86,
+    )
     assert first.action_units == "12" and first.emotion == "happiness"
     assert first.source.endswith("CASME2-coding-20190701.xlsx, row 2")
     assert samples[-1].source.endswith(", row 256") and samples[-1].clip == "EP18_51"
@@ -56,7 +78,9 @@ def test_real_coding_sheet_counts(coding_sheet):
 
 def test_real_apex_slash_is_missing(coding_sheet):
     missing = [s for s in load_samples("casme2", coding_sheet) if s.apex is None]
-    assert [(s.subject, s.clip, s.source.rsplit(", ", 1)[1]) for s in missing] == [("sub04", "EP12_01f", "row 31")]
+    assert [(s.subject, s.clip, s.source.rsplit(", ", 1)[1]) for s in missing] == [
+        ("sub04", "EP12_01f", "row 31")
+    ]
     assert missing[0].apex_source == "missing" and (missing[0].onset, missing[0].offset) == (261, 321)
 
 
@@ -64,7 +88,12 @@ def test_real_five_class_protocol(coding_sheet):
     samples = load_samples("casme2", coding_sheet, protocol="casme2-5class")
     assert len(samples) == 249  # fear (2) and sadness (4) left out
     assert Counter(s.class_name for s in samples) == {
-        "happiness": 32, "disgust": 63, "repression": 27, "surprise": 28, "others": 99}
+        "happiness": 32,
+        "disgust": 63,
+        "repression": 27,
+        "surprise": 28,
+        "others": 99,
+    }
     assert {s.label for s in samples if s.class_name == "others"} == {4}
 
 
@@ -76,12 +105,20 @@ def test_real_bob_database(shared_data):
     assert no_apex == [("sub04", "EP12_01f"), ("sub09", "EP02_02f"), ("sub24", "EP02_07")]  # apex -1
     first = next(s for s in samples if s.source.endswith("row 1"))
     assert (first.subject, first.clip, first.emotion, first.onset, first.apex, first.offset) == (
-        "sub23", "EP12_02f", "disgust", 46, 84, 130)
+        "sub23",
+        "EP12_02f",
+        "disgust",
+        46,
+        84,
+        130,
+    )
     assert first.action_units == "4+7+10"
 
 
 def test_frames_from_root_numeric_order(tmp_path):
-    sheet = write_sheet(tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 8, 10, 12, None, 12, "happiness", 1)])
+    sheet = write_sheet(
+        tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 8, 10, 12, None, 12, "happiness", 1)]
+    )
     write_frames(tmp_path / "raw" / "sub01" / "EP02_01f", range(6, 14))  # a frame each side of the clip
     (tmp_path / "raw" / "sub01" / "EP02_01f" / "landmarks.npy").write_bytes(b"")
     (sample,) = load_samples("casme2", sheet, root=tmp_path / "raw")
@@ -91,10 +128,13 @@ def test_frames_from_root_numeric_order(tmp_path):
 
 
 def test_missing_clip_folder_names_path_and_row(tmp_path):
-    sheet = write_sheet(tmp_path / "coding.xlsx", [
-        ("01", "EP02_01f", None, 1, 2, 3, None, 12, "happiness", 1),
-        ("02", "EP03_02", None, 1, 2, 3, None, 12, "disgust", 1),
-    ])
+    sheet = write_sheet(
+        tmp_path / "coding.xlsx",
+        [
+            ("01", "EP02_01f", None, 1, 2, 3, None, 12, "happiness", 1),
+            ("02", "EP03_02", None, 1, 2, 3, None, 12, "disgust", 1),
+        ],
+    )
     write_frames(tmp_path / "raw" / "sub01" / "EP02_01f", [1, 2, 3])
     with pytest.raises(LFDError) as err:
         load_samples("casme2", sheet, root=tmp_path / "raw")
@@ -103,14 +143,18 @@ def test_missing_clip_folder_names_path_and_row(tmp_path):
 
 
 def test_missing_root_folder(tmp_path):
-    sheet = write_sheet(tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 1, 2, 3, None, 12, "happiness", 1)])
+    sheet = write_sheet(
+        tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 1, 2, 3, None, 12, "happiness", 1)]
+    )
     with pytest.raises(LFDError, match="frames folder not found") as err:
         load_samples("casme2", sheet, root=tmp_path / "nowhere")
     assert err.value.path == str(tmp_path / "nowhere")
 
 
 def test_missing_frame_names_frame_and_row(tmp_path):
-    sheet = write_sheet(tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 1, 3, 5, None, 12, "happiness", 1)])
+    sheet = write_sheet(
+        tmp_path / "coding.xlsx", [("01", "EP02_01f", None, 1, 3, 5, None, 12, "happiness", 1)]
+    )
     write_frames(tmp_path / "raw" / "sub01" / "EP02_01f", [1, 2, 4, 5])
     with pytest.raises(LFDError, match=r"row 2: frame 3 of onset\.\.offset 1\.\.5 not found"):
         load_samples("casme2", sheet, root=tmp_path / "raw")
@@ -141,9 +185,12 @@ def test_duplicate_clip_is_an_error(tmp_path):
 
 
 def test_reads_the_synthetic_dataset(tmp_path):
-    sheet = render_dataset(tmp_path / "syn", subjects=2, seed=3, clips_per_subject=2, size=64,
-                           frames_per_clip=8, progress=False)
-    samples = load_samples("casme2", sheet, root=tmp_path / "syn" / "CASME2_RAW_selected", protocol="casme2-5class")
+    sheet = render_dataset(
+        tmp_path / "syn", subjects=2, seed=3, clips_per_subject=2, size=64, frames_per_clip=8, progress=False
+    )
+    samples = load_samples(
+        "casme2", sheet, root=tmp_path / "syn" / "CASME2_RAW_selected", protocol="casme2-5class"
+    )
     assert len(samples) == 4 and {s.subject for s in samples} == {"sub01", "sub02"}
     for s in samples:
         assert len(s.frames) == s.offset - s.onset + 1 == 8

@@ -36,14 +36,29 @@ def test_real_v2_labels(casme3_dir):
         samples = load_samples("casme3", casme3_dir / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
     # 860 rows; rows 751, 798, 800 have offset before onset (2694 < 3647, offset 0) and are skipped
     assert len(samples) == 857
-    skipped = sorted(str(w.message).split(": ")[0].rsplit(" ", 1)[1] for w in record if "skipped" in str(w.message))
+    skipped = sorted(
+        str(w.message).split(": ")[0].rsplit(" ", 1)[1] for w in record if "skipped" in str(w.message)
+    )
     assert skipped == ["751", "798", "800"]
     assert len({s.subject for s in samples}) == 94
     # "Others" (3 rows) and "others" are one label
     assert Counter(s.emotion for s in samples) == {
-        "disgust": 250, "surprise": 187, "others": 158, "fear": 86, "anger": 64, "sad": 57, "happy": 55}
+        "disgust": 250,
+        "surprise": 187,
+        "others": 158,
+        "fear": 86,
+        "anger": 64,
+        "sad": 57,
+        "happy": 55,
+    }
     first = samples[0]
-    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == ("spNO.1", "a_355", 355, 359, 360)
+    assert (first.subject, first.clip, first.onset, first.apex, first.offset) == (
+        "spNO.1",
+        "a_355",
+        355,
+        359,
+        360,
+    )
     assert first.source.endswith("JpgIndex_v2.xlsx, row 2")
     assert [s.source.rsplit(" ", 1)[1] for s in samples if s.apex is None] == ["130"]  # apex 83 < onset 112
 
@@ -71,7 +86,9 @@ def test_real_v1_files(casme3_dir):
 
 def test_real_htnet_csv(casme3_dir):
     with pytest.warns(UserWarning, match=r"row 102: apex 83 outside onset\.\.offset 112\.\.358"):
-        samples = load_samples("casme3", casme3_dir / "cas(me)3_part_A_edited_htnet.csv", protocol="casme3-3class")
+        samples = load_samples(
+            "casme3", casme3_dir / "cas(me)3_part_A_edited_htnet.csv", protocol="casme3-3class"
+        )
     assert len(samples) == 687  # the peer dropped "others"
     assert Counter(s.class_name for s in samples) == {"negative": 449, "surprise": 184, "positive": 54}
     assert samples[0].source.endswith("htnet.csv, row 2") and samples[0].clip == "b_166"
@@ -89,21 +106,40 @@ def test_real_files_without_emotion_are_refused(casme3_dir):
 def test_real_part_c(casme3_dir):
     samples = load_samples("casme3c", casme3_dir / "CAS(ME)3_part_C_ME.xlsx")
     assert len(samples) == 165 and len({s.subject for s in samples}) == 30
-    assert Counter(s.emotion for s in samples) == {"negative": 99, "surprise": 30, "others": 20, "positive": 16}
+    assert Counter(s.emotion for s in samples) == {
+        "negative": 99,
+        "surprise": 30,
+        "others": 20,
+        "positive": 16,
+    }
     assert all(s.apex is None and s.apex_source == "missing" for s in samples)
     first = samples[0]
-    assert (first.subject, first.clip, first.onset, first.offset, first.action_units) == ("01", "1", 373, 385, "R4,5")
+    assert (first.subject, first.clip, first.onset, first.offset, first.action_units) == (
+        "01",
+        "1",
+        373,
+        385,
+        "R4,5",
+    )
     four = load_samples("casme3c", casme3_dir / "CAS(ME)3_part_C_ME.xlsx", protocol="casme3-4class")
-    assert Counter(s.class_name for s in four) == {"negative": 99, "surprise": 30, "others": 20, "positive": 16}
+    assert Counter(s.class_name for s in four) == {
+        "negative": 99,
+        "surprise": 30,
+        "others": 20,
+        "positive": 16,
+    }
     with pytest.raises(LFDError, match="emotion 'negative' of casme3c/01/1 is not in protocol casme3-7class"):
         load_samples("casme3c", casme3_dir / "CAS(ME)3_part_C_ME.xlsx", protocol="casme3-7class")
 
 
 def test_part_a_frames(tmp_path):
-    sheet = write_sheet(tmp_path / "a.xlsx", [
-        ("spNO.1", "a", "355", "356", "357", "5", "II", "others"),
-        ("spNO.14", "J", "20", "21", "22", "14", "VII", "Others"),
-    ])
+    sheet = write_sheet(
+        tmp_path / "a.xlsx",
+        [
+            ("spNO.1", "a", "355", "356", "357", "5", "II", "others"),
+            ("spNO.14", "J", "20", "21", "22", "14", "VII", "Others"),
+        ],
+    )
     for subject, task, numbers in (("spNO.1", "a", range(300, 400)), ("spNO.14", "j", range(1, 30))):
         folder = tmp_path / "part_A" / subject / task / "color"
         folder.mkdir(parents=True)
@@ -125,8 +161,12 @@ def test_part_a_missing_task_folder(tmp_path):
 
 
 def test_part_c_frames(tmp_path):
-    sheet = write_sheet(tmp_path / "c.xlsx", [(1, 1, 373, 375, "R4,5", "negative")],
-                        header=("sub", "count", "onset", "offset", "au", "emotion"), title="mockCrimeME")
+    sheet = write_sheet(
+        tmp_path / "c.xlsx",
+        [(1, 1, 373, 375, "R4,5", "negative")],
+        header=("sub", "count", "onset", "offset", "au", "emotion"),
+        title="mockCrimeME",
+    )
     folder = tmp_path / "01" / "1" / "color"
     folder.mkdir(parents=True)
     for n in range(370, 380):

@@ -23,7 +23,12 @@ def test_registry_knows_every_dataset():
 
 
 def test_normalise_name():
-    assert normalise_name("Onset Frame") == normalise_name("OnsetFrame") == normalise_name(" onset_frame ") == "onsetframe"
+    assert (
+        normalise_name("Onset Frame")
+        == normalise_name("OnsetFrame")
+        == normalise_name(" onset_frame ")
+        == "onsetframe"
+    )
     assert normalise_name(None) == ""
 
 
@@ -73,8 +78,10 @@ def test_errors_name_the_file(tmp_path):
         read_table(tmp_path / "empty.xlsx", REQUIRED)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(46, 46), (46.0, 46), ("46", 46), (" 46 ", 46), ("/", None),
-                                                 (-1, None), (None, None), ("", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(46, 46), (46.0, 46), ("46", 46), (" 46 ", 46), ("/", None), (-1, None), (None, None), ("", None)],
+)
 def test_parse_frame(value, expected):
     assert parse_frame(value, "apex", "f.xlsx", 3, optional=True) == expected
 

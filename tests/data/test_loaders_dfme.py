@@ -28,9 +28,15 @@ def write_sheet(path: Path, rows: list[tuple]) -> Path:
 
 
 def test_coding_sheet(tmp_path):
-    samples = load_samples("dfme", write_sheet(tmp_path / "DFME_data_coding.xlsx", ROWS), protocol="dfme-7class")
+    samples = load_samples(
+        "dfme", write_sheet(tmp_path / "DFME_data_coding.xlsx", ROWS), protocol="dfme-7class"
+    )
     assert [s.sample_id for s in samples] == [
-        "dfme/sub0001/sub0001_01", "dfme/sub0001/sub0001_02", "dfme/sub0016/sub0016_05", "dfme/sub0016/sub0016_06"]
+        "dfme/sub0001/sub0001_01",
+        "dfme/sub0001/sub0001_02",
+        "dfme/sub0016/sub0016_05",
+        "dfme/sub0016/sub0016_06",
+    ]
     assert [s.class_name for s in samples] == ["happiness", "disgust", "surprise", "contempt"]
     assert [s.label for s in samples] == [0, 1, 3, 6]
     assert samples[1].action_units == "AU4+AU9" and samples[2].source.endswith("DFME_data_coding.xlsx, row 4")
@@ -54,7 +60,9 @@ def test_numeric_subject_and_unknown_emotion(tmp_path):
     sheet = write_sheet(tmp_path / "c.xlsx", [(7, "clip7", 1, 2, 3, "AU12", "joy", 200)])
     (sample,) = load_samples("dfme", sheet)
     assert sample.subject == "sub0007"
-    with pytest.raises(LFDError, match=r"c\.xlsx, row 2: emotion 'joy' of dfme/sub0007/clip7 is not in protocol"):
+    with pytest.raises(
+        LFDError, match=r"c\.xlsx, row 2: emotion 'joy' of dfme/sub0007/clip7 is not in protocol"
+    ):
         load_samples("dfme", sheet, protocol="dfme-7class")
 
 

@@ -11,8 +11,16 @@ import pytest
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.errors import LFDError
 
-HEADER = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion",
-          "remarks")
+HEADER = (
+    "Subject",
+    "Filename",
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    "Action Units",
+    "Estimated Emotion",
+    "remarks",
+)
 ROWS = [
     ("S01", "S01-01-001", 1, 15, 40, "6+12", "happiness", None),
     ("S01", "S01-07-001", 1, 12, 30, "4", "others", None),
@@ -48,7 +56,10 @@ def test_frames_layouts(tmp_path):
             (folder / f"{i}.jpg").write_bytes(b"x")
     samples = load_samples("mmew", sheet, root=tmp_path / "MMEW")
     assert samples[0].frame_numbers == tuple(range(1, 41))
-    assert samples[1].frames[0].parent.name == "S01-07-001" and samples[1].frames[0].parent.parent.name == "repression"
+    assert (
+        samples[1].frames[0].parent.name == "S01-07-001"
+        and samples[1].frames[0].parent.parent.name == "repression"
+    )
     # the authors' layout <subject>/<emotion>/<clip>/
     folder = tmp_path / "official" / "S01" / "happiness" / "S01-01-001"
     folder.mkdir(parents=True)
@@ -61,5 +72,7 @@ def test_frames_layouts(tmp_path):
 def test_missing_clip_folder(tmp_path):
     sheet = write_sheet(tmp_path / "MMEW_Micro_Exp.xlsx", ROWS[:1])
     (tmp_path / "MMEW").mkdir()
-    with pytest.raises(LFDError, match=r"row 2: clip folder not found: .*Micro_Expression/happiness/S01-01-001"):
+    with pytest.raises(
+        LFDError, match=r"row 2: clip folder not found: .*Micro_Expression/happiness/S01-01-001"
+    ):
         load_samples("mmew", sheet, root=tmp_path / "MMEW")

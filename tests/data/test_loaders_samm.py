@@ -14,8 +14,20 @@ import pytest
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.errors import LFDError
 
-HEADER = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-          "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes")
+HEADER = (
+    "Subject",
+    "Filename",
+    "Inducement Code",
+    "Onset Frame",
+    "Apex Frame",
+    "Offset Frame",
+    "Duration",
+    "Micro",
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+    "Notes",
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +55,25 @@ def test_real_counts(facs_codes):
     assert len(samples) == 159
     assert len({s.subject for s in samples}) == 29
     assert Counter(s.emotion for s in samples) == {
-        "anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12, "disgust": 9, "fear": 8,
-        "sadness": 6}
+        "anger": 57,
+        "other": 26,
+        "happiness": 26,
+        "surprise": 15,
+        "contempt": 12,
+        "disgust": 9,
+        "fear": 8,
+        "sadness": 6,
+    }
     first = samples[0]
     assert first.source.endswith("SAMM_Micro_FACS_Codes_v2.xlsx, row 15")  # header is row 14
     assert (first.subject, first.clip, first.onset, first.apex, first.offset, first.action_units) == (
-        "006", "006_1_2", 5562, 5588, 5632, "4+7")
+        "006",
+        "006_1_2",
+        5562,
+        5588,
+        5632,
+        "4+7",
+    )
     assert first.qualified_subject == "samm/006"
 
 
@@ -64,8 +89,13 @@ def test_real_protocols(facs_codes):
     with pytest.warns(UserWarning):
         five = load_samples("samm", facs_codes, protocol="samm-5class")
     assert len(five) == 136 and len({s.subject for s in five}) == 27
-    assert Counter(s.class_name for s in five) == {"anger": 57, "happiness": 26, "other": 26, "surprise": 15,
-                                                    "contempt": 12}
+    assert Counter(s.class_name for s in five) == {
+        "anger": 57,
+        "happiness": 26,
+        "other": 26,
+        "surprise": 15,
+        "contempt": 12,
+    }
     with pytest.warns(UserWarning):
         three = load_samples("samm", facs_codes, protocol="samm-3class")
     # the MEGC2019 challenge's SAMM column: 92 / 26 / 15, 28 subjects
@@ -74,8 +104,10 @@ def test_real_protocols(facs_codes):
 
 
 def test_frames_layout(tmp_path):
-    sheet = write_sheet(tmp_path / "samm.xlsx", [("006", "006_1_2", 1, 5562, 5563, 5564, 3, "Micro - 1/2", "4+7",
-                                                   "Anger", 3, None)])
+    sheet = write_sheet(
+        tmp_path / "samm.xlsx",
+        [("006", "006_1_2", 1, 5562, 5563, 5564, 3, "Micro - 1/2", "4+7", "Anger", 3, None)],
+    )
     folder = tmp_path / "SAMM" / "006" / "006_1_2"
     folder.mkdir(parents=True)
     for n in range(5560, 5566):
@@ -86,7 +118,9 @@ def test_frames_layout(tmp_path):
 
 
 def test_integer_subject_is_zero_padded(tmp_path):
-    sheet = write_sheet(tmp_path / "samm.xlsx", [(6, "006_1_2", 1, 10, 11, 12, 3, "Micro", 4, "Other", 7, None)])
+    sheet = write_sheet(
+        tmp_path / "samm.xlsx", [(6, "006_1_2", 1, 10, 11, 12, 3, "Micro", 4, "Other", 7, None)]
+    )
     (sample,) = load_samples("samm", sheet)
     assert sample.subject == "006" and sample.emotion == "other"
 

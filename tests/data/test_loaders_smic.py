@@ -33,7 +33,11 @@ def smic_tree(tmp_path: Path) -> Path:
 def test_labels_and_intervals_from_folders(smic_tree):
     samples = load_samples("smic", smic_tree)
     assert [s.sample_id for s in samples] == [
-        "smic/s1/s1_ne_01", "smic/s1/s1_sur_01", "smic/s2/s2_po_01", "smic/s10/s10_ne_02"]
+        "smic/s1/s1_ne_01",
+        "smic/s1/s1_sur_01",
+        "smic/s2/s2_po_01",
+        "smic/s10/s10_ne_02",
+    ]
     assert [s.emotion for s in samples] == ["negative", "surprise", "positive", "negative"]
     assert [(s.onset, s.offset) for s in samples] == [(100, 111), (7, 11), (98, 102), (1, 3)]
     assert all(s.apex is None and s.apex_source == "missing" for s in samples)

@@ -26,16 +26,27 @@ SUBJECTS, CLIPS, FRAMES = 6, 8, 16
 STABLE = [0, 1, 2, 3, 4, 12, 13, 14, 15, 16, 27, 28, 36, 39, 42, 45]
 # where each action unit moves the landmarks
 AU_REGION = {
-    "1": range(17, 27), "2": range(17, 27), "4": range(17, 27), "5": range(36, 48), "6": range(36, 48),
-    "7": range(36, 48), "9": range(27, 36), "10": range(48, 68), "12": range(48, 68), "14": range(48, 68),
-    "15": range(48, 68), "17": [*range(5, 12), *range(55, 60), *range(65, 68)],
+    "1": range(17, 27),
+    "2": range(17, 27),
+    "4": range(17, 27),
+    "5": range(36, 48),
+    "6": range(36, 48),
+    "7": range(36, 48),
+    "9": range(27, 36),
+    "10": range(48, 68),
+    "12": range(48, 68),
+    "14": range(48, 68),
+    "15": range(48, 68),
+    "17": [*range(5, 12), *range(55, 60), *range(65, 68)],
 }
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synthetic")
-    render_dataset(out, subjects=SUBJECTS, clips_per_subject=CLIPS, frames_per_clip=FRAMES, seed=0, progress=False)
+    render_dataset(
+        out, subjects=SUBJECTS, clips_per_subject=CLIPS, frames_per_clip=FRAMES, seed=0, progress=False
+    )
     return out
 
 
@@ -58,7 +69,9 @@ def expression_residual(landmarks: np.ndarray) -> np.ndarray:
         sc, dc = src.mean(0), dst.mean(0)
         a, b = src - sc, dst - dc
         # closed-form 2-D similarity: dst ~ s R src + t, R from the complex-number fit
-        z = ((a[:, 0] - 1j * a[:, 1]) * (b[:, 0] + 1j * b[:, 1])).sum() / (np.abs(a[:, 0] + 1j * a[:, 1]) ** 2).sum()
+        z = ((a[:, 0] - 1j * a[:, 1]) * (b[:, 0] + 1j * b[:, 1])).sum() / (
+            np.abs(a[:, 0] + 1j * a[:, 1]) ** 2
+        ).sum()
         p = (frame - sc) @ np.array([[z.real, z.imag], [-z.imag, z.real]]) + dc
         out[t] = np.linalg.norm(p - ref, axis=1)
     return out
@@ -88,13 +101,17 @@ def test_sheet_is_casme2_format(dataset: Path) -> None:
         assert klass == objective_class(str(aus))
     # every subject's clip names are unique; frequencies differ by subject (skewed, not uniform)
     assert len({(r[0], r[1]) for r in rows}) == len(rows)
-    per_subject = [[sum(r[8] == e for r in rows if r[0] == s) for e in EMOTIONS] for s in sorted({r[0] for r in rows})]
+    per_subject = [
+        [sum(r[8] == e for r in rows if r[0] == s) for e in EMOTIONS] for s in sorted({r[0] for r in rows})
+    ]
     assert len({tuple(c) for c in per_subject}) > 1
     assert all(max(c) >= 3 for c in per_subject)  # 8 clips, 4 emotions: each subject has a favourite
 
 
 def test_sheet_matches_real_casme2_sheet(dataset: Path, shared_data: Path) -> None:
-    real = openpyxl.load_workbook(shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx")["Sheet1"]
+    real = openpyxl.load_workbook(shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx")[
+        "Sheet1"
+    ]
     ours = openpyxl.load_workbook(dataset / SHEET_NAME)["Sheet1"]
     assert tuple(c.value for c in real[1]) == tuple(c.value for c in ours[1])
     # per column, the cell types we write are types the real sheet has (AU cells: 12 or "4+7")
@@ -104,7 +121,9 @@ def test_sheet_matches_real_casme2_sheet(dataset: Path, shared_data: Path) -> No
 
 
 def test_objective_classes_agree_with_real_sheet(shared_data: Path) -> None:
-    real = openpyxl.load_workbook(shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx")["Sheet1"]
+    real = openpyxl.load_workbook(shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx")[
+        "Sheet1"
+    ]
     rows = list(real.iter_rows(min_row=2, values_only=True))
     agree = sum(objective_class(str(r[7])) == r[9] for r in rows)
     assert len(rows) == 255 and agree == 254  # the sheet itself classes "4+L10" IV and "4+10" VII
@@ -161,8 +180,11 @@ def test_landmarks_follow_the_image(dataset: Path) -> None:
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     def digest(root: Path) -> dict[str, str]:
-        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(root.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
 
     kwargs = dict(clips_per_subject=2, frames_per_clip=8, size=64, progress=False)
     a = digest(render_dataset(tmp_path / "a", subjects=2, seed=3, **kwargs).parent)
@@ -193,15 +215,21 @@ def aligned_features(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
         onset, apex = row[3], row[4]
         marks = np.load(folder / "landmarks.npy")
         to_template, _ = cv2.estimateAffinePartial2D(marks[0], template)
-        first, peak = (cv2.warpAffine(cv2.imread(str(folder / f"img{n}.jpg"), cv2.IMREAD_GRAYSCALE), to_template,
-                                      (size, size)) for n in (onset, apex))
+        first, peak = (
+            cv2.warpAffine(
+                cv2.imread(str(folder / f"img{n}.jpg"), cv2.IMREAD_GRAYSCALE), to_template, (size, size)
+            )
+            for n in (onset, apex)
+        )
         flow = cv2.calcOpticalFlowFarneback(first, peak, None, 0.5, 3, 9, 3, 5, 1.1, 0)
         for c in range(2):
             coef, *_ = np.linalg.lstsq(design, flow[..., c][inner], rcond=None)
             flow[..., c] -= coef[0] * xx + coef[1] * yy + coef[2]
 
         def pool(image: np.ndarray) -> np.ndarray:
-            return cv2.resize(image.astype(np.float32), (pooled, pooled), interpolation=cv2.INTER_AREA).ravel()
+            return cv2.resize(
+                image.astype(np.float32), (pooled, pooled), interpolation=cv2.INTER_AREA
+            ).ravel()
 
         appearance.append(pool(peak) / 255)
         motion.append(np.concatenate([pool(flow[..., 0]), pool(flow[..., 1])]))
@@ -241,8 +269,9 @@ def test_readable_by_casme2_loader(dataset: Path) -> None:
     assert first.frame_numbers == tuple(range(rows[0][3], rows[0][5] + 1))
 
 
-@pytest.mark.parametrize("kwargs", [dict(subjects=0), dict(clips_per_subject=0), dict(size=32),
-                                    dict(frames_per_clip=3)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(subjects=0), dict(clips_per_subject=0), dict(size=32), dict(frames_per_clip=3)]
+)
 def test_bad_arguments_raise(tmp_path: Path, kwargs: dict) -> None:
     with pytest.raises(LFDError):
         render_dataset(tmp_path, progress=False, **kwargs)

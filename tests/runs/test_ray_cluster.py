@@ -57,10 +57,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     common = ["--num-cpus=1", "--disable-usage-stats", "--block"]
     processes = []
     try:
-        head = [str(BIN / "ray"), "start", "--head", f"--port={address.split(':')[1]}", "--include-dashboard=false"]
+        head = [
+            str(BIN / "ray"),
+            "start",
+            "--head",
+            f"--port={address.split(':')[1]}",
+            "--include-dashboard=false",
+        ]
         processes.append(_start(head + common, env, home / "head.log"))
         _wait_for(lambda: _nodes_alive(address, env) >= 1, "the head node", processes)
-        processes.append(_start([str(BIN / "ray"), "start", f"--address={address}"] + common, env, home / "node.log"))
+        processes.append(
+            _start([str(BIN / "ray"), "start", f"--address={address}"] + common, env, home / "node.log")
+        )
         _wait_for(lambda: _nodes_alive(address, env) >= 2, "the second node", processes)
         yield address, env
     finally:
@@ -70,7 +78,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _wait_for(ready, what: str, processes: list[subprocess.Popen], timeout: float = 90) -> None:

@@ -44,7 +44,7 @@ from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
-from lfd_tcmen.training.select import select_epoch
+from lfd_tcmen.training.select import config_at, select_setting
 
 # What a pool worker has imported before its first fold, once, in the forkserver. torch's first
 # optimiser step imports torch._dynamo (~800 modules, ~0.9 s): preloaded, each worker skips it.
@@ -244,29 +244,40 @@ def _bar_title(plans: Sequence[RunPlan]) -> str:
 def fold_task(
     features: FeatureSet, plan: RunPlan, fold: Fold, probe: bool, progress: bool, on_batch: BatchHook | None
 ) -> dict[str, FoldResult]:
-    """What one fold computes, wherever it runs: for honest-nested, choose the epoch on the
-    training subjects; train once for every protocol of ``plan``; probe each kept model's codes
-    for identity (when ``probe``).
+    """What one fold computes, wherever it runs: for honest-nested, choose the epoch (and grid
+    point) on the training subjects; train once for every protocol of ``plan`` (the nested one
+    apart when its chosen settings differ); probe each kept model's codes for identity (when
+    ``probe``).
 
     Training-sample codes are dropped once probed: they are not saved.
     """
     seed = fold_seed(plan.config.seed, fold.name)
     selection = (
-        select_epoch(features, fold, plan.config, seed, on_batch) if NESTED in plan.protocols else None
+        select_setting(features, fold, plan.config, seed, on_batch) if NESTED in plan.protocols else None
     )
-    results = train_fold(
-        features,
-        fold,
-        plan.config,
-        seed,
-        protocols=plan.protocols,
-        progress=progress,
-        on_batch=on_batch,
-        train_codes=probe,
-        chosen_epoch=None if selection is None else int(selection["epoch"]),
-    )
+    nested_config = None if selection is None else config_at(plan.config, selection["setting"])
+    # One training serves every protocol unless the chosen grid point changes the settings.
+    apart = nested_config is not None and nested_config != plan.config
+    shared = tuple(p for p in plan.protocols if not (apart and p == NESTED))
+    results: dict[str, FoldResult] = {}
+    for config, protocols in ((plan.config, shared), (nested_config, (NESTED,) if apart else ())):
+        if protocols:
+            results.update(
+                train_fold(
+                    features,
+                    fold,
+                    config,
+                    seed,
+                    protocols=protocols,
+                    progress=progress,
+                    on_batch=on_batch,
+                    train_codes=probe,
+                    chosen_epoch=int(selection["epoch"]) if selection and NESTED in protocols else None,
+                )
+            )
     if selection is not None:
         results[NESTED].selection = selection
+    results = {p: results[p] for p in plan.protocols}
     subjects = [features.subjects[i] for i in next(iter(results.values())).train_index]
     for result in results.values():
         if probe:

@@ -45,7 +45,7 @@ class FoldResult:
         under the leaky protocol).
     epoch: the epoch whose model and predictions were kept (1-based).
     identity_leakage: the identity-leakage probe of this fold, when the run probes it.
-    selection: how honest-nested chose its epoch (``training.select.select_epoch``).
+    selection: how honest-nested chose its epoch and grid point (``training.select.select_setting``).
     """
 
     fold: str
@@ -87,7 +87,7 @@ def train_fold(
     result depends on (data, config, seed) only; ``protocols`` share that one training. ``on_batch`` sees the sample indices of every training batch (tests use
     it to prove test samples never enter one). ``train_codes``: also return the training
     samples' codes (for the identity-leakage probe). ``chosen_epoch``: the epoch honest-nested
-    keeps, chosen beforehand on the training subjects (``training.select.select_epoch``).
+    keeps, chosen beforehand on the training subjects (``training.select.select_setting``).
     """
     start = time.perf_counter()
     train = config.train
