@@ -1,0 +1,162 @@
+"""What makes one LFD-TCMEN training step faster on this CPU: a table of per-step times.
+
+    .venv/bin/python benchmarks/step_speed.py                 # eager, channels-last, bf16, 5 seeds vmapped
+    .venv/bin/python benchmarks/step_speed.py --compile       # also torch.compile (slow to start)
+
+One training step (forward, the six-term loss, backward, Adam) of lfd_tcmen on a composite-shaped
+batch (apex face 64x64, one 3x28x28 flow, 55 training subjects, batch 32) at one thread, the
+way a fold trains. Rows:
+- eager: the default layout, float32;
+- channels_last: weights and activations channels-last (``train.channels_last``); same maths,
+  other kernels (float rounding differs);
+- bf16 autocast: forward under ``torch.autocast("cpu", torch.bfloat16)`` (changes the numbers);
+- channels_last + bf16;
+- torch.compile (``--compile``): inductor, after its warm-up steps (the warm-up time is printed;
+  a fold would pay it for every new model unless the compiled graph is reused);
+- vmap S seeds: S copies of the model stacked (``torch.func.stack_module_state``) and trained as
+  one batched step (``torch.func.vmap`` over parameters and batches): the time per seed-step.
+  Under vmap the identity loss is computed without its "no known subject" branch (every
+  subject here is known, so the value is the same).
+Speed-up = eager's time / the row's time per seed-step. The best of ``--repeats`` timings of
+``--steps`` steps is kept (a busy machine slows the mean, not the best). Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+from lfd_tcmen import losses
+from lfd_tcmen.models import ModelSpec, create_model
+from lfd_tcmen.models.init import initialise
+
+SPEC = ModelSpec(3, 55, ("apex",), ("onset:apex",), 64, 28)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seeds", type=int, default=5, help="models stacked in the vmap row")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--compile", action="store_true", help="add the torch.compile row")
+    return p.parse_args()
+
+
+def batch(b: int, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "faces": torch.rand(b, 1, 64, 64, generator=g),
+        "flows": torch.randn(b, 1, 3, 28, 28, generator=g),
+        "labels": torch.randint(0, 3, (b,), generator=g),
+        "subjects": torch.randint(0, SPEC.num_subjects, (b,), generator=g),
+    }
+
+
+def model(seed: int, channels_last: bool = False) -> torch.nn.Module:
+    m = create_model("lfd_tcmen", SPEC)
+    initialise(m, seed)
+    return m.to(memory_format=torch.channels_last) if channels_last else m
+
+
+def single_step(channels_last: bool, bf16: bool, compiled: bool, b: int) -> Callable[[], None]:
+    m = model(0, channels_last)
+    forward = torch.compile(m) if compiled else m
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    data = batch(b, 0)
+
+    def step() -> None:
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = forward(data["faces"], data["flows"])
+        total, _ = m.loss(out, data)
+        total.backward()
+        opt.step()
+
+    return step
+
+
+def vmap_step(seeds: int, b: int) -> Callable[[], None]:
+    models = [model(k) for k in range(seeds)]
+    params, buffers = stack_module_state(models)
+    params = {k: v.detach().requires_grad_() for k, v in params.items()}
+    base = copy.deepcopy(models[0]).to("meta")
+    opt = torch.optim.Adam(params.values(), lr=1e-3)
+    data = [batch(b, k) for k in range(seeds)]
+    stacked = {key: torch.stack([d[key] for d in data]) for key in data[0]}
+
+    def one(p, bufs, faces, flows, labels, subjects):  # type: ignore[no-untyped-def]
+        out = functional_call(base, (p, bufs), (faces, flows))
+        terms = {}
+        for term in base.active_terms:
+            if term == "identity":  # every subject is known: cross-entropy without the branch
+                terms[term] = F.cross_entropy(out["identity_logits"], subjects)
+            else:
+                terms[term] = getattr(base, f"_loss_{term}")(out, {"labels": labels, "subjects": subjects})
+        return losses.total_loss(terms, base.loss_weights())
+
+    batched = vmap(one, randomness="different")
+
+    def step() -> None:
+        opt.zero_grad()
+        total = batched(
+            params, buffers, stacked["faces"], stacked["flows"], stacked["labels"], stacked["subjects"]
+        )
+        total.sum().backward()
+        opt.step()
+
+    return step
+
+
+def best_time(step: Callable[[], None], steps: int, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+    rows: list[tuple[str, int, float, str]] = []  # name, seeds per step, seconds per step, note
+    cases = [
+        ("eager", False, False, False),
+        ("channels_last", True, False, False),
+        ("bf16 autocast", False, True, False),
+        ("channels_last + bf16", True, True, False),
+    ]
+    if args.compile:
+        cases.append(("torch.compile", False, False, True))
+    for name, cl, bf16, compiled in cases:
+        step = single_step(cl, bf16, compiled, args.batch)
+        start = time.perf_counter()
+        for _ in range(3):  # warm-up (and compilation)
+            step()
+        warm = time.perf_counter() - start
+        rows.append((name, 1, best_time(step, args.steps, args.repeats), f"warm-up {warm:.1f} s" if compiled else ""))
+    step = vmap_step(args.seeds, args.batch)
+    for _ in range(2):
+        step()
+    rows.append((f"vmap {args.seeds} seeds", args.seeds, best_time(step, args.steps, args.repeats), ""))
+
+    eager = rows[0][2]
+    print(f"lfd_tcmen, composite-shaped batch of {args.batch}, one thread, {torch.__version__}")
+    print()
+    print("| step | ms per seed-step | samples/s | speed-up vs eager | note |")
+    print("|---|---|---|---|---|")
+    for name, seeds, seconds, note in rows:
+        per_seed = seconds / seeds
+        print(f"| {name} | {per_seed * 1000:.1f} | {args.batch / per_seed:.0f} | {eager / per_seed:.2f} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
