@@ -31,6 +31,7 @@ PROTOCOLS = (HONEST, LEAKY, NESTED)
 SOURCES = ("store", "composite")
 SPLITS = ("loso", "kfold")
 SCHEDULES = ("constant", "cosine", "step")
+SAMPLERS = ("random", "pk")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -94,6 +95,12 @@ class TrainConfig:
         sample as it is. Used in the run's predictions and by ``lfd-tcmen predict``.
     schedule: "constant", "cosine" (annealed to ``lr * min_lr_ratio`` over ``epochs``) or
         "step" (``lr * 0.1`` after ``step_epochs`` epochs).
+    sampler: how an epoch's training samples are batched. "random": a random order cut into
+        batches of ``batch_size``; "pk": subject-balanced batches of ``pk_subjects`` subjects x
+        ``batch_size // pk_subjects`` samples each (fewer where a subject has fewer), every
+        sample once per epoch, so each batch holds several samples of several subjects (what
+        the subject adversary and the HSIC penalty compare).
+    pk_subjects: P of the "pk" sampler.
     hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
     shift: random translation of faces and flows by up to ``shift`` pixels (0: off).
     class_weights: weight the classification loss by inverse class frequency of the TRAINING
@@ -124,6 +131,8 @@ class TrainConfig:
     schedule: str = "cosine"
     min_lr_ratio: float = 0.01
     step_epochs: int = 20
+    sampler: str = "random"
+    pk_subjects: int = 8
     hflip: bool = True
     shift: int = 0
     class_weights: bool = True
@@ -137,6 +146,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _choice("train.protocol", self.protocol, PROTOCOLS)
         _choice("train.schedule", self.schedule, SCHEDULES)
+        _choice("train.sampler", self.sampler, SAMPLERS)
+        if self.sampler == "pk" and not (self.pk_subjects >= 2 and self.batch_size // self.pk_subjects >= 2):
+            raise ValueError(
+                f"train.sampler pk needs pk_subjects >= 2 and batch_size // pk_subjects >= 2; "
+                f"got pk_subjects {self.pk_subjects}, batch_size {self.batch_size}"
+            )
         _positive("train.epochs", self.epochs)
         _positive("train.batch_size", self.batch_size)
         _positive("train.threads", self.threads)

@@ -1,4 +1,6 @@
-"""The six losses of LFD-TCMEN's multi-task objective, each a small pure function of tensors.
+"""The losses of LFD-TCMEN's multi-task objective, each a small pure function of tensors: the
+paper's six, and two (ours) that remove identity from the motion path: a subject adversary and
+an HSIC independence penalty.
 
 Which tensors each loss compares (and why) is the model's business (``models/lfd_tcmen.py``);
 the formulas are written out in ``docs/design.md``. Every function returns a scalar tensor and
@@ -12,9 +14,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
+    "adversary_loss",
     "classification_loss",
     "consistency_loss",
     "cycle_loss",
+    "hsic_loss",
     "identity_loss",
     "orthogonality_loss",
     "reconstruction_loss",
@@ -83,6 +87,54 @@ def identity_loss(identity_logits: Tensor, subjects: Tensor) -> Tensor:
     if not bool(known.any()):
         return identity_logits.sum() * 0.0
     return F.cross_entropy(identity_logits[known], subjects[known])
+
+
+def adversary_loss(subject_logits: Tensor, subjects: Tensor) -> Tensor:
+    """Cross-entropy of a subject adversary: a head that reads a code THROUGH a gradient-reversal
+    layer (``models.layers.GradientReversal``) and guesses the sample's training subject.
+
+    Minimising it trains the head to find the subject and, reversed, the encoder to hide it
+    (Ganin & Lempitsky 2015). Same inputs and conventions as ``identity_loss``.
+    """
+    return identity_loss(subject_logits, subjects)
+
+
+def hsic_loss(code: Tensor, subjects: Tensor, eps: float = 1e-8) -> Tensor:
+    """Normalised HSIC between a code and the subject: ~0 when independent, up to 1.
+
+    code: (B, D); subjects: (B,) int64, -1 = unknown (left out). Kernels: Gaussian on the codes
+    (bandwidth the median pairwise squared distance, a constant for the gradient) and the
+    same-subject indicator on the subjects. The unbiased estimator of Song et al. (2012), as in
+    ReBias (Bahng et al. 2020), normalised ``HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))`` so that
+    the weight depends neither on the batch size nor on the code's scale (Gretton et al. 2005).
+    Needs >= 4 known samples of >= 2 subjects, one of them seen twice, else 0. Unlike the orthogonality loss it sees
+    non-linear dependence, and it cannot be satisfied by two codes that both carry identity.
+    """
+    known = subjects >= 0
+    x, s = code[known], subjects[known]
+    off_diagonal = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    pairs = (s[:, None] == s[None, :]) & off_diagonal
+    if x.shape[0] < 4 or int(torch.unique(s).numel()) < 2 or not bool(pairs.any()):
+        return code.sum() * 0.0
+    distance = torch.cdist(x, x).pow(2)
+    bandwidth = distance.detach()[off_diagonal].median().clamp_min(eps)
+    k = torch.exp(-distance / bandwidth)
+    same = (s[:, None] == s[None, :]).to(k.dtype)
+    hsic_kl = _unbiased_hsic(k, same)
+    scale = (_unbiased_hsic(k, k).clamp_min(0) * _unbiased_hsic(same, same).clamp_min(0) + eps).sqrt()
+    return hsic_kl / scale
+
+
+def _unbiased_hsic(k: Tensor, l: Tensor) -> Tensor:  # noqa: E741  (the paper's names)
+    """Song et al. (2012), eq. 5: unbiased HSIC of two (n, n) Gram matrices, n >= 4."""
+    n = k.shape[0]
+    k = k * (1 - torch.eye(n, dtype=k.dtype, device=k.device))
+    l = l * (1 - torch.eye(n, dtype=l.dtype, device=l.device))  # noqa: E741
+    ones = torch.ones(n, 1, dtype=k.dtype, device=k.device)
+    trace = (k * l.transpose(0, 1)).sum()
+    middle = (ones.T @ k @ ones) * (ones.T @ l @ ones) / ((n - 1) * (n - 2))
+    cross = 2.0 / (n - 2) * (ones.T @ k @ l @ ones)
+    return ((trace + middle - cross) / (n * (n - 3))).squeeze()
 
 
 def _standardise_columns(x: Tensor, eps: float) -> Tensor:

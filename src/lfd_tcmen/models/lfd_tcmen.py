@@ -19,11 +19,18 @@ from torch import Tensor, nn
 from lfd_tcmen import losses
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models.base import MERModel, parse_params
-from lfd_tcmen.models.layers import ConvDecoder, ConvEncoder, GatedFusion, TemporalComplementAttention
+from lfd_tcmen.models.layers import (
+    ConvDecoder,
+    ConvEncoder,
+    GatedFusion,
+    GradientReversal,
+    TemporalComplementAttention,
+)
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
 
-LOSS_TERMS = ("cls", "orth", "recon", "consistency", "cycle", "identity")
+LOSS_TERMS = ("cls", "orth", "recon", "consistency", "cycle", "identity", "adversary", "hsic")
+MOTION_SOURCES = ("faces", "flow")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,12 @@ class LFDTCMENParams:
     use_drl: bool = True  # False: no face branch at all; TCME on flows only
     use_tcme: bool = True  # False: no flow branch at all; classify the motion code
     use_temporal_complement: bool = True  # False: only the onset->apex flow segment is used
+    # What the DRL motion encoder reads: "faces" ([onset, apex, apex - onset], or the apex alone),
+    # or "flow" (the onset->apex flow, plus apex - onset where an onset exists): motion evidence,
+    # never the appearance alone (docs/design.md, "Identity out of the motion path").
+    motion_from: str = "faces"
+    detach_consistency: bool = False  # True: the consistency target side is a constant
+    adversary_hidden: int = 64  # width of the subject adversaries' hidden layer
     label_smoothing: float = 0.0
     w_cls: float = 1.0
     w_orth: float = 0.1
@@ -47,9 +60,22 @@ class LFDTCMENParams:
     w_consistency: float = 0.1
     w_cycle: float = 0.1
     w_identity: float = 0.1
+    w_adversary: float = 0.0  # subject adversaries (gradient reversal) on motion code and classifier input
+    w_hsic: float = 0.0  # HSIC(motion code, subject) + HSIC(classifier input, subject)
 
     def __post_init__(self) -> None:
-        for name in ("identity_dim", "motion_dim", "flow_dim", "face_width", "flow_width"):
+        if self.motion_from not in MOTION_SOURCES:
+            raise ValueError(
+                f"motion_from must be one of {', '.join(MOTION_SOURCES)}, got {self.motion_from!r}"
+            )
+        for name in (
+            "identity_dim",
+            "motion_dim",
+            "flow_dim",
+            "face_width",
+            "flow_width",
+            "adversary_hidden",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.face_resolution < 0:
@@ -76,6 +102,9 @@ class DisentangleRepresentation(nn.Module):
       [onset, apex, apex - onset]; D(identity, 0) must redraw the onset;
     - apex only: identity and motion both from the apex (a single-image split, which TCME's
       flow consistency anchors to real motion).
+    With ``motion_from="flow"`` the motion encoder reads the onset->apex flow instead (plus
+    apex - onset where an onset exists), resized to the DRL's resolution: the motion code is a
+    function of motion evidence in both regimes, the identity code of the reference face.
     """
 
     def __init__(self, spec: ModelSpec, p: LFDTCMENParams, decoder: bool, identity_head: bool) -> None:
@@ -90,7 +119,11 @@ class DisentangleRepresentation(nn.Module):
         self.other_indices = tuple(i for i in range(len(frames)) if i != reference)
         self.resolution = p.face_resolution or spec.face_size
         widths = (p.face_width, 2 * p.face_width, 4 * p.face_width)
-        motion_channels = 1 if self.onset_index is None else 3
+        self.motion_from = p.motion_from
+        if p.motion_from == "flow":
+            motion_channels = 3 if self.onset_index is None else 4
+        else:
+            motion_channels = 1 if self.onset_index is None else 3
         self.identity_encoder = ConvEncoder(1, widths, p.identity_dim)
         self.motion_encoder = ConvEncoder(motion_channels, widths, p.motion_dim)
         # The decoder runs twice per step (reconstruction, cycle) and dominates the cost on CPU:
@@ -100,8 +133,11 @@ class DisentangleRepresentation(nn.Module):
         self.decoder = ConvDecoder(code_dim, decoder_widths, self.resolution) if decoder else None
         self.identity_head = nn.Linear(p.identity_dim, spec.num_subjects) if identity_head else None
 
-    def motion_input(self, onset: Tensor | None, apex: Tensor) -> Tensor:
-        """(B, 1, r, r) faces -> the motion encoder's input (B, 3 or 1, r, r)."""
+    def motion_input(self, onset: Tensor | None, apex: Tensor, flow: Tensor | None) -> Tensor:
+        """(B, 1, r, r) faces and (B, 3, r, r) flow -> the motion encoder's input (B, C, r, r)."""
+        if self.motion_from == "flow":
+            assert flow is not None
+            return flow if onset is None else torch.cat([flow, apex - onset], dim=1)
         if onset is None:
             return apex
         return torch.cat([onset, apex, apex - onset], dim=1)
@@ -111,11 +147,20 @@ class DisentangleRepresentation(nn.Module):
         assert self.decoder is not None
         return self.decoder(torch.cat([identity_code, motion_code], dim=1))
 
-    def forward(self, faces: Tensor, frame_codes: bool, reconstruct: bool, cycle: bool) -> dict[str, Tensor]:
-        """faces (B, F, S, S) -> dict of codes (and what the enabled losses need)."""
+    def forward(
+        self, faces: Tensor, flows: Tensor, frame_codes: bool, reconstruct: bool, cycle: bool
+    ) -> dict[str, Tensor]:
+        """faces (B, F, S, S), flows (B, K, 3, R, R) -> dict of codes (and what the enabled
+        losses need); the flows are read only with ``motion_from="flow"``."""
         b = faces.shape[0]
-        if faces.shape[-1] != self.resolution:
-            faces = F.interpolate(faces, size=(self.resolution, self.resolution), mode="area")
+        r = self.resolution
+        if faces.shape[-1] != r:
+            faces = F.interpolate(faces, size=(r, r), mode="area")
+        flow = None
+        if self.motion_from == "flow":
+            flow = flows[:, 0]
+            if flow.shape[-1] != r:
+                flow = F.interpolate(flow, size=(r, r), mode="bilinear", align_corners=False)
         apex = faces[:, self.apex_index : self.apex_index + 1]
         onset = None if self.onset_index is None else faces[:, self.onset_index : self.onset_index + 1]
         out: dict[str, Tensor] = {}
@@ -127,7 +172,7 @@ class DisentangleRepresentation(nn.Module):
             out["frame_identity_codes"] = codes[:, list(self.other_indices)]
         else:
             identity_code = self.identity_encoder(onset if onset is not None else apex)
-        motion_code = self.motion_encoder(self.motion_input(onset, apex))
+        motion_code = self.motion_encoder(self.motion_input(onset, apex, flow))
         out["identity_code"] = identity_code
         out["motion_code"] = motion_code
 
@@ -158,8 +203,9 @@ class DisentangleRepresentation(nn.Module):
             swapped_motion = requests["swapped"]
             out["cycle_identity_code"] = self.identity_encoder(swapped)
             out["cycle_identity_target"] = identity_code
-            out["cycle_motion_code"] = self.motion_encoder(self.motion_input(onset, swapped))
-            out["cycle_motion_target"] = swapped_motion
+            if self.motion_from == "faces":  # a drawn face has no flow to re-encode motion from
+                out["cycle_motion_code"] = self.motion_encoder(self.motion_input(onset, swapped, None))
+                out["cycle_motion_target"] = swapped_motion
         return out
 
 
@@ -239,6 +285,23 @@ class LFDTCMEN(MERModel):
         self.classifier = nn.Sequential(
             nn.LayerNorm(feature_dim), nn.Dropout(p.dropout), nn.Linear(feature_dim, spec.num_classes)
         )
+        if "adversary" in active:
+            # Each reads its code through gradient reversal: trained to name the subject, it
+            # teaches the encoders to hide it (Ganin & Lempitsky 2015).
+            read = {"classifier_input": feature_dim}
+            if p.use_drl:
+                read["motion_code"] = p.motion_dim
+            self.adversaries = nn.ModuleDict(
+                {
+                    name: nn.Sequential(
+                        GradientReversal(),
+                        nn.Linear(dim, p.adversary_hidden),
+                        nn.GELU(),
+                        nn.Linear(p.adversary_hidden, spec.num_subjects),
+                    )
+                    for name, dim in read.items()
+                }
+            )
 
     @staticmethod
     def _active_terms(spec: ModelSpec, p: LFDTCMENParams) -> tuple[str, ...]:
@@ -251,6 +314,8 @@ class LFDTCMEN(MERModel):
             "consistency": p.use_drl and (multi_frame or p.use_tcme),
             "cycle": p.use_drl,
             "identity": p.use_drl and spec.num_subjects > 0,
+            "adversary": spec.num_subjects > 0,
+            "hsic": True,
         }
         return tuple(t for t in LOSS_TERMS if possible[t] and p.weight(t) > 0)
 
@@ -262,7 +327,8 @@ class LFDTCMEN(MERModel):
 
         Returns "logits" (B, C); with DRL "identity_code" (B, Di), "motion_code" (B, Dm); with
         TCME "flow_embedding" (B, Dt) and, for K > 1, "temporal_weights" (B, K-1); plus the
-        inputs of the active loss terms (reconstructions, cycle codes, identity logits).
+        inputs of the active loss terms (reconstructions, cycle codes, identity logits, the
+        subject adversaries' logits "adversary_logits_motion_code" / "_classifier_input").
         """
         self._check_inputs(faces, flows)
         active = set(self.active_terms)
@@ -272,6 +338,7 @@ class LFDTCMEN(MERModel):
             out.update(
                 self.drl(
                     faces,
+                    flows,
                     frame_codes="consistency" in active,
                     reconstruct="recon" in active,
                     cycle="cycle" in active,
@@ -286,6 +353,9 @@ class LFDTCMEN(MERModel):
             feature = motion_code
         out["classifier_input"] = feature
         out["logits"] = self.classifier(feature)
+        if "adversary" in active:
+            for name, head in self.adversaries.items():
+                out[f"adversary_logits_{name}"] = head(out[name])
         return out
 
     def _check_inputs(self, faces: Tensor, flows: Tensor) -> None:
@@ -323,24 +393,43 @@ class LFDTCMEN(MERModel):
         return torch.stack(parts).mean()
 
     def _loss_consistency(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        target = (lambda t: t.detach()) if self.params.detach_consistency else (lambda t: t)
         parts = []
         if "frame_identity_codes" in out:
             reference = out["identity_code"].unsqueeze(1).expand_as(out["frame_identity_codes"])
-            parts.append(losses.consistency_loss(out["frame_identity_codes"], reference))
+            parts.append(losses.consistency_loss(out["frame_identity_codes"], target(reference)))
         if "motion_projection" in out:
-            parts.append(losses.consistency_loss(out["motion_projection"], out["flow_embedding"]))
+            parts.append(losses.consistency_loss(out["motion_projection"], target(out["flow_embedding"])))
         return torch.stack(parts).mean()
 
     def _loss_cycle(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        if self.params.motion_from == "flow":  # identity half only, on unit-length codes
+            return losses.cycle_loss(
+                F.normalize(out["cycle_identity_code"], dim=-1),
+                F.normalize(out["cycle_identity_target"], dim=-1),
+            )
         return losses.cycle_loss(
             out["cycle_identity_code"], out["cycle_identity_target"]
         ) + losses.cycle_loss(out["cycle_motion_code"], out["cycle_motion_target"])
 
     def _loss_identity(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        return losses.identity_loss(out["identity_logits"], self._subjects(out["logits"], batch))
+
+    def _loss_adversary(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        subjects = self._subjects(out["logits"], batch)
+        heads = [k for k in out if k.startswith("adversary_logits_")]
+        return torch.stack([losses.adversary_loss(out[k], subjects) for k in heads]).mean()
+
+    def _loss_hsic(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        subjects = self._subjects(out["logits"], batch)
+        codes = [out[k] for k in ("motion_code", "classifier_input") if k in out]
+        return torch.stack([losses.hsic_loss(c, subjects) for c in codes]).mean()
+
+    @staticmethod
+    def _subjects(logits: Tensor, batch: Mapping[str, Tensor]) -> Tensor:
+        """The batch's training-subject ids; all -1 (unknown) for a batch that has none."""
         subjects = batch.get("subjects")
-        if subjects is None:  # e.g. a held-out batch: no sample belongs to a training subject
-            subjects = torch.full(out["identity_logits"].shape[:1], -1, device=out["identity_logits"].device)
-        return losses.identity_loss(out["identity_logits"], subjects)
+        return torch.full(logits.shape[:1], -1, device=logits.device) if subjects is None else subjects
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in asdict(self.params).items())

@@ -15,7 +15,7 @@ from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.training.augment import augment
 from lfd_tcmen.training.device import Precision
-from lfd_tcmen.training.evaluate import batches
+from lfd_tcmen.training.sampler import epoch_batches
 from lfd_tcmen.training.schedule import class_weights
 
 BatchHook = Callable[[np.ndarray], None]
@@ -90,7 +90,8 @@ def train_epoch(
     sums: dict[str, float] = {}
     correct = seen = 0
     weights = None if data.class_weights is None else precision.tensor(data.class_weights)
-    for idx in batches(rng.permutation(data.train_index), train.batch_size):
+    subjects = data.subject_of[data.train_index]
+    for idx in epoch_batches(data.train_index, subjects, train, rng):
         if on_batch is not None:
             on_batch(idx)
         faces, flows = augment(features.faces[idx], features.flows[idx], train, rng, features.flow_normalised)
