@@ -142,7 +142,9 @@ def main() -> None:
         for _ in range(3):  # warm-up (and compilation)
             step()
         warm = time.perf_counter() - start
-        rows.append((name, 1, best_time(step, args.steps, args.repeats), f"warm-up {warm:.1f} s" if compiled else ""))
+        rows.append(
+            (name, 1, best_time(step, args.steps, args.repeats), f"warm-up {warm:.1f} s" if compiled else "")
+        )
     step = vmap_step(args.seeds, args.batch)
     for _ in range(2):
         step()
@@ -155,7 +157,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, seeds, seconds, note in rows:
         per_seed = seconds / seeds
-        print(f"| {name} | {per_seed * 1000:.1f} | {args.batch / per_seed:.0f} | {eager / per_seed:.2f} | {note} |")
+        print(
+            f"| {name} | {per_seed * 1000:.1f} | {args.batch / per_seed:.0f} | {eager / per_seed:.2f} | {note} |"
+        )
 
 
 if __name__ == "__main__":
