@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/flow_robustness.py results/megc2019/runs/lfd_tcmen__honest \
         results/megc2019/runs/off_apexnet_shared__honest results/megc2019/runs/ststnet_shared__honest
+    bash benchmarks/flow_methods.sh     # synthetic clips: trained on TV-L1, tested on Farneback and DIS
 
 Users feed flow images from other pipelines: other TV-L1 settings, other normalisations, other
 encoders. For each given run folder (a ``lfd-tcmen train`` run, or a multi-seed folder holding
@@ -14,8 +15,11 @@ subject again with the flow images re-rendered, nothing retrained:
   (another min-max window);
 - 5-bit: 32 levels instead of 256 (a coarser encoder);
 - blur: Gaussian, sigma 1 px (a smoother flow method).
-Prints pooled UF1 per rendering, mean ± sd over seeds, and the drop from clean. Faces are left
-as they are. Composite runs only (the flows are rendered images in [0, 1]). Asserts no target.
+These apply where the flows are min-max images in [0, 1] (the composite; stores prepared with
+``flow_norm: minmax``). ``--store NAME=PATH`` adds a rendering read from another feature store
+of the same clips (e.g. prepared with ``flow_method: farneback``), matched by sample id: its
+flows replace the run's, its faces too (they come from the same frames). Prints pooled UF1 per
+rendering, mean ± sd over seeds, and the drop from clean. Asserts no target.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lfd_tcmen.config import load_config
+from lfd_tcmen.config import DataConfig, load_config
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.metrics import uf1
 from lfd_tcmen.models.checkpoint import load_checkpoint
@@ -87,20 +91,38 @@ def score_run(folder: Path, renderings: dict[str, FeatureSet]) -> dict[str, floa
     return {r: uf1(y, np.concatenate(p).argmax(1), features.num_classes) for r, p in probs.items()}
 
 
+def from_store(features: FeatureSet, data: DataConfig, path: Path) -> FeatureSet:
+    """``features`` with faces and flows taken from another store of the same clips, by sample id."""
+    other = load_features(replace(data, path=str(path)), path)
+    where = {sid: i for i, sid in enumerate(other.sample_ids)}
+    missing = [sid for sid in features.sample_ids if sid not in where]
+    if missing:
+        raise SystemExit(f"{path}: lacks {len(missing)} of the run's samples, e.g. {missing[0]}")
+    rows = np.array([where[sid] for sid in features.sample_ids])
+    return replace(features, faces=other.faces[rows], flows=other.flows[rows])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", nargs="+", type=Path)
+    p.add_argument("--store", action="append", default=[], help="NAME=PATH: another store of the same clips")
     args = p.parse_args()
     first = seed_runs(args.runs[0])[0]
     data = load_config(first / "config.yaml").data
     features = load_features(data, resolve_data_path(data, None, [REPO]))
-    renderings = {
-        name: replace(features, flows=np.ascontiguousarray(render(features.flows), dtype=np.float32))
-        for name, render in RENDERINGS.items()
-    }
-    print("pooled UF1 with the flow images re-rendered (fold models as trained); mean ± sd over seeds\n")
-    print("| run | seeds | " + " | ".join(RENDERINGS) + " | worst drop |")
-    print("|---|---|" + "---|" * len(RENDERINGS) + "---|")
+    renderings = {"clean": features}
+    if features.flow_normalised:
+        renderings.update(
+            (name, replace(features, flows=np.ascontiguousarray(render(features.flows), dtype=np.float32)))
+            for name, render in RENDERINGS.items()
+        )
+    for item in args.store:
+        name, _, path = item.partition("=")
+        renderings[name] = from_store(features, data, Path(path))
+    names = list(renderings)
+    print("pooled UF1 with the flows re-rendered (fold models as trained); mean ± sd over seeds\n")
+    print("| run | seeds | " + " | ".join(names) + " | worst drop |")
+    print("|---|---|" + "---|" * len(names) + "---|")
     for folder in args.runs:
         scores = []
         for run in seed_runs(folder):
@@ -110,12 +132,13 @@ def main() -> None:
                 print(f"note: {run}: clean UF1 {s['clean']:.4f} differs from the run's {reported:.4f}")
             scores.append(s)
         cells = []
-        for r in RENDERINGS:
+        for r in names:
             values = [s[r] for s in scores]
             cell = f"{np.mean(values):.3f}" + (f" ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
             cells.append(cell)
-        drops = [np.mean([s["clean"] - s[r] for s in scores]) for r in RENDERINGS if r != "clean"]
-        print(f"| {folder.name} | {len(scores)} | " + " | ".join(cells) + f" | {max(drops):.3f} |")
+        drops = [np.mean([s["clean"] - s[r] for s in scores]) for r in names if r != "clean"]
+        worst = f"{max(drops):.3f}" if drops else "-"
+        print(f"| {folder.name} | {len(scores)} | " + " | ".join(cells) + f" | {worst} |")
 
 
 if __name__ == "__main__":
