@@ -101,6 +101,9 @@ class TrainConfig:
         sample once per epoch, so each batch holds several samples of several subjects (what
         the subject adversary and the HSIC penalty compare).
     pk_subjects: P of the "pk" sampler.
+    mixup: mixup of the FLOWS within each batch (Zhang et al. 2018), alpha of its Beta(alpha,
+        alpha) weight; the classification loss mixes the two labels alike. Faces are left
+        alone (identity stays the sample's own). 0: off.
     hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
     shift: random translation of faces and flows by up to ``shift`` pixels (0: off).
     class_weights: weight the classification loss by inverse class frequency of the TRAINING
@@ -133,6 +136,7 @@ class TrainConfig:
     step_epochs: int = 20
     sampler: str = "random"
     pk_subjects: int = 8
+    mixup: float = 0.0
     hflip: bool = True
     shift: int = 0
     class_weights: bool = True
@@ -173,6 +177,8 @@ class TrainConfig:
             raise ValueError(f"train.probe_folds must be >= 0, got {self.probe_folds}")
         if self.shift < 0:
             raise ValueError(f"train.shift must be >= 0, got {self.shift}")
+        if self.mixup < 0:
+            raise ValueError(f"train.mixup must be >= 0, got {self.mixup}")
 
 
 @dataclass(frozen=True)

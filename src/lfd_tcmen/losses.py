@@ -9,6 +9,8 @@ is differentiable in all its tensor arguments except where a target is documente
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -20,21 +22,40 @@ __all__ = [
     "cycle_loss",
     "hsic_loss",
     "identity_loss",
+    "mixed_with",
     "orthogonality_loss",
     "reconstruction_loss",
 ]
 
 
 def classification_loss(
-    logits: Tensor, labels: Tensor, class_weights: Tensor | None = None, label_smoothing: float = 0.0
+    logits: Tensor,
+    labels: Tensor,
+    class_weights: Tensor | None = None,
+    label_smoothing: float = 0.0,
+    mixed_with: tuple[Tensor, float] | None = None,
 ) -> Tensor:
     """Cross-entropy of emotion logits.
 
     logits: (B, C); labels: (B,) int64 in [0, C); class_weights: (C,) or None — with weights
     the mean is the weighted mean (PyTorch's convention), so a balanced batch under weights 1/n_c
-    and an unweighted batch give comparable magnitudes.
+    and an unweighted batch give comparable magnitudes. ``mixed_with`` = (labels_b, lam): the
+    inputs were mixed (mixup), so the loss is ``lam * CE(labels) + (1 - lam) * CE(labels_b)``.
     """
-    return F.cross_entropy(logits, labels, weight=class_weights, label_smoothing=label_smoothing)
+    loss = F.cross_entropy(logits, labels, weight=class_weights, label_smoothing=label_smoothing)
+    if mixed_with is None:
+        return loss
+    other, lam = mixed_with
+    return lam * loss + (1.0 - lam) * F.cross_entropy(
+        logits, other, weight=class_weights, label_smoothing=label_smoothing
+    )
+
+
+def mixed_with(batch: Mapping[str, Tensor]) -> tuple[Tensor, float] | None:
+    """A batch's mixup partner labels and weight (``"mix_labels"``, ``"mix_lambda"``), if mixed."""
+    if "mix_labels" not in batch:
+        return None
+    return batch["mix_labels"], float(batch["mix_lambda"])
 
 
 def orthogonality_loss(identity_code: Tensor, motion_code: Tensor, eps: float = 1e-6) -> Tensor:

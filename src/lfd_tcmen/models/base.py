@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.losses import classification_loss
+from lfd_tcmen.losses import classification_loss, mixed_with
 from lfd_tcmen.models.spec import ModelSpec
 
 P = TypeVar("P")
@@ -42,7 +42,9 @@ class MERModel(nn.Module):
         out: ``forward``'s dict. batch: "labels" (B,) int64, optional "class_weights" (C,) float.
         Returns (total, {"cls": value}).
         """
-        cls = classification_loss(out["logits"], batch["labels"], batch.get("class_weights"))
+        cls = classification_loss(
+            out["logits"], batch["labels"], batch.get("class_weights"), mixed_with=mixed_with(batch)
+        )
         return cls, {"cls": float(cls.detach())}
 
     @torch.no_grad()

@@ -380,7 +380,11 @@ class LFDTCMEN(MERModel):
     # One method per term: which outputs each loss compares.
     def _loss_cls(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         return losses.classification_loss(
-            out["logits"], batch["labels"], batch.get("class_weights"), self.params.label_smoothing
+            out["logits"],
+            batch["labels"],
+            batch.get("class_weights"),
+            self.params.label_smoothing,
+            mixed_with=losses.mixed_with(batch),
         )
 
     def _loss_orth(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:

@@ -95,6 +95,11 @@ def train_epoch(
         if on_batch is not None:
             on_batch(idx)
         faces, flows = augment(features.faces[idx], features.flows[idx], train, rng, features.flow_normalised)
+        partner = None
+        if train.mixup > 0:
+            lam = float(rng.beta(train.mixup, train.mixup))
+            partner = rng.permutation(len(idx))
+            flows = (lam * flows + (1.0 - lam) * flows[partner]).astype(flows.dtype)
         batch = {
             "faces": precision.tensor(faces),
             "flows": precision.tensor(flows),
@@ -103,6 +108,9 @@ def train_epoch(
         }
         if weights is not None:
             batch["class_weights"] = weights
+        if partner is not None:
+            batch["mix_labels"] = batch["labels"][precision.tensor(partner)]
+            batch["mix_lambda"] = torch.tensor(lam)
         loss, terms, out = stepper.step(batch)
         n = len(idx)
         sums["train_loss"] = sums.get("train_loss", 0.0) + float(loss.detach()) * n
