@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/step_speed.py                 # eager, channels-last, bf16, 5 seeds vmapped
     .venv/bin/python benchmarks/step_speed.py --compile       # also torch.compile (slow to start)
+    .venv/bin/python benchmarks/step_speed.py --regimes       # eager step by input regime and DRL size
 
 One training step (forward, the six-term loss, backward, Adam) of lfd_tcmen on a composite-shaped
 batch (apex face 64x64, one 3x28x28 flow, 55 training subjects, batch 32) at one thread, the
@@ -19,6 +20,10 @@ way a fold trains. Rows:
   subject here is known, so the value is the same).
 Speed-up = eager's time / the row's time per seed-step. The best of ``--repeats`` timings of
 ``--steps`` steps is kept (a busy machine slows the mean, not the best). Not part of the tests.
+
+``--regimes`` prints instead the eager step for both input regimes (composite: apex face and one
+flow; full clips: onset, apex and offset faces and four flow segments) with the DRL at 32x32
+(``face_resolution`` 32, the default) and at the faces' 64x64, and the parameter count.
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.models.init import initialise
 
 SPEC = ModelSpec(3, 55, ("apex",), ("onset:apex",), 64, 28)
+REGIMES = {
+    "composite (F=1, K=1)": SPEC,
+    "full (F=3, K=4)": ModelSpec(
+        3, 55, ("onset", "apex", "offset"), ("onset:apex", "onset:mid", "mid:apex", "apex:offset"), 64, 28
+    ),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,30 +57,34 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="add the torch.compile row")
+    p.add_argument("--regimes", action="store_true", help="eager steps by input regime and DRL size instead")
     return p.parse_args()
 
 
-def batch(b: int, seed: int) -> dict[str, torch.Tensor]:
+def batch(b: int, seed: int, spec: ModelSpec = SPEC) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
+    s, r = spec.face_size, spec.flow_size
     return {
-        "faces": torch.rand(b, 1, 64, 64, generator=g),
-        "flows": torch.randn(b, 1, 3, 28, 28, generator=g),
+        "faces": torch.rand(b, spec.num_frames, s, s, generator=g),
+        "flows": torch.randn(b, spec.num_segments, 3, r, r, generator=g),
         "labels": torch.randint(0, 3, (b,), generator=g),
-        "subjects": torch.randint(0, SPEC.num_subjects, (b,), generator=g),
+        "subjects": torch.randint(0, spec.num_subjects, (b,), generator=g),
     }
 
 
-def model(seed: int, channels_last: bool = False) -> torch.nn.Module:
-    m = create_model("lfd_tcmen", SPEC)
+def model(seed: int, channels_last: bool = False, spec: ModelSpec = SPEC, **params: int) -> torch.nn.Module:
+    m = create_model("lfd_tcmen", spec, **params)
     initialise(m, seed)
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
 
-def single_step(channels_last: bool, bf16: bool, compiled: bool, b: int) -> Callable[[], None]:
-    m = model(0, channels_last)
+def single_step(
+    channels_last: bool, bf16: bool, compiled: bool, b: int, spec: ModelSpec = SPEC, **params: int
+) -> Callable[[], None]:
+    m = model(0, channels_last, spec, **params)
     forward = torch.compile(m) if compiled else m
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-    data = batch(b, 0)
+    data = batch(b, 0, spec)
 
     def step() -> None:
         opt.zero_grad()
@@ -124,9 +139,26 @@ def best_time(step: Callable[[], None], steps: int, repeats: int) -> float:
     return best
 
 
+def regimes(args: argparse.Namespace) -> None:
+    print(f"lfd_tcmen, eager float32, batch of {args.batch}, one thread, {torch.__version__}\n")
+    print("| regime | DRL face_resolution | parameters | ms per step |")
+    print("|---|---|---|---|")
+    for name, spec in REGIMES.items():
+        for resolution in (32, 0):
+            step = single_step(False, False, False, args.batch, spec, face_resolution=resolution)
+            for _ in range(3):
+                step()
+            seconds = best_time(step, args.steps, args.repeats)
+            size = model(0, spec=spec, face_resolution=resolution).num_parameters()
+            print(f"| {name} | {resolution or spec.face_size} | {size:,} | {seconds * 1000:.1f} |")
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
+    if args.regimes:
+        regimes(args)
+        return
     rows: list[tuple[str, int, float, str]] = []  # name, seeds per step, seconds per step, note
     cases = [
         ("eager", False, False, False),
