@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.config import ExperimentConfig, load_config, save_config
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.runs.features import resolve_data_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +73,17 @@ def test_overrides():
 def test_shipped_configs_load():
     for path in sorted((REPO / "configs").glob("*.yaml")):
         load_config(path)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_benchmarks_load_and_build_every_model(path):
+    """A typo in a method's params (e.g. ``motion_from: flows``) fails here, not hours into a run."""
+    bench = load_benchmark(path)
+    spec = ModelSpec(3, 8, ("apex",), ("onset:apex",), 32, 28)
+    for method in bench.methods:
+        if not method.skip:
+            bench.experiment(method.name, bench.protocols[0])
+            create_model(method.model, spec, **dict(method.params))
 
 
 def test_composite_path_defaults_to_data_root_then_shared_data(tmp_path):
