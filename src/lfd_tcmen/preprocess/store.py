@@ -33,6 +33,7 @@ from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.protocols import get_protocol
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.locks import exclusive
 from lfd_tcmen.parallel import ENGINES, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.flow import export_uvs28
@@ -207,43 +208,46 @@ def prepare_dataset(
     if len(protocols) > 1:
         raise LFDError(f"samples of several protocols ({', '.join(protocols)}) cannot share one store", out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.npz.tmp*"):  # left by an interrupted run
-        stale.unlink()
-    digest = config.digest()
-    entries: list[dict[str, Any]] = []
-    jobs: list[tuple[int, Path]] = []  # (index in samples, file to write)
-    seen: set[str] = set()
-    for i, sample in enumerate(samples):
-        name = feature_file_name(sample.sample_id, digest)
-        entry = _entry(sample, name)
-        stored = _stored_meta(out / name)
-        if name in seen:
-            entry.update(status="skipped", reason=f"duplicate sample id ({sample.source or 'annotation'})")
-        elif stored is not None:
-            entry.update(status="ok", apex_source=stored.get("apex_source", entry["apex_source"]))
-        else:
-            jobs.append((i, out / name))
-        seen.add(name)
-        entries.append(entry)
-    reused = sum(1 for e in entries if e["status"] == "ok")
-    bar = tqdm(total=len(jobs), desc="prepare", unit="clip", disable=not progress, file=sys.stderr)
-    try:
-        for i, result in _run(samples, jobs, config, workers, engine, ray_address):
-            entries[i].update(result)
-            bar.update(1)
-    finally:
-        bar.close()
-    manifest = _write_manifest(out, config, samples, entries)
-    skipped = [e for e in entries if e["status"] != "ok"]
-    return PrepareReport(
-        out_dir=out,
-        manifest=manifest,
-        digest=digest,
-        total=len(entries),
-        computed=sum(1 for i, _ in jobs if entries[i]["status"] == "ok"),
-        reused=reused,
-        skipped=skipped,
-    )
+    with exclusive(out, "feature store"):  # one writer at a time
+        for stale in out.glob("*.npz.tmp*"):  # left by an interrupted run
+            stale.unlink()
+        digest = config.digest()
+        entries: list[dict[str, Any]] = []
+        jobs: list[tuple[int, Path]] = []  # (index in samples, file to write)
+        seen: set[str] = set()
+        for i, sample in enumerate(samples):
+            name = feature_file_name(sample.sample_id, digest)
+            entry = _entry(sample, name)
+            stored = _stored_meta(out / name)
+            if name in seen:
+                entry.update(
+                    status="skipped", reason=f"duplicate sample id ({sample.source or 'annotation'})"
+                )
+            elif stored is not None:
+                entry.update(status="ok", apex_source=stored.get("apex_source", entry["apex_source"]))
+            else:
+                jobs.append((i, out / name))
+            seen.add(name)
+            entries.append(entry)
+        reused = sum(1 for e in entries if e["status"] == "ok")
+        bar = tqdm(total=len(jobs), desc="prepare", unit="clip", disable=not progress, file=sys.stderr)
+        try:
+            for i, result in _run(samples, jobs, config, workers, engine, ray_address):
+                entries[i].update(result)
+                bar.update(1)
+        finally:
+            bar.close()
+        manifest = _write_manifest(out, config, samples, entries)
+        skipped = [e for e in entries if e["status"] != "ok"]
+        return PrepareReport(
+            out_dir=out,
+            manifest=manifest,
+            digest=digest,
+            total=len(entries),
+            computed=sum(1 for i, _ in jobs if entries[i]["status"] == "ok"),
+            reused=reused,
+            skipped=skipped,
+        )
 
 
 def _entry(sample: Sample, file: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from lfd_tcmen.benchmark_config import BenchmarkConfig
 from lfd_tcmen.config import PROTOCOLS
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.locks import exclusive
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_rows, write_reports
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
@@ -106,36 +107,41 @@ def run_benchmark(
     plans = benchmark_plans(bench, out, methods, protocols)
     folds = make_folds(features, bench.experiment(bench.methods[0].name, protocols[0]).data, bench.seed)
     selected = select_folds(folds, options.fold_names)
-    out.mkdir(parents=True, exist_ok=True)
-    trained: dict[str, list[str]] = {plan.label: [] for plan in plans}
-    failed: list[dict[str, str]] = []
-    if train and plans:
-        summaries = iter(run_experiments(plans, features, options, preprocess))
-        for plan in plans:
-            first, *_ = [next(summaries) for _ in plan.protocols]  # one per run folder, same folds
-            trained[plan.label] = first.folds_trained
-            failed += [{"method": plan.label, "fold": f["fold"], "error": f["error"]} for f in first.failed]
-    else:
-        for plan in plans:
-            for protocol, d in plan.dirs.items():
-                if d.is_dir():
-                    report_run(d, plan.config_for(protocol), features, selected, len(folds), rebuild=False)
-    names = [m.name for m in bench.methods if not methods or m.name in methods]  # the config's order
-    if len(bench.seeds) > 1:
-        for name in names:
-            for protocol in protocols:
-                if not bench.method(name).skip and run_dir(out, name, protocol).is_dir():
-                    config = bench.experiment(name, protocol)
-                    summarize_seeds(run_dir(out, name, protocol), bench.seeds, config, features, selected)
-    rows = collect_rows(
-        bench,
-        names,
-        protocols,
-        metrics_of=lambda method, protocol: _scores(run_dir(out, method, protocol), len(bench.seeds)),
-        parameters_of=lambda method: count_parameters(bench.experiment(method, protocols[0]), features),
-        folds_total=len(folds),
-    )
-    add_comparisons(rows, bench, lambda method, protocol: run_dir(out, method, protocol), resamples)
-    fold_names = [f.name for f in selected]
-    write_reports(bench, out, rows, fold_names, len(folds), data_fingerprint(features), protocols)
-    return BenchmarkResult(out, rows, fold_names, trained, failed)
+    with exclusive(out, "benchmark folder"):  # one benchmark writes OUT at a time
+        out.mkdir(parents=True, exist_ok=True)
+        trained: dict[str, list[str]] = {plan.label: [] for plan in plans}
+        failed: list[dict[str, str]] = []
+        if train and plans:
+            summaries = iter(run_experiments(plans, features, options, preprocess))
+            for plan in plans:
+                first, *_ = [next(summaries) for _ in plan.protocols]  # one per run folder, same folds
+                trained[plan.label] = first.folds_trained
+                failed += [
+                    {"method": plan.label, "fold": f["fold"], "error": f["error"]} for f in first.failed
+                ]
+        else:
+            for plan in plans:
+                for protocol, d in plan.dirs.items():
+                    if d.is_dir():
+                        report_run(
+                            d, plan.config_for(protocol), features, selected, len(folds), rebuild=False
+                        )
+        names = [m.name for m in bench.methods if not methods or m.name in methods]  # the config's order
+        if len(bench.seeds) > 1:
+            for name in names:
+                for protocol in protocols:
+                    if not bench.method(name).skip and run_dir(out, name, protocol).is_dir():
+                        config = bench.experiment(name, protocol)
+                        summarize_seeds(run_dir(out, name, protocol), bench.seeds, config, features, selected)
+        rows = collect_rows(
+            bench,
+            names,
+            protocols,
+            metrics_of=lambda method, protocol: _scores(run_dir(out, method, protocol), len(bench.seeds)),
+            parameters_of=lambda method: count_parameters(bench.experiment(method, protocols[0]), features),
+            folds_total=len(folds),
+        )
+        add_comparisons(rows, bench, lambda method, protocol: run_dir(out, method, protocol), resamples)
+        fold_names = [f.name for f in selected]
+        write_reports(bench, out, rows, fold_names, len(folds), data_fingerprint(features), protocols)
+        return BenchmarkResult(out, rows, fold_names, trained, failed)

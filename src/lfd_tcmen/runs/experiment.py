@@ -26,6 +26,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import write_json
+from lfd_tcmen.locks import exclusive
 from lfd_tcmen.parallel import Executor, make_executor
 from lfd_tcmen.report.probe import fold_probe
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
@@ -140,42 +142,48 @@ def run_experiments(
         raise LFDError("nothing to run: no plan")
     folds = [make_folds(features, plan.config.data, plan.config.seed) for plan in plans]
     selected = [select_folds(f, options.fold_names) for f in folds]
-    with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
+    with ExitStack() as locks:  # one writer per run folder, held until its reports are written
         for plan in plans:
-            for protocol, d in plan.dirs.items():
-                run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
-        tasks = sorted(
-            (position, i, fold)
-            for i, plan in enumerate(plans)
-            for position, fold in enumerate(interleaved(selected[i]))
-            if not plan.finished(fold.name)
-        )
-        tasks = [(i, fold) for _, i, fold in tasks]
-        trained, failed = _train(executor, plans, features, tasks, folds, options, preprocess or {})
-    wall_s = time.perf_counter() - start
-    summaries = []
-    for i, plan in enumerate(plans):
-        for protocol, d in plan.dirs.items():
-            config = plan.config_for(protocol)
-            metrics = report_run(d, config, features, selected[i], len(folds[i]), rebuild=bool(trained[i]))
-            metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed[i]]
-            if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
-                write_json(d / METRICS, metrics)
-            summaries.append(
-                RunSummary(
-                    out_dir=d,
-                    metrics=metrics,
-                    folds_trained=[f.name for f in selected[i] if f.name in trained[i]],
-                    folds_kept=[
-                        f.name
-                        for f in selected[i]
-                        if f.name not in trained[i] and run_dir.is_finished(d, f.name)
-                    ],
-                    wall_s=wall_s,
-                    failed=failed[i],
-                )
+            for d in plan.dirs.values():
+                locks.enter_context(exclusive(d, "run folder"))
+        with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
+            for plan in plans:
+                for protocol, d in plan.dirs.items():
+                    run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
+            tasks = sorted(
+                (position, i, fold)
+                for i, plan in enumerate(plans)
+                for position, fold in enumerate(interleaved(selected[i]))
+                if not plan.finished(fold.name)
             )
-    return summaries
+            tasks = [(i, fold) for _, i, fold in tasks]
+            trained, failed = _train(executor, plans, features, tasks, folds, options, preprocess or {})
+        wall_s = time.perf_counter() - start
+        summaries = []
+        for i, plan in enumerate(plans):
+            for protocol, d in plan.dirs.items():
+                config = plan.config_for(protocol)
+                metrics = report_run(
+                    d, config, features, selected[i], len(folds[i]), rebuild=bool(trained[i])
+                )
+                metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed[i]]
+                if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
+                    write_json(d / METRICS, metrics)
+                summaries.append(
+                    RunSummary(
+                        out_dir=d,
+                        metrics=metrics,
+                        folds_trained=[f.name for f in selected[i] if f.name in trained[i]],
+                        folds_kept=[
+                            f.name
+                            for f in selected[i]
+                            if f.name not in trained[i] and run_dir.is_finished(d, f.name)
+                        ],
+                        wall_s=wall_s,
+                        failed=failed[i],
+                    )
+                )
+        return summaries
 
 
 def _executor(plans: Sequence[RunPlan], options: RunOptions) -> Executor:
