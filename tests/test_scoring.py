@@ -259,3 +259,48 @@ def test_unrecognised_and_missing_files(tmp_path):
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(LFDError, match="empty prediction file"):
         score_file(tmp_path / "empty.txt")
+
+
+def test_a_log_line_without_a_prediction_is_refused_not_read_as_a_header(tmp_path):
+    """Issue 13.2: 'EP19_05f 0' used to open a dataset named EP19_05f and drop the sample."""
+    log = tmp_path / "log.txt"
+    log.write_text("casme2 sub01\nEP02_01f 1 1\nEP19_05f 0\nsamm 006\n006_1_2 0 0\n")
+    with pytest.raises(
+        LFDError, match=r"log.txt, row 3: 'EP19_05f 0' has a video and a ground truth but no prediction"
+    ):
+        score_file(log)
+    log.write_text("casme2 sub01\nEP02_01f 1 1\nsamm 006\n006_1_2 0 0\n")  # 'samm 006' stays a header
+    assert score_file(log)[0]["per_dataset"]["samm"]["n"] == 1
+
+
+def test_a_sample_listed_twice_is_refused_naming_both_rows(tmp_path):
+    """Issue 13.3: a duplicated row used to be counted twice."""
+    path = tmp_path / "p.csv"
+    path.write_text("dataset,subject,sample,label,pred\nc,s1,a,0,0\nc,s1,b,1,1\nc,s1,a,0,0\n")
+    with pytest.raises(
+        LFDError, match=r"p.csv, row 4: sample a of subject s1 is listed twice \(rows 2 and 4\)"
+    ):
+        score_file(path)
+    log = tmp_path / "log.txt"
+    log.write_text("casme2 sub01\nEP02_01f 1 1\nEP02_01f 1 1\n")
+    with pytest.raises(LFDError, match="listed twice"):
+        score_file(log)
+
+
+def test_classes_come_from_the_files_probability_columns_else_its_labels(tmp_path):
+    """Issue 13.4: a label or prediction outside the class set used to change the scores silently."""
+    path = tmp_path / "p.csv"
+    head = "dataset,subject,sample,label,pred,p_negative,p_positive,p_surprise\n"
+    path.write_text(head + "c,s1,a,0,0,.9,.05,.05\nc,s1,b,7,1,.1,.8,.1\n")
+    with pytest.raises(
+        LFDError, match=r"row 3: label 7 .* not a class index in \[0, 3\) \(the classes from its p_<class>"
+    ):
+        score_file(path)
+    log = tmp_path / "log.txt"
+    log.write_text("casme2 sub01\nEP02_01f 1 1\nEP02_02f 0 9\nEP02_03f 2 2\n")
+    with pytest.raises(
+        LFDError, match=r"row 3: pred 9 .* in \[0, 3\) \(the classes from the ground-truth labels"
+    ):
+        score_file(log)
+    log.write_text("casme2 sub01\nEP02_01f 1 1\nEP02_02f 0 3\n")
+    assert score_file(log, num_classes=4)[0]["overall"]["n"] == 2  # --num-classes admits a class no label has

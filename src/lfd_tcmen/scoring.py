@@ -34,6 +34,7 @@ MEGC2019_SUBJECT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("smic", re.compile(r"^s\d{1,2}$")),
     ("samm", re.compile(r"^\d{3}$")),
 )
+MEGC2019_DATABASES = tuple(name for name, _ in MEGC2019_SUBJECT_PATTERNS)
 
 
 @dataclass
@@ -42,13 +43,15 @@ class PredictionFile:
 
     rows: dicts ``{"dataset": str | None, "subject": str, "sample": str | None, "label": int,
     "pred": int, "line": int}`` in file order (``line``: where the row is in the file);
-    notes: what the reader had to assume (shown to the user).
+    notes: what the reader had to assume (shown to the user); num_classes: what the file itself
+    says (a predictions CSV's ``p_<class>`` columns), else None.
     """
 
     path: Path
     format: str
     rows: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    num_classes: int | None = None
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -126,7 +129,8 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
         rows.append(row)
     if not rows:
         raise LFDError("no prediction rows", path)
-    return PredictionFile(path, "csv", rows)
+    probabilities = [h for h in header if h.startswith("p_")]
+    return PredictionFile(path, "csv", rows, num_classes=len(probabilities) or None)
 
 
 def read_megc2019_log(path: str | Path) -> PredictionFile:
@@ -138,6 +142,14 @@ def read_megc2019_log(path: str | Path) -> PredictionFile:
         parts = line.split()
         if not parts:
             continue
+        if len(parts) == 2 and parts[0].lower() not in MEGC2019_DATABASES and _is_int(parts[1]):
+            raise LFDError(
+                f"'{line.strip()}' has a video and a ground truth but no prediction; expected "
+                "'<video> <ground truth> <prediction>' (or a '<db> <subject>' header: "
+                f"{', '.join(MEGC2019_DATABASES)})",
+                path,
+                number,
+            )
         if len(parts) == 2:
             dataset, subject = parts
         elif len(parts) == 3:
@@ -162,6 +174,14 @@ def read_megc2019_log(path: str | Path) -> PredictionFile:
     if not rows:
         raise LFDError("no prediction lines", path)
     return PredictionFile(path, "megc2019", rows)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 def infer_megc2019_dataset(subject: str) -> str | None:
@@ -259,18 +279,45 @@ def score_file(
 ) -> tuple[dict[str, dict[str, Any]], PredictionFile]:
     """Read and score a prediction file: ``(score_table(...), the PredictionFile)``.
 
-    Labels outside ``[0, num_classes)`` raise LFDError naming the file and row.
+    The classes are ``[0, num_classes)``: as given, else as the file says (a CSV's ``p_<class>``
+    columns), else the range of its ground-truth labels, and a prediction outside them is refused
+    (a pred 9 among labels 0-2 is a broken file, not a fourth class; pass ``num_classes`` when a
+    class has no sample). A sample listed twice is refused naming both rows. Problems raise
+    LFDError naming the file and row.
     """
     predictions = read_prediction_file(path)
     if num_classes is not None and num_classes < 1:
         raise LFDError(f"number of classes must be positive, got {num_classes}")
-    for r in predictions.rows:
+    given = num_classes if num_classes is not None else predictions.num_classes
+    rows = predictions.rows
+    bound = given if given is not None else max(r["label"] for r in rows) + 1
+    source = (
+        "--num-classes"
+        if num_classes is not None
+        else "its p_<class> columns"
+        if given is not None
+        else "the ground-truth labels (pass --num-classes if a class has no sample)"
+    )
+    for r in rows:
         for key in ("label", "pred"):
-            if r[key] < 0 or (num_classes is not None and r[key] >= num_classes):
-                allowed = "non-negative" if num_classes is None else f"in [0, {num_classes})"
+            if r[key] < 0 or r[key] >= bound:
                 raise LFDError(
-                    f"{key} {r[key]} of subject {r['subject']} is not a class index {allowed}",
+                    f"{key} {r[key]} of subject {r['subject']} is not a class index in [0, {bound}) "
+                    f"(the classes from {source})",
                     predictions.path,
                     r["line"],
                 )
-    return score_table(predictions.rows, num_classes), predictions
+    first: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        if r["sample"] is None:
+            continue
+        key = (r["dataset"], r["subject"], r["sample"])
+        if key in first:
+            raise LFDError(
+                f"sample {r['sample']} of subject {r['subject']} is listed twice (rows {first[key]} and "
+                f"{r['line']}); each sample must be scored once",
+                predictions.path,
+                r["line"],
+            )
+        first[key] = r["line"]
+    return score_table(rows, given if given is not None else bound), predictions
