@@ -137,3 +137,15 @@ def test_bad_ground_truth_rows(tmp_path):
         load_composite(tmp_path)
     with pytest.raises(LFDError, match="ground truth file not found"):
         load_composite(tmp_path / "nowhere")
+
+
+def test_a_sample_listed_twice_is_refused_naming_both_rows(tmp_path):
+    """Issue 13.5: a duplicated ground-truth row used to be trained and scored twice."""
+    write_composite(tmp_path, ["samm,006,006_1_2,2", "smic,s01,s01_ne_01,0", "samm,006,006_1_2,2"])
+    for stem in ("006_006_1_2", "s01_s01_ne_01"):
+        cv2.imwrite(str(tmp_path / "flow_uvos_28" / f"{stem} .png"), flow_image(0))
+        cv2.imwrite(str(tmp_path / "apex_face_224" / f"{stem}.jpg"), np.zeros((224, 224, 3), np.uint8))
+    with pytest.raises(
+        LFDError, match=r"combined_3class_gt\.csv, row 3: sample samm 006 006_1_2 is listed twice \(rows 1 and 3\)"
+    ):
+        read_composite_index(tmp_path / "combined_3class_gt.csv")

@@ -67,8 +67,8 @@ def name_key(text: str) -> tuple[str, ...]:
 def read_composite_index(gt_file: str | Path, root: str | Path | None = None) -> list[CompositeEntry]:
     """Ground-truth rows matched to their flow and apex-face files (under ``root``, default the csv's folder).
 
-    Raises ``LFDError`` naming file and row for a malformed row, an unknown label, or a sample
-    whose flow or face image cannot be matched (missing or ambiguous).
+    Raises ``LFDError`` naming file and row for a malformed row, an unknown label, a sample listed
+    twice, or a sample whose flow or face image cannot be matched (missing or ambiguous).
     """
     gt_file = Path(gt_file)
     root = gt_file.parent if root is None else Path(root)
@@ -77,6 +77,7 @@ def read_composite_index(gt_file: str | Path, root: str | Path | None = None) ->
     flows = _index(root / FLOW_DIR, ".png")
     faces = _index(root / FACE_DIR, ".jpg")
     entries: list[CompositeEntry] = []
+    first_row: dict[tuple[str, ...], int] = {}
     with gt_file.open(newline="", encoding="utf-8-sig") as fh:
         for row, cells in enumerate(csv.reader(fh), start=1):
             cells = [c.strip() for c in cells]
@@ -91,6 +92,15 @@ def read_composite_index(gt_file: str | Path, root: str | Path | None = None) ->
                 raise LFDError(f"unknown label {label_text!r} (expected 0, 1 or 2)", gt_file, row)
             dataset = dataset.lower()
             stem = f"{gt_subject}_{clip}"
+            key = (dataset, *name_key(stem))
+            if key in first_row:
+                raise LFDError(
+                    f"sample {dataset} {gt_subject} {clip} is listed twice (rows {first_row[key]} and {row}); "
+                    "it would be trained and scored twice",
+                    gt_file,
+                    row,
+                )
+            first_row[key] = row
             entries.append(
                 CompositeEntry(
                     dataset=dataset,
