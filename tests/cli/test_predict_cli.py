@@ -101,6 +101,20 @@ def test_image_without_a_face_is_one_line(checkpoint, tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("lfd-tcmen: error:")
 
 
+@pytest.mark.parametrize("role", ["apex", "offset"])
+def test_every_key_image_must_hold_a_face(checkpoint, frames, tmp_path, capsys, role):
+    """Issue 13.7: an all-black apex used to get a class (p=.53) with no note."""
+    import cv2
+
+    black = tmp_path / "black.png"
+    cv2.imwrite(str(black), np.zeros_like(cv2.imread(str(frames[0]), cv2.IMREAD_GRAYSCALE)))
+    images = {"onset": str(frames[0]), "apex": str(frames[4]), "offset": str(frames[-1]), role: str(black)}
+    args = ["predict", "--checkpoint", str(checkpoint)] + [x for k, v in images.items() for x in (f"--{k}", v)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(black) in err[0] and f"no face found in the {role} image" in err[0]
+
+
 def test_predict_needs_a_video_or_two_images(checkpoint, frames, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["predict", "--apex", str(frames[0]), "--checkpoint", str(checkpoint)])

@@ -23,6 +23,7 @@ import torch
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
+from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
@@ -137,13 +138,18 @@ def predict_images(
 ) -> Prediction:
     """Predict from key-frame images (the offset defaults to the apex image).
 
-    The faces are detected and aligned on the onset image, flows computed between the images.
+    The faces are aligned on the onset image, flows computed between the images. Every image
+    must hold a face (a face-less apex would still get a class): else ``FaceNotFoundError``.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     paths = [Path(onset), Path(apex)] + ([Path(offset)] if offset is not None else [])
     frames = read_frames(paths)
+    config = pipeline_config(ckpt)
+    for role, path, frame in zip(("onset", "apex", "offset"), paths, frames):
+        if face.detect_face(frame, config.detector) is None:
+            raise face.FaceNotFoundError(f"no face found in the {role} image", path)
     offset_idx = len(frames) - 1
-    clip = extract_clip_features(frames, 0, 1, offset_idx, pipeline_config(ckpt))
+    clip = extract_clip_features(frames, 0, 1, offset_idx, config)
     used = {"onset": str(paths[0]), "apex": str(paths[1]), "offset": str(paths[offset_idx])}
     return predict_clip_features(ckpt, clip, used)
 
