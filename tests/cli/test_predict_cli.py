@@ -109,7 +109,9 @@ def test_every_key_image_must_hold_a_face(checkpoint, frames, tmp_path, capsys, 
     black = tmp_path / "black.png"
     cv2.imwrite(str(black), np.zeros_like(cv2.imread(str(frames[0]), cv2.IMREAD_GRAYSCALE)))
     images = {"onset": str(frames[0]), "apex": str(frames[4]), "offset": str(frames[-1]), role: str(black)}
-    args = ["predict", "--checkpoint", str(checkpoint)] + [x for k, v in images.items() for x in (f"--{k}", v)]
+    args = ["predict", "--checkpoint", str(checkpoint)] + [
+        x for k, v in images.items() for x in (f"--{k}", v)
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(black) in err[0] and f"no face found in the {role} image" in err[0]

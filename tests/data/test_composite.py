@@ -146,6 +146,7 @@ def test_a_sample_listed_twice_is_refused_naming_both_rows(tmp_path):
         cv2.imwrite(str(tmp_path / "flow_uvos_28" / f"{stem} .png"), flow_image(0))
         cv2.imwrite(str(tmp_path / "apex_face_224" / f"{stem}.jpg"), np.zeros((224, 224, 3), np.uint8))
     with pytest.raises(
-        LFDError, match=r"combined_3class_gt\.csv, row 3: sample samm 006 006_1_2 is listed twice \(rows 1 and 3\)"
+        LFDError,
+        match=r"combined_3class_gt\.csv, row 3: sample samm 006 006_1_2 is listed twice \(rows 1 and 3\)",
     ):
         read_composite_index(tmp_path / "combined_3class_gt.csv")

@@ -168,3 +168,45 @@ def test_a_model_with_one_code_gets_its_probe_but_no_embedding(tmp_path, feature
     assert leak["available"] and leak["folds"] == 2 and "motion" in leak and "identity" not in leak
     assert summary.metrics["model"] == "ststnet" and summary.metrics["overall"]["n"] == 12
     assert (tmp_path / "confusion.png").is_file() and not (tmp_path / "embedding.png").exists()
+
+
+def _truncate(path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def _flip(path, at: float = 0.5, n: int = 16) -> None:
+    data = bytearray(path.read_bytes())
+    start = int(len(data) * at)
+    data[start : start + n] = bytes(b ^ 0xFF for b in data[start : start + n])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage, file, why",
+    [
+        (_truncate, "predictions.csv", "predictions.csv"),
+        (lambda p: p.write_text(""), "predictions.csv", "predictions.csv"),
+        (_truncate, "arrays.npz", "unreadable"),
+        (_flip, "model.pt", "model.pt is damaged|unreadable"),
+        (lambda p: p.write_text('{"fold": "toy/s9"}'), "history.json", "does not describe fold toy/s1"),
+    ],
+    ids=["truncated-csv", "empty-csv", "truncated-npz", "flipped-model", "other-fold-history"],
+)
+def test_resume_verifies_every_kept_fold_and_retrains_a_damaged_one(
+    tmp_path, make_features, make_config, capsys, damage, file, why
+):
+    """Issue 13.10: resume used to keep a truncated predictions.csv (or any damaged fold file)."""
+    features = make_features(subjects=3, per_subject=6)
+    config = make_config(epochs=1)
+    full = run_experiment(config, features, tmp_path / "run", progress=False)
+    expected = _predictions(tmp_path / "run" / "predictions.csv")
+    damage(tmp_path / "run" / "folds" / "toy__s1" / file)
+    capsys.readouterr()
+    again = run_experiment(config, features, tmp_path / "run", resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert again.folds_trained == ["toy/s1"] and again.folds_kept == ["toy/s0", "toy/s2"]
+    assert "warning:" in err and "toy__s1" in err and "retraining the fold" in err
+    assert any(part in err for part in why.split("|")), err
+    assert _predictions(tmp_path / "run" / "predictions.csv") == expected
+    assert _comparable(again.metrics) == _comparable(full.metrics)

@@ -23,6 +23,7 @@ parallel, gives exactly the numbers of one uninterrupted serial run.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -147,9 +148,10 @@ def run_experiments(
             for d in plan.dirs.values():
                 locks.enter_context(exclusive(d, "run folder"))
         with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
-            for plan in plans:
+            for i, plan in enumerate(plans):
                 for protocol, d in plan.dirs.items():
                     run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
+                    _drop_damaged(d, selected[i], features.num_classes)
             tasks = sorted(
                 (position, i, fold)
                 for i, plan in enumerate(plans)
@@ -184,6 +186,18 @@ def run_experiments(
                     )
                 )
         return summaries
+
+
+def _drop_damaged(out: Path, folds: Sequence[Fold], num_classes: int) -> None:
+    """Resume keeps only verified folds: a damaged finished fold is removed (and so retrained),
+    with one warning line naming it and why."""
+    for fold in folds:
+        if run_dir.is_finished(out, fold.name):
+            reason = run_dir.damage(out, fold, num_classes)
+            if reason is not None:
+                where = run_dir.fold_dir(out, fold.name)
+                print(f"lfd-tcmen: warning: {where}: {reason}; retraining the fold", file=sys.stderr)
+                shutil.rmtree(where)
 
 
 def _executor(plans: Sequence[RunPlan], options: RunOptions) -> Executor:

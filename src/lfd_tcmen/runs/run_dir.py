@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.report.predictions import prediction_rows
 from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.runs.folds import fold_dirname, fold_seed
+from lfd_tcmen.scoring import read_predictions_csv
 from lfd_tcmen.training.fold import FoldResult
 
 CONFIG = "config.yaml"
@@ -169,6 +171,38 @@ def finished_folds(run_dir: Path) -> list[str]:
         for p in root.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / HISTORY).is_file()
     )
+
+
+def damage(run_dir: Path, fold: Fold, num_classes: int) -> str | None:
+    """Why finished fold ``fold`` of ``run_dir`` cannot be kept on resume; None when it can.
+
+    Every file is checked: history.json parses and names the fold; arrays.npz loads and holds
+    the fold's own test samples with finite (n, C) probabilities; predictions.csv parses with one
+    row per test sample; model.pt is a complete archive (every member's CRC).
+    """
+    d = fold_dir(run_dir, fold.name)
+    try:
+        info = json.loads((d / HISTORY).read_text(encoding="utf-8"))
+        with np.load(d / ARRAYS, allow_pickle=False) as z:
+            test_index, probs = z["test_index"], z["probs"]
+        rows = read_predictions_csv(d / FOLD_PREDICTIONS).rows
+        with zipfile.ZipFile(d / MODEL) as archive:
+            bad_member = archive.testzip()
+    except LFDError as err:
+        return f"{Path(err.path).name}: {err.message}" if err.path else err.message
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        return f"unreadable ({type(err).__name__}: {err})"
+    if not isinstance(info, dict) or info.get("fold") != fold.name:
+        return f"{HISTORY} does not describe fold {fold.name}"
+    if sorted(np.asarray(test_index).tolist()) != sorted(fold.test):
+        return f"{ARRAYS} holds other test samples than the fold's"
+    if probs.shape != (len(test_index), num_classes) or not np.isfinite(probs).all():
+        return f"{ARRAYS} probabilities are not finite ({len(test_index)}, {num_classes})"
+    if len(rows) != len(test_index):
+        return f"{FOLD_PREDICTIONS} has {len(rows)} rows for {len(test_index)} test samples"
+    if bad_member is not None:
+        return f"{MODEL} is damaged (member {bad_member})"
+    return None
 
 
 def clean_partial(run_dir: Path) -> None:
