@@ -72,3 +72,9 @@ def test_seeds_resume_and_run_in_parallel_with_the_serial_numbers(toy, two_seeds
     rest, again = run_seeds(config, features, tmp_path, [0, 5], resume=True, progress=False, workers=2)
     assert [s.folds_kept for s in rest] == [FOLDS[:1], FOLDS[:1]]
     assert again["per_seed"] == summary["per_seed"] and again["ensemble"] == summary["ensemble"]
+
+
+def test_the_seeds_summary_sums_the_seeds_training_time(two_seeds):
+    _, summaries, summary = two_seeds
+    total = sum(s.metrics["train_wall_s"] for s in summaries)
+    assert summary["train_wall_s"] == round(total, 1) and summary["train_wall_s"] > 0

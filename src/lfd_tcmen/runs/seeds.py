@@ -68,6 +68,9 @@ def summarize_seeds(
         "folds_done": len(common),
         "folds_total": len({f.name for f in selected}),
     }
+    summary["train_wall_s"] = round(
+        sum(float((m or {}).get("train_wall_s", 0.0)) for m in per_seed.values()), 1
+    )
     done = [m["overall"] for m in per_seed.values() if m and "overall" in m]
     if len(done) == len(seeds):
         summary["mean"] = {s: statistics.fmean(o[s] for o in done) for s in SCORES}
