@@ -144,6 +144,45 @@ def test_resume_recomputes_only_missing(samples: list[Sample], tmp_path: Path) -
     assert _files(store) == before
 
 
+def _flip_bytes(path: Path, member: str) -> None:
+    """Flip 16 bytes inside one member's stored data (the zip headers stay valid)."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size // 2
+    data[start : start + 16] = bytes(b ^ 0xFF for b in data[start : start + 16])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["flipped faces", "object array", "wrong shape", "empty file"])
+def test_resume_verifies_kept_files_and_recomputes_damaged_ones(
+    samples: list[Sample], tmp_path: Path, damage: str
+) -> None:
+    """Issue 13.9: resume used to read only the meta, so damaged arrays surfaced later in train."""
+    store = tmp_path / "store"
+    prepare_dataset(samples, FAST, store, progress=False)
+    before = _files(store)
+    victim = store / feature_file_name(samples[2].sample_id, FAST.digest())
+    if damage == "flipped faces":
+        _flip_bytes(victim, "faces.npy")
+    elif damage == "empty file":
+        victim.write_bytes(b"")
+    else:
+        with np.load(victim, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if damage == "object array":
+            arrays["faces"] = np.array([None, 1], dtype=object)
+            np.savez(victim.with_suffix(""), **arrays)  # np.savez appends .npz
+        else:
+            arrays["flows"] = arrays["flows"][:1]
+            write_npz(victim, arrays)
+    report = prepare_dataset(samples, FAST, store, progress=False)
+    assert (report.computed, report.reused, report.skipped) == (1, 5, [])
+    assert [r["file"] for r in report.recomputed] == [str(victim)]
+    assert "failed verification" in report.format() and victim.name in report.format()
+    assert _files(store) == before
+
+
 def test_corrupt_frame_skips_only_that_sample(samples: list[Sample], tmp_path: Path) -> None:
     bad = samples[1]
     frame = bad.frames[bad.frame_index(bad.apex)]

@@ -168,6 +168,7 @@ class PrepareReport:
     computed: int
     reused: int
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    recomputed: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}: failed verification
 
     @property
     def prepared(self) -> int:
@@ -178,6 +179,7 @@ class PrepareReport:
             f"prepared {self.prepared}/{self.total} samples in {self.out_dir} "
             f"({self.computed} computed, {self.reused} already there; config {self.digest})",
         ]
+        lines += [f"recomputed {r['file']}: it failed verification ({r['reason']})" for r in self.recomputed]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)}:")
             lines += [f"  {s['sample_id']}: {s['reason']}" for s in self.skipped]
@@ -215,10 +217,13 @@ def prepare_dataset(
         entries: list[dict[str, Any]] = []
         jobs: list[tuple[int, Path]] = []  # (index in samples, file to write)
         seen: set[str] = set()
+        recomputed: list[dict[str, str]] = []
         for i, sample in enumerate(samples):
             name = feature_file_name(sample.sample_id, digest)
             entry = _entry(sample, name)
-            stored = _stored_meta(out / name)
+            stored, damage = _verified_meta(out / name, config)
+            if damage is not None:
+                recomputed.append({"file": str(out / name), "reason": damage})
             if name in seen:
                 entry.update(
                     status="skipped", reason=f"duplicate sample id ({sample.source or 'annotation'})"
@@ -247,6 +252,7 @@ def prepare_dataset(
             computed=sum(1 for i, _ in jobs if entries[i]["status"] == "ok"),
             reused=reused,
             skipped=skipped,
+            recomputed=recomputed,
         )
 
 
@@ -265,15 +271,32 @@ def _entry(sample: Sample, file: str) -> dict[str, Any]:
     }
 
 
-def _stored_meta(path: Path) -> dict[str, Any] | None:
-    """Meta of an existing, readable store file (None: absent or unreadable, so recompute)."""
+def _verified_meta(path: Path, config: PreprocessConfig) -> tuple[dict[str, Any] | None, str | None]:
+    """(meta, None) for a complete store file; (None, None) when absent; (None, why) when it is
+    damaged, so resume recomputes it: every member is read in full (zip CRC-32 checked), and the
+    arrays must be what this config writes: faces uint8 (3, S, S), flows float16 (K, 3, R, R)
+    with K the config's segments, finite."""
     if not path.is_file():
-        return None
+        return None, None
     try:
         with np.load(path, allow_pickle=False) as data:
-            return json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return None
+            faces, flows, meta = data["faces"], data["flows"], json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        return None, f"unreadable: {type(err).__name__}: {err}"
+    size = config.face_size
+    if faces.dtype != np.uint8 or faces.shape != (len(FACE_FRAMES_FULL), size, size):
+        return (
+            None,
+            f"faces are {faces.dtype} {faces.shape}, expected uint8 ({len(FACE_FRAMES_FULL)}, {size}, {size})",
+        )
+    if flows.dtype != FLOW_DTYPE or flows.ndim != 4 or flows.shape[:2] != (len(config.segments), 3):
+        return (
+            None,
+            f"flows are {flows.dtype} {flows.shape}, expected float16 ({len(config.segments)}, 3, R, R)",
+        )
+    if not np.isfinite(flows).all() or not isinstance(meta, dict):
+        return None, "flows not finite or meta not a mapping"
+    return meta, None
 
 
 def _prepare_one(sample: Sample, config: PreprocessConfig, path: Path) -> dict[str, Any]:
