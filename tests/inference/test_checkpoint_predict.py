@@ -44,6 +44,25 @@ def test_checkpoint_round_trip_gives_the_same_predictions(trained, features):
     torch.load(path, weights_only=True)  # plain types only
 
 
+def test_identical_checkpoints_are_identical_bytes(trained, features, make_config, tmp_path):
+    """Issue 13 (noisy): the archive's inner folder used to take the random temporary file name."""
+    path, result = trained
+    config = make_config(epochs=1)
+    other = tmp_path / "elsewhere" / "model.pt"
+    save_checkpoint(
+        other,
+        result.state_dict,
+        model_name="lfd_tcmen",
+        params=config.model.params,
+        spec=result.spec,
+        class_names=features.class_names,
+        config=config.to_dict(),
+        preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", "pipeline": None},
+        extra={"fold": "toy/s0"},
+    )
+    assert other.read_bytes() == path.read_bytes()
+
+
 def test_unreadable_or_foreign_checkpoints_raise_lfd_error(tmp_path):
     with pytest.raises(LFDError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "missing.pt")

@@ -7,6 +7,7 @@ the preprocessing description (``runs.features.preprocess_info``).
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -52,7 +53,8 @@ def save_checkpoint(
     preprocess: Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write the checkpoint to ``path`` atomically (a temp file in the same folder, then rename)."""
+    """Write the checkpoint to ``path`` atomically (a temp file in the same folder, then rename);
+    identical inputs give identical bytes."""
     payload = {
         "state_dict": {k: v.detach().cpu().clone() for k, v in model_state.items()},
         "model_name": model_name,
@@ -65,10 +67,14 @@ def save_checkpoint(
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Serialised in memory: torch names the archive's inner folder after the file it writes, so
+    # saving to the temporary name would make identical checkpoints differ byte for byte.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        torch.save(payload, tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
         publish(tmp, path)
     finally:
         if os.path.exists(tmp):
