@@ -96,3 +96,10 @@ def test_composite_path_defaults_to_data_root_then_shared_data(tmp_path):
     assert resolve_data_path(store, None, [tmp_path]) == tmp_path / "st"
     with pytest.raises(LFDError, match="data.path is required"):
         resolve_data_path(ExperimentConfig().data)
+
+
+def test_a_config_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes("name: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(LFDError, match=r"c.yaml: cannot read config: not UTF-8 text \(byte 9\)"):
+        load_config(path)

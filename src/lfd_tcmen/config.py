@@ -242,6 +242,8 @@ def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise LFDError(f"cannot read {what}: {err.strerror or err}", path=path) from err
+    except UnicodeDecodeError as err:
+        raise LFDError(f"cannot read {what}: not UTF-8 text (byte {err.start})", path=path) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:

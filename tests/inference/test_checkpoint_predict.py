@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +76,25 @@ def test_unreadable_or_foreign_checkpoints_raise_lfd_error(tmp_path):
     torch.save({"weights": torch.zeros(2)}, foreign)
     with pytest.raises(LFDError, match="missing state_dict"):
         load_checkpoint(foreign)
+    text = tmp_path / "notes.pt"
+    text.write_text("epoch 3: loss 0.5\n" * 20)  # used to be 'KeyError: 101'
+    with pytest.raises(LFDError, match="not a readable lfd-tcmen checkpoint"):
+        load_checkpoint(text)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"state_dict": {}, "thing": Path("x")}, pickled)  # not loadable with weights_only
+    with pytest.raises(LFDError) as info:
+        load_checkpoint(pickled)
+    assert "weights_only" not in str(info.value) and len(str(info.value).splitlines()) == 1
+
+
+def test_a_state_dict_of_another_shape_names_the_key_and_shapes(trained, tmp_path):
+    path, _ = trained
+    payload = torch.load(path, weights_only=True)
+    key = next(k for k, v in payload["state_dict"].items() if v.ndim == 2)
+    payload["state_dict"][key] = torch.zeros(3, 3)
+    torch.save(payload, tmp_path / "bent.pt")
+    with pytest.raises(LFDError, match=rf"size mismatch for {key}: .*torch.Size\(\[3, 3\]\)"):
+        load_checkpoint(tmp_path / "bent.pt")
 
 
 def test_apex_only_checkpoint_gets_apex_face_and_onset_apex_flow_from_a_full_clip(tmp_path):

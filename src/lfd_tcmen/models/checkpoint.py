@@ -88,9 +88,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise LFDError("checkpoint not found", path=path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+    except pickle.UnpicklingError:  # torch's message suggests weights_only=False: never for a user
+        raise LFDError(
+            "not a readable lfd-tcmen checkpoint (holds objects other than plain tensors and values)",
+            path=path,
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LFDError(f"not a readable lfd-tcmen checkpoint ({first})", path=path) from err
+        raise LFDError(
+            f"not a readable lfd-tcmen checkpoint ({type(err).__name__}: {first})", path=path
+        ) from None
     if not isinstance(payload, dict):
         raise LFDError("not an lfd-tcmen checkpoint (expected a dict)", path=path)
     missing = [k for k in REQUIRED if k not in payload]
@@ -103,7 +110,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except LFDError as err:
         raise LFDError(err.message, path=path) from err
     except (RuntimeError, TypeError, ValueError, KeyError) as err:
-        first = str(err).strip().splitlines()[0]
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        # load_state_dict's first line only says "Error(s) in loading state_dict": name the key
+        first = lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else lines[0]
         raise LFDError(
             f"checkpoint does not match model {payload['model_name']!r}: {first}", path=path
         ) from err
