@@ -249,3 +249,24 @@ def test_store_errors(samples: list[Sample], tmp_path: Path) -> None:
     mixed = [samples[0], replace(samples[1], protocol="casme2-3class")]
     with pytest.raises(LFDError, match="several protocols"):
         prepare_dataset(mixed, FAST, tmp_path / "mixed", progress=False)
+
+
+def test_a_manifest_label_out_of_range_is_refused_on_load(samples: list[Sample], tmp_path: Path) -> None:
+    """Issue 13 (noisy): it used to train a fold and fail at the summary."""
+    store = tmp_path / "store"
+    prepare_dataset(samples, FAST, store, progress=False)
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["samples"][1]["label"] = 7
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(
+        LFDError, match=r"manifest.json: sample 2 \(.*\): label 7 is not a class index of 5 classes"
+    ):
+        load_feature_set(store)
+
+
+def test_an_empty_store_file_is_one_clear_error_on_load(samples: list[Sample], tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    prepare_dataset(samples, FAST, store, progress=False)
+    (store / feature_file_name(samples[0].sample_id, FAST.digest())).write_bytes(b"")
+    with pytest.raises(LFDError, match="corrupt feature file .*rerun `lfd-tcmen prepare`"):
+        load_feature_set(store)

@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as err:  # a folder or file the user named cannot be written or read
+        if err.filename is None:
+            raise
+        print(f"lfd-tcmen: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "lfd-tcmen: interrupted; finished work is kept, rerun with --resume to continue", file=sys.stderr

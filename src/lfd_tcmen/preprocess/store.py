@@ -88,9 +88,11 @@ def read_clip_features(path: str | Path) -> tuple[dict[str, np.ndarray], dict[st
             meta = json.loads(str(data["meta"]))
     except FileNotFoundError:
         raise LFDError("feature file not found; rerun `lfd-tcmen prepare` on this store", path) from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise LFDError(
-            f"corrupt feature file ({err}); delete it and rerun `lfd-tcmen prepare`", path
+            f"corrupt feature file ({type(err).__name__}: {err}); rerun `lfd-tcmen prepare` on this store "
+            "(it recomputes damaged files)",
+            path,
         ) from None
     return arrays, meta
 
@@ -397,6 +399,19 @@ def load_feature_set(
     ok = [e for e in manifest["samples"] if e.get("status") == "ok"]
     if not ok:
         raise LFDError("the store holds no prepared sample", store / MANIFEST)
+    classes = manifest.get("class_names") or []
+    for number, entry in enumerate(manifest["samples"], start=1):
+        label = entry.get("label")
+        if (
+            entry.get("status") == "ok"
+            and label is not None
+            and not (isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(classes))
+        ):
+            raise LFDError(
+                f"sample {number} ({entry.get('sample_id')}): label {label!r} is not a class index of "
+                f"{len(classes)} classes {list(classes)}",
+                store / MANIFEST,
+            )
     faces, flows = [], []
     for entry in ok:
         arrays, _ = read_clip_features(store / entry["file"])
