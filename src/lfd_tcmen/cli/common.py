@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lfd_tcmen.config import DataConfig
@@ -84,3 +87,16 @@ def check_worker_options(args: argparse.Namespace, threads: int = 1) -> None:
     note = cpu_note(args.workers, threads, args.ray_address)
     if note:
         print(note, file=sys.stderr)
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Annotation quirks (apex outside the interval, ...) as one ``lfd-tcmen: warning:`` line each,
+    not Python's ``UserWarning`` format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"lfd-tcmen: warning: {warning.message}", file=sys.stderr)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import warnings
 from pathlib import Path
 
+from lfd_tcmen.cli.common import warnings_as_lines
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.summary import format_summary, summarize
 from lfd_tcmen.data.synthetic import render_dataset
@@ -59,11 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_as_lines():
         samples = load_samples(args.dataset, args.annotations, args.root, args.protocol)
-    for warning in caught:  # annotation quirks (apex outside the interval, ...), one line each
-        print(f"lfd-tcmen: warning: {warning.message}", file=sys.stderr)
     result = summarize(samples, args.protocol)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_worker_options, check_worker_options
+from lfd_tcmen.cli.common import add_worker_options, check_worker_options, warnings_as_lines
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.errors import LFDError
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     check_worker_options(args)
     config = read_preprocess_config(args.config)
     # a missing frame or clip folder skips that sample (reported at the end), not the whole run
-    with deferred_frame_errors():
+    with deferred_frame_errors(), warnings_as_lines():
         samples = load_samples(args.dataset, args.annotations, root=args.root, protocol=args.protocol)
     if not samples:
         raise LFDError(
