@@ -120,3 +120,23 @@ def test_check_interval():
         assert check_interval(1, 10, 9, "s") == (None, "missing")
     with pytest.warns(UserWarning, match="offset 0 is before onset 5; sample skipped"):
         assert check_interval(5, 6, 0, "s") is None
+
+
+def test_a_workbook_is_read_as_what_it_is_whatever_its_suffix(tmp_path):
+    """Issue 13 (noisy): an .xlsx saved as .xls was not sniffed."""
+    wb = openpyxl.Workbook()
+    wb.active.append(("Subject", "Onset"))
+    wb.active.append(("1", 5))
+    wb.save(tmp_path / "t.xls")  # Office Open XML under an .xls name
+    assert read_table(tmp_path / "t.xls", REQUIRED).rows == [(2, ("1", 5))]
+
+
+def test_a_truncated_xls_is_one_error_and_nothing_on_stdout(shared_data, tmp_path, capfd):
+    """Issue 13 (noisy): xlrd printed 'WARNING ***' lines on stdout, then an IndexError."""
+    real = shared_data / "annotations" / "casme3" / "CAS(ME)3_part_C.xls"
+    cut = tmp_path / "cut.xls"
+    cut.write_bytes(real.read_bytes()[: real.stat().st_size // 2])
+    with pytest.raises(LFDError, match=r"cut\.xls: cannot read the file"):
+        read_table(cut, REQUIRED)
+    out = capfd.readouterr()
+    assert "WARNING" not in out.out and "WARNING" not in out.err

@@ -10,6 +10,7 @@ the row numbers a user sees in Excel (1-based), so every error can name ``file, 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -127,8 +128,29 @@ def _blank(cells: tuple[object, ...]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx / .xlsm (Office Open XML)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF in an OLE2 container)
+
+
+def _kind(path: Path) -> str:
+    """The workbook kind from the file's first bytes when they say, else from its suffix: an
+    .xlsx saved under an .xls name (or the reverse) is read as what it is."""
     suffix = path.suffix.lower()
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return suffix
+    if suffix in (".xls", ".xlsx", ".xlsm"):
+        if head.startswith(ZIP_MAGIC):
+            return ".xlsx"
+        if head.startswith(OLE_MAGIC):
+            return ".xls"
+    return suffix
+
+
+def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
+    suffix = _kind(path)
     try:
         if suffix in (".xlsx", ".xlsm"):
             yield from _xlsx_sheets(path, sheet)
@@ -147,7 +169,9 @@ def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
 
 
 def _xlsx_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    # a file object: openpyxl judges a path by its suffix, and an .xlsx may be named .xls
+    fh = path.open("rb")
+    wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     try:
         for ws in wb.worksheets:
             if sheet is not None and ws.title != sheet:
@@ -156,10 +180,11 @@ def _xlsx_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Ro
             yield ws.title, [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
     finally:
         wb.close()
+        fh.close()
 
 
 def _xls_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
-    book = xlrd.open_workbook(str(path))
+    book = xlrd.open_workbook(str(path), logfile=io.StringIO())  # xlrd's warnings, not on stdout
     for sh in book.sheets():
         if sheet is not None and sh.name != sheet:
             continue
