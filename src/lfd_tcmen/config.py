@@ -108,8 +108,11 @@ class TrainConfig:
     shift: random translation of faces and flows by up to ``shift`` pixels (0: off).
     class_weights: weight the classification loss by inverse class frequency of the TRAINING
         labels of the fold.
-    probe_folds: run the identity-leakage probe (a cross-validated linear classifier, seconds
-        per fold) on at most this many folds, evenly spread over the run's fold list; 0: all.
+    probe_folds: run the training-sample identity probe (a cross-validated linear classifier on
+        the fold's training codes: seconds a fold on small codes, a minute on 1024-d ones) on at
+        most this many folds, evenly spread over the run's fold list; 0: off (the default).
+        It saturates (it tests subjects the model trained on); the held-out probe
+        (``identity_heldout``, subject k-fold runs) is the one that can tell.
     threads: ``torch.set_num_threads`` while training. The models are small: on a busy or
         2-core machine one thread is often faster than two (no OpenMP oversubscription).
     device: "auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N" (an error where

@@ -32,7 +32,7 @@ def test_a_kfold_run_measures_it_within_each_folds_model_beside_its_references(
     tmp_path, make_features, make_config
 ):
     features = make_features(subjects=4, per_subject=6)
-    config = make_config(epochs=1).override()
+    config = make_config(epochs=1, probe_folds=2).override()
     config = type(config).from_dict(
         {**config.to_dict(), "data": {**config.to_dict()["data"], "split": "kfold", "k": 2}}
     )

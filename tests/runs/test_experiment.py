@@ -78,7 +78,7 @@ def test_existing_run_is_not_overwritten_and_resume_checks_the_config(tmp_path, 
 
 def test_outputs_exist_and_metrics_have_the_promised_keys(tmp_path, features, make_config):
     summary = run_experiment(
-        make_config(epochs=2), features, tmp_path, progress=False, preprocess={"face_size": 16}
+        make_config(epochs=2, probe_folds=4), features, tmp_path, progress=False, preprocess={"face_size": 16}
     )
     for name in OUTPUTS:
         assert (tmp_path / name).is_file(), name
@@ -134,7 +134,7 @@ def test_probe_folds_limits_the_probe_to_evenly_spread_folds(tmp_path, features,
     from lfd_tcmen.runs.folds import probed_folds
 
     folds = loso_folds([f"d/s{i:02d}" for i in range(10)])
-    assert probed_folds(folds, 0) == {f.name for f in folds}
+    assert probed_folds(folds, 0) == set() and probed_folds(folds, 10) == {f.name for f in folds}
     assert probed_folds(folds, 3) == {"d/s00", "d/s03", "d/s06"}
     summary = run_experiment(make_config(epochs=1, probe_folds=2), features, tmp_path, progress=False)
     leak = summary.metrics["identity_leakage"]
@@ -162,7 +162,7 @@ def test_subject_kfold_split_keeps_subjects_apart(features):
 
 
 def test_a_model_with_one_code_gets_its_probe_but_no_embedding(tmp_path, features, make_config):
-    config = make_config(epochs=1).override(model="ststnet")  # returns a motion code only
+    config = make_config(epochs=1, probe_folds=4).override(model="ststnet")  # returns a motion code only
     summary = run_experiment(config, features, tmp_path, fold_names=["toy/s0", "toy/s1"], progress=False)
     leak = summary.metrics["identity_leakage"]
     assert leak["available"] and leak["folds"] == 2 and "motion" in leak and "identity" not in leak

@@ -103,7 +103,8 @@ def _leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     if not done:
         return {
             "available": False,
-            "reason": "no probed fold: the model returns no identity/motion codes, or train.probe_folds left these folds out",
+            "reason": "no probed fold: train.probe_folds is 0 (off), left these folds out, or the model "
+            "returns no identity/motion codes",
         }
     out: dict[str, Any] = {
         "available": True,

@@ -54,10 +54,12 @@ def select_folds(folds: Sequence[Fold], names: Sequence[str] | None) -> list[Fol
 
 
 def probed_folds(folds: Sequence[Fold], limit: int) -> set[str]:
-    """Names of the folds the identity-leakage probe runs on: all (``limit`` 0) or at most
+    """Names of the folds the training-sample probe runs on: none (``limit`` 0) or at most
     ``limit`` spread evenly over the run's full fold list (never over a --folds selection, so a
     fold is probed or not whichever folds run)."""
-    if limit <= 0 or limit >= len(folds):
+    if limit <= 0:
+        return set()
+    if limit >= len(folds):
         return {f.name for f in folds}
     stride = len(folds) / limit
     return {folds[int(i * stride)].name for i in range(limit)}
