@@ -233,11 +233,11 @@ def write_reports(
             0, "WARNING: the rows cover different numbers of folds; compare rows with equal folds only."
         )
     notes += [f"Not run: {r['method']}: {r['note']}" for r in rows if r.get("status") == "not run"]
-    notes += [
+    notes += dict.fromkeys(  # once per method (a seed-ensemble row shares its method's note)
         f"{r['method']}: {bench.method(r['method']).note}"
         for r in rows
         if r.get("status") != "not run" and r["protocol"] == protocols[0] and bench.method(r["method"]).note
-    ]
+    )
     notes += list(bench.notes)
     text = (
         f"# Benchmark {bench.name}\n\n{markdown_table(shown, cols)}\n\n"
