@@ -73,7 +73,7 @@ def test_the_adversary_learns_the_subject_and_reverses_its_gradient_into_the_enc
     for _ in range(40):
         out = model(batch["faces"], batch["flows"])
         loss = model._loss_adversary(out, batch)
-        values.append(float(loss))
+        values.append(float(loss.detach()))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
