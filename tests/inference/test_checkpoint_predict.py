@@ -21,6 +21,12 @@ def trained(features, make_config, tmp_path):
     config = make_config(epochs=1)
     result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)["honest"]
     path = tmp_path / "model.pt"
+    save_fold_checkpoint(path, result, features, config)
+    return path, result
+
+
+def save_fold_checkpoint(path, result, features, config) -> None:
+    """The toy fold's checkpoint, as the tests here write it."""
     save_checkpoint(
         path,
         result.state_dict,
@@ -32,7 +38,6 @@ def trained(features, make_config, tmp_path):
         preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", "pipeline": None},
         extra={"fold": "toy/s0"},
     )
-    return path, result
 
 
 def test_checkpoint_round_trip_gives_the_same_predictions(trained, features):
@@ -49,19 +54,8 @@ def test_checkpoint_round_trip_gives_the_same_predictions(trained, features):
 def test_identical_checkpoints_are_identical_bytes(trained, features, make_config, tmp_path):
     """Issue 13 (noisy): the archive's inner folder used to take the random temporary file name."""
     path, result = trained
-    config = make_config(epochs=1)
     other = tmp_path / "elsewhere" / "model.pt"
-    save_checkpoint(
-        other,
-        result.state_dict,
-        model_name="lfd_tcmen",
-        params=config.model.params,
-        spec=result.spec,
-        class_names=features.class_names,
-        config=config.to_dict(),
-        preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", "pipeline": None},
-        extra={"fold": "toy/s0"},
-    )
+    save_fold_checkpoint(other, result, features, make_config(epochs=1))
     assert other.read_bytes() == path.read_bytes()
 
 
