@@ -1,4 +1,4 @@
-"""Benchmark YAML: one data section, seed and shared training, then methods and ablations.
+"""Benchmark YAML: one data section, seed and shared training, then methods, ablations and variants.
 
     name: megc2019
     seed: 0                                 # or seeds: [0, 1, 2, 3, 4]: every method with each seed
@@ -9,14 +9,17 @@
       - {name: lfd_tcmen, model: lfd_tcmen, params: {}}
       - {name: ststnet, model: ststnet, use_model_defaults: true, train: {epochs: 150}}
       - {name: htnet, model: htnet, skip: "not run on CPU: GPU job"}
-    ablations:
+    ablations:                              # one switch off: the rows Holm corrects together
       - {name: no_drl, ablation_of: lfd_tcmen, params: {use_drl: false}}
+    variants:                               # something added or changed (a second Holm family)
+      - {name: flow, variant_of: lfd_tcmen, params: {motion_from: flow}}
     reference: lfd_tcmen                    # optional: every row's difference from this method
     notes: ["free text for the table"]
 
 A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
 class's ``default_train`` (epochs, lr, batch size: the paper's); the method's own ``train``. An
-ablation starts from its method's model, params and training and changes ``params``. Methods
+ablation (or variant) starts from its method's model, params and training and changes what it
+names. Methods
 cannot change the data or the seed, so every run sees the same folds.
 """
 
@@ -40,10 +43,22 @@ _TOP_KEYS = {
     "protocols",
     "methods",
     "ablations",
+    "variants",
     "notes",
     "reference",
 }
-_METHOD_KEYS = {"name", "model", "params", "train", "use_model_defaults", "ablation_of", "skip", "note"}
+_METHOD_KEYS = {
+    "name",
+    "model",
+    "params",
+    "train",
+    "use_model_defaults",
+    "ablation_of",
+    "variant_of",
+    "skip",
+    "note",
+}
+_BASE_KEY = {"ablations": "ablation_of", "variants": "variant_of"}  # the section's link to its method
 
 
 @dataclass(frozen=True)
@@ -55,13 +70,16 @@ class Method:
     params: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
     use_model_defaults: bool = False
-    ablation_of: str | None = None
+    ablation_of: str | None = None  # a switch off of this method
+    variant_of: str | None = None  # an addition to or change of this method
     skip: str | None = None
     note: str = ""
 
     @property
     def kind(self) -> str:
-        return "ablation" if self.ablation_of else "method"
+        if self.ablation_of:
+            return "ablation"
+        return "variant" if self.variant_of else "method"
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
     if bad:
         raise LFDError(f"protocols: unknown {', '.join(bad)}; known: {', '.join(PROTOCOLS)}", path=source)
     methods: dict[str, Method] = {}
-    for section in ("methods", "ablations"):
+    for section in ("methods", "ablations", "variants"):
         for entry in raw.get(section) or []:
             m = _method(entry, methods, section, source)
             if m.name in methods:
@@ -165,12 +183,16 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
     name = str(entry["name"])
     if "/" in name or name.startswith("."):
         raise LFDError(f"{section}: bad method name {name!r}", path=source)
-    base_name = entry.get("ablation_of")
-    if base_name is not None:
+    misplaced = sorted(k for k in ("ablation_of", "variant_of") if k in entry and _BASE_KEY.get(section) != k)
+    if misplaced:
+        raise LFDError(
+            f"{section}.{name}: {misplaced[0]} belongs in {_section_of(misplaced[0])}", path=source
+        )
+    link = _BASE_KEY.get(section)
+    if link is not None:
+        base_name = entry.get(link)
         if base_name not in known:
-            raise LFDError(
-                f"{section}.{name}: ablation_of {base_name!r} is not a method above it", path=source
-            )
+            raise LFDError(f"{section}.{name}: {link} {base_name!r} is not a method above it", path=source)
         base = known[base_name]
         return Method(
             name=name,
@@ -178,9 +200,9 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
             params={**base.params, **(entry.get("params") or {})},
             train={**base.train, **(entry.get("train") or {})},
             use_model_defaults=bool(entry.get("use_model_defaults", base.use_model_defaults)),
-            ablation_of=str(base_name),
             skip=entry.get("skip"),
             note=str(entry.get("note", "")),
+            **{link: str(base_name)},
         )
     if "model" not in entry:
         raise LFDError(f"{section}.{name}: model is required", path=source)
@@ -193,6 +215,10 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
         skip=entry.get("skip"),
         note=str(entry.get("note", "")),
     )
+
+
+def _section_of(link: str) -> str:
+    return next(section for section, key in _BASE_KEY.items() if key == link)
 
 
 def _seeds(raw: Mapping[str, Any], source: str) -> tuple[int, ...]:

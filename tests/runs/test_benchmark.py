@@ -12,6 +12,7 @@ from lfd_tcmen.benchmark_config import benchmark_from_dict, load_benchmark
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
+from lfd_tcmen.report.benchmark_table import adjust_within_families
 from lfd_tcmen.report.predictions import predictions_name
 from lfd_tcmen.runs import run_dir as rd
 from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
@@ -104,6 +105,51 @@ def test_bad_benchmark_files_name_the_file(tmp_path: Path):
         benchmark_from_dict(raw)
     with pytest.raises(LFDError, match="unknown method 'nope'"):
         benchmark_from_dict(bench_dict()).method("nope")
+    raw = bench_dict()
+    raw["variants"] = [{"name": "flow", "ablation_of": "lfd_tcmen"}]
+    with pytest.raises(LFDError, match="variants.flow: ablation_of belongs in ablations"):
+        benchmark_from_dict(raw)
+
+
+def test_a_variant_inherits_its_method_and_changes_what_it_names():
+    raw = bench_dict()
+    raw["variants"] = [
+        {"name": "flow", "variant_of": "lfd_tcmen", "params": {"motion_from": "flow"}, "train": {"lr": 0.01}}
+    ]
+    bench = benchmark_from_dict(raw)
+    flow = bench.method("flow")
+    assert (flow.kind, flow.variant_of, flow.ablation_of) == ("variant", "lfd_tcmen", None)
+    config = bench.experiment("flow", "honest")
+    assert dict(config.model.params) == {**SMALL_MODEL, "motion_from": "flow"}
+    assert (config.train.lr, config.train.batch_size) == (0.01, 8)
+    assert bench.names()[-1] == "flow"  # table order: methods, ablations, variants
+
+
+def test_holm_adjusts_within_each_family_never_across():
+    def row(method: str, kind: str, p: float, protocol: str = "honest") -> dict:
+        return {
+            "method": method,
+            "kind": kind,
+            "protocol": protocol,
+            "vs_reference": {m: {"p": p} for m in ("uf1", "uar")},
+        }
+
+    rows = [
+        row("peer", "method", 0.01),
+        row("a1", "ablation", 0.01),
+        row("a2", "ablation", 0.04),
+        row("v1", "variant", 0.02),
+        row("a3", "ablation", 0.01, protocol="leaky-best-epoch"),
+    ]
+    adjust_within_families(rows)
+    p_holm = {r["method"]: r["vs_reference"]["uf1"].get("p_holm") for r in rows}
+    assert p_holm == {
+        "peer": None,
+        "a1": pytest.approx(0.02),
+        "a2": pytest.approx(0.04),
+        "v1": 0.02,
+        "a3": 0.01,
+    }
 
 
 def test_table_has_every_row_with_the_leaky_ones_labelled(bench_run):

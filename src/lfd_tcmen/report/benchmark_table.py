@@ -125,7 +125,8 @@ def add_comparisons(
 ) -> None:
     """Each measured row's ΔUF1 and ΔUAR against the config's ``reference`` method (same protocol,
     same variant), with the paired subject-cluster bootstrap's 95% interval and p-value; the
-    ablation rows' p-values Holm-adjusted together, per protocol and metric. A seed-ensemble row is
+    ablation rows' p-values Holm-adjusted together, and the variant rows' apart from them, per
+    protocol and metric. A seed-ensemble row is
     compared as one run; a mean-over-seeds row with its seeds resampled."""
     if bench.reference is None:
         return
@@ -143,19 +144,20 @@ def add_comparisons(
             row["vs_reference_error"] = str(err)
             continue
         row["vs_reference"] = {m: result[m] for m in METRICS}
-    for protocol in {r["protocol"] for r in rows}:
-        for variant in {r.get("variant") for r in rows}:
-            group = [
-                r
-                for r in rows
-                if r["protocol"] == protocol
-                and r.get("variant") == variant
-                and r["kind"] == "ablation"
-                and "vs_reference" in r
-            ]
-            for m in METRICS:
-                for r, p in zip(group, holm([r["vs_reference"][m]["p"] for r in group])):
-                    r["vs_reference"][m]["p_holm"] = p
+    adjust_within_families(rows)
+
+
+def adjust_within_families(rows: list[dict[str, Any]]) -> None:
+    """``p_holm`` beside each ablation or variant row's p-values: Holm over the rows of one family
+    (same kind, protocol and variant), per metric. Method rows (peers) are not adjusted."""
+    families: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["kind"] != "method" and "vs_reference" in r:
+            families.setdefault((r["kind"], r["protocol"], r.get("variant")), []).append(r)
+    for group in families.values():
+        for m in METRICS:
+            for r, p in zip(group, holm([r["vs_reference"][m]["p"] for r in group])):
+                r["vs_reference"][m]["p_holm"] = p
 
 
 def write_reports(
@@ -225,7 +227,8 @@ def write_reports(
             f"ΔUF1 vs {bench.reference}: the row minus the reference (same protocol; ensemble rows "
             "against the reference's ensemble), with a 95% interval and p-value from a paired bootstrap "
             "that resamples subjects within each dataset (and seeds, for mean-over-seeds rows); "
-            "ablation rows' p-values are Holm-adjusted together (p_holm). A difference is a finding "
+            "p-values of ablation rows, and apart from them of variant rows, are Holm-adjusted "
+            "together (p_holm). A difference is a finding "
             "only when its interval excludes 0."
         )
     if len({r["folds"] for r in measured}) > 1:
