@@ -60,9 +60,10 @@ def test_prepare_cli_nothing_prepared(
     rc = main(_args((sheet, copy), tmp_path / "store", config))
     assert rc == 2
     captured = capsys.readouterr()
-    assert "skipped 4:" in captured.out and "landmarks file not found" in captured.out
-    err = captured.err.strip().splitlines()
-    assert len(err) == 1 and "no sample could be prepared (4 skipped" in err[0]
+    assert "prepared 0/4 samples" in captured.out and "4 skipped" in captured.out
+    err = captured.err.strip().splitlines()  # one warning per skipped sample, then the error
+    assert len(err) == 5 and all("landmarks file not found" in line for line in err[:4])
+    assert err[-1].startswith("lfd-tcmen: error:") and "no sample could be prepared (4 skipped" in err[-1]
 
 
 def test_prepare_cli_bad_config(
@@ -93,6 +94,7 @@ def test_prepare_cli_missing_frame_skips_that_sample_only(
     config.write_text("face_size: 64\nflow_method: dis\n")
     rc = main(_args((sheet, copy), tmp_path / "store", config))
     assert rc == 0
-    printed = capsys.readouterr().out
-    assert "prepared 3/4 samples" in printed
-    assert victim.name in printed and "skipped 1" in printed
+    captured = capsys.readouterr()
+    assert "prepared 3/4 samples" in captured.out and "1 skipped" in captured.out
+    (warning,) = captured.err.strip().splitlines()
+    assert warning.startswith("lfd-tcmen: warning: skipped ") and str(victim) in warning

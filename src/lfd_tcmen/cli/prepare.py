@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
     )
-    print(report.format())
+    print(report.format(problems=False))
+    for problem in report.problems():  # on stderr, like every line a user must not miss
+        print(f"lfd-tcmen: warning: {problem}", file=sys.stderr)
     if report.prepared == 0:
         raise LFDError(
             f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", args.out

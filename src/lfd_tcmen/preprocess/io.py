@@ -11,8 +11,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
+from lfd_tcmen.config import read_yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import PreprocessConfig
 
@@ -107,14 +107,9 @@ def read_preprocess_config(path: str | Path | None) -> PreprocessConfig:
     if path is None:
         return PreprocessConfig()
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LFDError("config file not found", path) from None
-    except (OSError, yaml.YAMLError) as err:
-        raise LFDError(f"cannot read YAML: {err}", path) from None
-    if data is None:
-        data = {}
+    if not path.exists():
+        raise LFDError("config file not found", path)
+    data = read_yaml(path, "preprocess config")  # the one YAML reader: bad bytes or syntax named
     if isinstance(data, dict) and "preprocess" in data:
         data = data["preprocess"] or {}
     return PreprocessConfig.from_dict(data, source=str(path))

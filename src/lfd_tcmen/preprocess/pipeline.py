@@ -26,6 +26,7 @@ from lfd_tcmen.preprocess.io import read_frames
 
 FACE_FRAMES = ("onset", "apex", "offset")
 LANDMARKS_FILE = "landmarks.npy"
+MIN_FRAMES = 3  # onset, apex, offset
 
 
 @dataclass(frozen=True)
@@ -175,14 +176,29 @@ def clip_landmarks(sample: Sample, config: PreprocessConfig) -> np.ndarray | Non
     )
 
 
+def check_clip_folder(sample: Sample, window: int) -> None:
+    """Refuse, naming the clip folder, a sample whose folder is missing (rather than its first
+    frame under a guessed name) or whose onset..offset holds fewer than 3 frames (onset, apex and
+    offset must be frames of their own: a 1- or 2-frame clip has no motion to measure)."""
+    folder = Path(sample.frames[0]).parent
+    row = f" (named in {sample.source})" if sample.source else ""
+    if not folder.is_dir():
+        raise LFDError(f"clip folder not found{row}", folder)
+    if window < MIN_FRAMES:
+        raise LFDError(
+            f"the clip has fewer than {MIN_FRAMES} frames from onset to offset ({window}){row}", folder
+        )
+
+
 def process_sample(sample: Sample, config: PreprocessConfig) -> ClipFeatures:
     """Read one sample's frames onset..offset and extract its features.
 
     Returned indices are positions in ``sample.frames``; map them back to dataset frame numbers
     with ``sample.frame_numbers``. Raises LFDError naming the bad file (missing or corrupt frame)
-    or the clip folder (no face found).
+    or the clip folder (missing, fewer than 3 frames, no face found).
     """
     onset, apex, offset = sample_key_positions(sample)
+    check_clip_folder(sample, offset - onset + 1)
     marks = clip_landmarks(sample, config)
     window = read_frames(sample.frames[onset : offset + 1])
     feats = extract_clip_features(

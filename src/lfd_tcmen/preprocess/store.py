@@ -176,16 +176,21 @@ class PrepareReport:
     def prepared(self) -> int:
         return self.computed + self.reused
 
-    def format(self) -> str:
-        lines = [
-            f"prepared {self.prepared}/{self.total} samples in {self.out_dir} "
-            f"({self.computed} computed, {self.reused} already there; config {self.digest})",
-        ]
-        lines += [f"recomputed {r['file']}: it failed verification ({r['reason']})" for r in self.recomputed]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)}:")
-            lines += [f"  {s['sample_id']}: {s['reason']}" for s in self.skipped]
-        return "\n".join(lines)
+    def problems(self) -> list[str]:
+        """One line per store file recomputed because it failed verification, and per sample
+        skipped, each naming the file and the reason."""
+        lines = [f"recomputed {r['file']}: it failed verification ({r['reason']})" for r in self.recomputed]
+        return lines + [f"skipped {s['sample_id']}: {s['reason']}" for s in self.skipped]
+
+    def format(self, problems: bool = True) -> str:
+        """The counts (one line), then ``problems()`` unless ``problems`` is False (the CLI prints
+        them as warnings on stderr)."""
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        head = (
+            f"prepared {self.prepared}/{self.total} samples in {self.out_dir} ({self.computed} computed, "
+            f"{self.reused} already there{skipped}; config {self.digest})"
+        )
+        return "\n".join([head, *(self.problems() if problems else [])])
 
 
 def prepare_dataset(
