@@ -52,7 +52,10 @@ def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]
     the config's (the repository root for ``configs/*.yaml``).
     """
     bases = [Path.cwd(), config_path.resolve().parent.parent]
-    path = resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
+    try:
+        path = resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
+    except LFDError as err:  # a data section that names no data: the config file is at fault
+        raise LFDError(err.message, err.path or config_path, err.row) from None
     return load_features(data, path), path
 
 

@@ -181,17 +181,21 @@ def damage(run_dir: Path, fold: Fold, num_classes: int) -> str | None:
     row per test sample; model.pt is a complete archive (every member's CRC).
     """
     d = fold_dir(run_dir, fold.name)
+    reading = HISTORY  # the file being read, named when it cannot be
     try:
         info = json.loads((d / HISTORY).read_text(encoding="utf-8"))
+        reading = ARRAYS
         with np.load(d / ARRAYS, allow_pickle=False) as z:
             test_index, probs = z["test_index"], z["probs"]
+        reading = FOLD_PREDICTIONS
         rows = read_predictions_csv(d / FOLD_PREDICTIONS).rows
+        reading = MODEL
         with zipfile.ZipFile(d / MODEL) as archive:
             bad_member = archive.testzip()
     except LFDError as err:
         return f"{Path(err.path).name}: {err.message}" if err.path else err.message
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        return f"unreadable ({type(err).__name__}: {err})"
+        return f"{reading} unreadable ({type(err).__name__}: {err})"
     if not isinstance(info, dict) or info.get("fold") != fold.name:
         return f"{HISTORY} does not describe fold {fold.name}"
     if sorted(np.asarray(test_index).tolist()) != sorted(fold.test):
