@@ -267,3 +267,14 @@ def test_mmew_others_sit_under_repression(render) -> None:
         folder_name = "repression" if c.emotion == "others" else c.emotion
         assert c.folder == rendered.root / "Micro_Expression" / folder_name / c.clip
         assert c.clip.startswith(f"{c.subject}-") and c.onset == 1
+
+
+def test_synth_command_writes_a_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["data", "synth", "--layout", "smic", "--out", str(tmp_path), "--subjects", "1"]
+    assert main([*argv, "--clips-per-subject", "2", "--size", "64"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(tmp_path / "SMIC" / "HS")
+    assert (
+        "lfd-tcmen: note: read it with: lfd-tcmen data summary --dataset smic --annotations" in captured.err
+    )
+    assert len(load_samples("smic", tmp_path / "SMIC" / "HS")) == 2

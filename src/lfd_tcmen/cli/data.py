@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 from lfd_tcmen.cli.common import warnings_as_lines
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.summary import format_summary, summarize
-from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.data.synthetic import (
+    FRAMES_DIR,
+    layout_description,
+    layout_names,
+    render_dataset,
+    render_layout,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,17 +44,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    layouts = "\n".join(f"  {name:<8} {layout_description(name)}" for name in layout_names())
     synth = actions.add_parser(
         "synth",
-        help="write a small synthetic dataset in CASME II's layout",
-        description="Render synthetic faces with micro-movements, in CASME II's folder layout and "
-        "coding-sheet format; prints the coding sheet's path.",
+        help="write a small synthetic dataset in a dataset's layout (default: CASME II's)",
+        description="Render synthetic faces with micro-movements in a dataset's own folder layout,\n"
+        "file naming, frame numbering and annotation format, so that the dataset's loader\n"
+        "reads them. Prints the annotation path(s) to give the loader, one per line, and on\n"
+        "stderr the 'data summary' command that reads the set.",
+        epilog=f"layouts:\n{layouts}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     synth.add_argument("--out", required=True, type=Path, help="output folder")
-    synth.add_argument("--subjects", type=int, default=8)
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--clips-per-subject", type=int, default=12)
-    synth.add_argument("--size", type=int, default=128, help="frame size in pixels")
+    synth.add_argument(
+        "--layout",
+        choices=layout_names(),
+        default="casme2",
+        help="whose folder layout and annotation format to write (default: casme2; see below)",
+    )
+    synth.add_argument("--subjects", type=int, default=8, help="number of subjects, 1-99 (default: 8)")
+    synth.add_argument(
+        "--seed", type=int, default=0, help="random seed; one seed gives byte-identical files (default: 0)"
+    )
+    synth.add_argument(
+        "--clips-per-subject", type=int, default=12, help="micro-expressions per subject (default: 12)"
+    )
+    synth.add_argument(
+        "--size", type=int, default=128, help="frame width and height in pixels, at least 64 (default: 128)"
+    )
 
     parser.set_defaults(func=run)
 
@@ -72,13 +97,25 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    sheet = render_dataset(
-        args.out,
+    options = dict(
         subjects=args.subjects,
         seed=args.seed,
         clips_per_subject=args.clips_per_subject,
         size=args.size,
         progress=True,
     )
-    print(sheet)
+    if args.layout == "casme2":  # render_dataset: the entry point the demo, README and tests call
+        annotations = [render_dataset(args.out, **options)]
+        root = Path(annotations[0]).parent / FRAMES_DIR
+    else:
+        rendered = render_layout(args.layout, args.out, **options)
+        annotations, root = list(rendered.annotations), rendered.root
+    for path in annotations:
+        print(path)
+    others = f" (likewise the other {len(annotations) - 1} files above)" if len(annotations) > 1 else ""
+    print(
+        f"lfd-tcmen: note: read it with: lfd-tcmen data summary --dataset {args.layout} --annotations "
+        f"{shlex.quote(str(annotations[0]))} --root {shlex.quote(str(root))}{others}",
+        file=sys.stderr,
+    )
     return 0
