@@ -53,10 +53,12 @@ class Env:
 
 @dataclass(frozen=True)
 class Given:
-    """A built input: the command line, and the strings the one message line must name."""
+    """A built input: the command line, the strings the one message line must name, and
+    optionally a check of what must hold after the command."""
 
     argv: list[str]
     names: tuple[str, ...] = ()
+    verify: Callable[[], None] | None = None  # what else must hold afterwards (a file redone, none run)
 
 
 @dataclass(frozen=True)
@@ -105,19 +107,22 @@ def check(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
     if case.expected_level == "ok":
         assert not lines, err
         assert case.fragment in out, out
-        return
-    assert len(lines) == 1, f"expected one {case.expected_level} line; stderr:\n{err}"
-    (line,) = lines
-    assert line.startswith(f"lfd-tcmen: {case.expected_level}: "), line
-    assert case.fragment in line, line
-    for name in given.names:
-        assert name in line, f"{name!r} not named in: {line}"
-    noise = [
-        s
-        for s in err.splitlines()
-        if s.strip() and not s.startswith("lfd-tcmen") and not _BANNER.match(s) and not _PROGRESS.match(s)
-    ]
+    else:
+        assert len(lines) == 1, f"expected one {case.expected_level} line; stderr:\n{err}"
+        (line,) = lines
+        assert line.startswith(f"lfd-tcmen: {case.expected_level}: "), line
+        assert case.fragment in line, line
+        for name in given.names:
+            assert name in line, f"{name!r} not named in: {line}"
+    noise = [s for s in err.splitlines() if s.strip() and not s.startswith("lfd-tcmen") and not _ours(s)]
     assert not noise, f"stderr lines from elsewhere (a library, C code): {noise}"
+    if given.verify is not None:
+        given.verify()
+
+
+def _ours(line: str) -> bool:
+    """Lines besides messages that the commands print on stderr on purpose."""
+    return bool(_BANNER.match(line) or _PROGRESS.match(line))
 
 
 # ----------------------------------------------------------------------------- kinds of damage

@@ -84,8 +84,10 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Load and rebuild the model (eval mode); unreadable or incomplete files raise ``LFDError``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise LFDError("checkpoint not found", path=path)
+    if not path.is_file():
+        raise LFDError("checkpoint is not a file (a folder?); give RUN/folds/<fold>/model.pt", path=path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # torch's message suggests weights_only=False: never for a user
