@@ -20,6 +20,7 @@ was read.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
 from dataclasses import dataclass
@@ -78,7 +79,11 @@ def read_composite_index(gt_file: str | Path, root: str | Path | None = None) ->
     faces = _index(root / FACE_DIR, ".jpg")
     entries: list[CompositeEntry] = []
     first_row: dict[tuple[str, ...], int] = {}
-    with gt_file.open(newline="", encoding="utf-8-sig") as fh:
+    try:
+        text = gt_file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LFDError(f"cannot read the ground truth: not UTF-8 text (byte {err.start})", gt_file) from None
+    with io.StringIO(text, newline="") as fh:
         for row, cells in enumerate(csv.reader(fh), start=1):
             cells = [c.strip() for c in cells]
             if not any(cells):
