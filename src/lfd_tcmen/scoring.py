@@ -129,6 +129,7 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
         rows.append(row)
     if not rows:
         raise LFDError("no prediction rows", path)
+    _refuse_repeated(rows, path)
     probabilities = [h for h in header if h.startswith("p_")]
     return PredictionFile(path, "csv", rows, num_classes=len(probabilities) or None)
 
@@ -173,7 +174,23 @@ def read_megc2019_log(path: str | Path) -> PredictionFile:
             )
     if not rows:
         raise LFDError("no prediction lines", path)
+    _refuse_repeated(rows, path)
     return PredictionFile(path, "megc2019", rows)
+
+
+def _refuse_repeated(rows: list[dict[str, Any]], path: Path) -> None:
+    """A sample listed twice would be counted twice: refused, naming both rows."""
+    first: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        key = (r["dataset"], r["subject"], r["sample"])
+        if key in first:
+            raise LFDError(
+                f"sample {r['sample']} of subject {r['subject']} is listed twice (rows {first[key]} and "
+                f"{r['line']}); each sample must be scored once",
+                path,
+                r["line"],
+            )
+        first[key] = r["line"]
 
 
 def _is_int(text: str) -> bool:
@@ -307,17 +324,4 @@ def score_file(
                     predictions.path,
                     r["line"],
                 )
-    first: dict[tuple[Any, ...], int] = {}
-    for r in rows:
-        if r["sample"] is None:
-            continue
-        key = (r["dataset"], r["subject"], r["sample"])
-        if key in first:
-            raise LFDError(
-                f"sample {r['sample']} of subject {r['subject']} is listed twice (rows {first[key]} and "
-                f"{r['line']}); each sample must be scored once",
-                predictions.path,
-                r["line"],
-            )
-        first[key] = r["line"]
     return score_table(rows, given if given is not None else bound), predictions

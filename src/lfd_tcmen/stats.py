@@ -117,6 +117,8 @@ def _boot(
     runs: Sequence[RunPredictions], resamples: int, seed: int
 ) -> tuple[list[dict[str, tuple[float, np.ndarray]]], dict[str, Any]]:
     """Per run and metric: (the observed mean over seeds, (R,) scores on shared subject resamples)."""
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, got {resamples}")
     a = runs[0]
     for other in runs[1:]:
         if other.samples != a.samples or not np.array_equal(other.labels, a.labels):

@@ -98,6 +98,10 @@ def protocols_empty(env: Env) -> Given:
     return _option(env, "--protocols", ",")
 
 
+def resamples_zero(env: Env) -> Given:  # used to fail after training, in the bootstrap
+    return Given(_bench(env, "--resamples", "0"))
+
+
 def out_is_a_file(env: Env) -> Given:
     out = a_file(env)
     argv = _bench(env)
@@ -206,6 +210,7 @@ CASES = [
     Case("methods-unknown", methods_unknown, 2, "unknown method 'nope'"),
     Case("folds-empty", folds_empty, 2, "--folds is empty"),
     Case("protocols-empty", protocols_empty, 2, "--protocols is empty"),
+    Case("resamples-out-of-range", resamples_zero, 2, "--resamples must be >= 1, got 0"),
     Case("out-is-a-file", out_is_a_file, 2, "File exists"),
     Case("out-locked", out_locked, 2, "in use by another lfd-tcmen process (PID"),
     Case("run-folder-locked", run_folder_locked, 2, "in use by another lfd-tcmen process (PID"),

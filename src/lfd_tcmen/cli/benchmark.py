@@ -8,7 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from lfd_tcmen.benchmark_config import load_benchmark
-from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names, seed_list
+from lfd_tcmen.cli.common import (
+    add_worker_options,
+    at_least_one,
+    check_worker_options,
+    features_for,
+    names,
+    seed_list,
+)
 from lfd_tcmen.runs.benchmark import run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         bench = replace(bench, data={**bench.data, "path": str(args.data.resolve())})
     if args.seeds is not None:
         bench = replace(bench, seeds=seed_list(args.seeds))
+    at_least_one(args.resamples, "--resamples")
     methods = names(args.methods, "--methods")
     for name in methods or []:
         bench.method(name)  # unknown names fail before any work

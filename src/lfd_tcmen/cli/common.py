@@ -45,6 +45,13 @@ def seed_list(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(seeds))
 
 
+def at_least_one(value: int, option: str) -> int:
+    """``value`` of a count option (``--resamples``), refused before any work when below 1."""
+    if value < 1:
+        raise LFDError(f"{option} must be >= 1, got {value}")
+    return value
+
+
 def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]:
     """The FeatureSet a config's data section names, and where it was found.
 

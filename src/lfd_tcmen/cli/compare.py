@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from lfd_tcmen.cli.common import at_least_one
 from lfd_tcmen.report.compare import compare_runs, format_comparison
 
 
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = compare_runs(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed)
+    resamples = at_least_one(args.resamples, "--resamples")
+    result = compare_runs(args.run_a, args.run_b, resamples=resamples, seed=args.seed)
     print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
