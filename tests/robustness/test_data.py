@@ -54,14 +54,7 @@ def synth_tiny_frames(env: Env) -> Given:
 
 
 SYNTH = [
-    Case(
-        "out-is-a-file",
-        synth_out_is_a_file,
-        2,
-        "File exists",
-        xfail="render_dataset names a clip folder under the file ('taken/CASME2_RAW_selected/sub01/"
-        "EP13_01: Not a directory'), not the file: data/synthetic.py is being rewritten elsewhere",
-    ),
+    Case("out-is-a-file", synth_out_is_a_file, 2, "File exists"),
     Case("out-under-a-file", synth_out_under_a_file, 2, "Not a directory"),
     Case("out-unreadable", synth_out_unreadable, 2, "Permission denied", needs_permissions=True),
     Case("subjects-out-of-range", synth_no_subjects, 2, "subjects must be between 1 and 99, got 0"),

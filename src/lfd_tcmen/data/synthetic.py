@@ -104,6 +104,7 @@ def render_layout(
     _check_arguments(subjects, clips_per_subject, size, frames_per_clip)
     spec = LAYOUTS.get(layout)()
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder is named, not a clip under it
     clips: list[RenderedClip] = []
     emotion_order = np.random.default_rng([seed]).permutation(len(EMOTIONS))
     with tqdm(
