@@ -13,6 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import openpyxl
 
 from lfd_tcmen.cli import main
@@ -140,3 +142,19 @@ def sample_key(inputs: Inputs, row: int = 0) -> str:
     """``"sub01__EP02_01f"``: how the store names clip ``row``."""
     subject, filename = inputs.rows[row][:2]
     return f"sub{subject}__{filename}"
+
+
+def clip_frames(inputs: Inputs, row: int = 0) -> list[np.ndarray]:
+    """Clip ``row``'s frames, grey (H, W) uint8, in frame-number order."""
+    paths = sorted(inputs.clip(row).glob("img*.jpg"), key=lambda p: int(p.stem[3:]))
+    return [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths]
+
+
+def video_file(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
+    """Grey frames written as an MPEG-4 video at ``path``."""
+    height, width = frames[0].shape
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height), False)
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from robustness.cases import (
+    FFMPEG_NOISE,
     Case,
     Env,
     Given,
@@ -26,6 +27,7 @@ from robustness.cases import (
     replace_with_folder,
     truncate,
 )
+from robustness.inputs import clip_frames, video_file
 
 
 def _images(env: Env, checkpoint: Path, **replace: Path) -> list[str]:
@@ -172,22 +174,6 @@ def apex_other_size(env: Env) -> Given:
 
 
 # ----------------------------------------------------------------------------- a video
-def _video(env: Env, frames: list[np.ndarray], name: str = "clip.mp4") -> Path:
-    path = env.tmp / name
-    height, width = frames[0].shape
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (width, height), False)
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-def _clip_frames(env: Env) -> list[np.ndarray]:
-    clip = env.inputs.clip(0)
-    paths = sorted(clip.glob("img*.jpg"), key=lambda p: int(p.stem[3:]))
-    return [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths]
-
-
 def _on_video(env: Env, path: Path) -> Given:
     return Given(["predict", str(path), "--checkpoint", str(env.inputs.checkpoint)], (str(path),))
 
@@ -207,7 +193,7 @@ def video_text_file(env: Env) -> Given:
 
 
 def video_truncated(env: Env) -> Given:
-    return _on_video(env, truncate(_video(env, _clip_frames(env)), 0.3))
+    return _on_video(env, truncate(video_file(env.tmp / "clip.mp4", clip_frames(env.inputs)), 0.3))
 
 
 def video_folder(env: Env) -> Given:
@@ -215,18 +201,12 @@ def video_folder(env: Env) -> Given:
 
 
 def video_still(env: Env) -> Given:  # issue 13.8: a still video got a micro-expression and a class
-    return _on_video(env, _video(env, [_clip_frames(env)[0]] * 24))
+    return _on_video(env, video_file(env.tmp / "clip.mp4", clip_frames(env.inputs)[:1] * 24))
 
 
 NOT_FIXED_8 = (
     "issue 13.8 (a 'no micro-expression found' outcome) is being built in preprocess/video.py and "
     "inference/predict.py by another change"
-)
-
-FFMPEG_NOISE = (
-    "FFmpeg prints '[mov,mp4,...] moov atom not found' on stderr from C code (OPENCV_FFMPEG_LOGLEVEL=-8, "
-    "read once before a process's first capture, silences it); the video reader in preprocess/io.py is "
-    "being rewritten by another change"
 )
 
 CASES = [
