@@ -147,6 +147,16 @@ def out_is_a_file(env: Env) -> Given:
     return Given(data.argv(env.inputs.preprocess, out), (str(out),))
 
 
+def export_into_a_file(env: Env) -> Given:
+    data = _copy(env)
+    target = a_file(env)
+    return Given([*_argv(env, data), "--export-uvs28", str(target)], (str(target),))
+
+
+def workers_zero(env: Env) -> Given:
+    return Given([*_argv(env, _copy(env)), "--workers", "0"])
+
+
 def out_unreadable(env: Env) -> Given:
     data = _copy(env)
     unreadable(env, data.store)
@@ -306,6 +316,8 @@ CASES = [
     Case("config-out-of-range", config_out_of_range, 2, "face_size"),
     Case("config-a-list", config_a_list, 2, "mapping"),
     Case("out-is-a-file", out_is_a_file, 2, "File exists"),
+    Case("export-uvs28-into-a-file", export_into_a_file, 2, "File exists"),
+    Case("workers-zero", workers_zero, 2, "--workers must be >= 1, got 0"),
     Case("out-unreadable", out_unreadable, 2, "Permission denied", needs_permissions=True),
     Case("store-locked", store_locked, 2, "in use by another lfd-tcmen process (PID"),
     Case("frame-missing", frame_missing, 0, "frame not found"),

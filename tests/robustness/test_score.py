@@ -88,6 +88,11 @@ def log_duplicated_line(env: Env) -> Given:  # issue 13.3 in the log format
     return _with_row(_log(env, [*LOG[:3], "EP02 1 1", *LOG[3:]]), 4)
 
 
+def no_classes(env: Env) -> Given:
+    given = _csv(env, ROWS)
+    return Given([*given.argv, "--num-classes", "0"])
+
+
 def unreadable_file(env: Env) -> Given:
     given = _csv(env, ROWS)
     unreadable(env, env.tmp / "pred.csv")
@@ -108,6 +113,7 @@ CASES = [
     Case("log-line-without-prediction", log_line_without_prediction, 2, "no prediction"),
     Case("log-only-line-without-prediction", log_only_line_without_prediction, 2, "no prediction"),
     Case("log-duplicated-line", log_duplicated_line, 2, "listed twice"),
+    Case("num-classes-out-of-range", no_classes, 2, "number of classes must be positive, got 0"),
     Case("unreadable", unreadable_file, 2, "Permission denied", needs_permissions=True),
 ]
 

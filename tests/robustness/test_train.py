@@ -210,6 +210,19 @@ def resume_with_another_seed(env: Env) -> Given:  # issue 13.1: seed-7 config be
     return Given([*_resume(env, run), "--seed", "7"], (str(run),))
 
 
+def resume_run_json_damaged(env: Env) -> Given:
+    run = _run(env)
+    info = truncate(run / "run.json")
+    return Given(_resume(env, run), (str(info),))
+
+
+def resume_config_not_utf8(env: Env) -> Given:
+    run = _run(env)
+    saved = run / "config.yaml"
+    not_utf8(saved, saved.read_text() + "# caf\xe9\n")
+    return Given(_resume(env, run), (str(saved),))
+
+
 # ----------------------------------------------------------------------------- a finished fold, damaged
 def _fold_file(env: Env, name: str) -> tuple:
     run = _run(env)
@@ -279,6 +292,8 @@ CASES = [
     Case("out-locked", out_locked, 2, "in use by another lfd-tcmen process (PID"),
     Case("finished-without-resume", finished_without_resume, 2, "--resume"),
     Case("resume-with-another-seed", resume_with_another_seed, 2, "seed"),
+    Case("resume-run-json-damaged", resume_run_json_damaged, 2, "cannot resume: run.json is unreadable"),
+    Case("resume-saved-config-not-utf8", resume_config_not_utf8, 2, "not UTF-8 text"),
     Case("resume-predictions-truncated", resume_predictions_truncated, 0, "retraining the fold"),
     Case("resume-arrays-truncated", resume_arrays_damaged, 0, "retraining the fold"),
     Case("resume-arrays-zero-bytes", resume_arrays_zero_bytes, 0, "retraining the fold"),

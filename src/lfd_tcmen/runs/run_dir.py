@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config import ExperimentConfig, read_yaml
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
@@ -113,7 +113,7 @@ def _check_resumable(out: Path, config: ExperimentConfig, info: dict[str, Any]) 
     saved = out / CONFIG
     if not saved.is_file():
         return
-    old = _with_defaults(yaml.safe_load(saved.read_text(encoding="utf-8")) or {})
+    old = _with_defaults(read_yaml(saved, "the run's saved config"))
     new = config.to_dict()
     if old != new:
         diff = _diff_keys(old, new)
@@ -123,7 +123,14 @@ def _check_resumable(out: Path, config: ExperimentConfig, info: dict[str, Any]) 
     info_path = out / RUN_INFO
     if not info_path.is_file():
         return
-    old_info = json.loads(info_path.read_text(encoding="utf-8"))
+    try:
+        old_info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: bad JSON or bytes that are not UTF-8
+        raise LFDError(
+            f"cannot resume: {RUN_INFO} is unreadable ({type(err).__name__}); it records the data the "
+            "finished folds were trained on",
+            path=info_path,
+        ) from None
     if old_info.get("fingerprint") != info["fingerprint"]:
         raise LFDError("cannot resume: the data differ from the data this run was trained on", path=out)
     old_signature = old_info.get("model_signature")
