@@ -39,7 +39,8 @@ FFMPEG_NOISE = (
 )
 # train's and benchmark's opening line: "<name>: ... 6 samples, 2 subjects (<data>); ..."
 _BANNER = re.compile(r"^[\w.-]+: .*\d+ samples, \d+ subjects \(")
-_PROGRESS = re.compile(r"^[\w ]+: +\d+%\|")  # a tqdm bar (synth draws one always)
+# a tqdm bar, with a total ("synthetic clips:  40%|...") or without ("track faces: 24frame [00:00, ...]")
+_PROGRESS = re.compile(r"^[\w ]+: +(\d+%\||\d+\w+ \[\d)")
 
 
 @dataclass
