@@ -337,7 +337,16 @@ CASES = [
     Case("store-entry-object-array", entry_object_array, 0, "failed verification"),
     Case("store-entry-wrong-shape", entry_wrong_shape, 0, "failed verification"),
     Case("store-entry-truncated", entry_truncated, 0, "failed verification"),
-    Case("complete-store-read-only", complete_store_read_only, 0, "4 already there", needs_permissions=True),
+    Case(
+        "complete-store-read-only",
+        complete_store_read_only,
+        0,
+        "6 already there",
+        level="ok",
+        needs_permissions=True,
+        xfail="by reading the code (not run here: the suite runs as root): prepare creates its lock file "
+        "and rewrites manifest.json even when the store is complete, so a read-only store is refused",
+    ),
 ]
 
 
