@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+import lfd_tcmen.preprocess.video as video_module
 from lfd_tcmen.cli import main
+from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
-from lfd_tcmen.preprocess.video import face_runs, prepare_video
+from lfd_tcmen.preprocess.video import face_runs, prepare_video, steady_boxes, track_video_faces
+from still_videos import looped_video, still_video
 
 
 def _video(shared_data: Path, name: str) -> Path:
@@ -91,3 +95,58 @@ def test_face_runs_drop_flashes() -> None:
     assert face_runs(boxes, 3) == [(2, 4), (9, 12)]
     assert face_runs(boxes, 1) == [(0, 0), (2, 4), (6, 7), (9, 12)]
     assert face_runs([None, None], 1) == []
+
+
+def test_still_face_video_writes_no_features(shared_data: Path, tmp_path: Path, capsys) -> None:
+    still = still_video(shared_data, tmp_path / "still.mp4")
+    out = tmp_path / "out"
+    moving = prepare_video(_video(shared_data, "single_face.mp4"), out, progress=False)
+    assert moving["micro_expression"] and (out / "features.npz").is_file()
+    rc = main(["prepare-video", str(still), "--out", str(out), "--no-progress"])
+    assert rc == 0
+    clip = json.loads((out / "clip.json").read_text())
+    assert clip["micro_expression"] is False and clip["peak_motion"] < clip["min_motion"] == STILL_MOTION_PX
+    assert clip["features"] is None and clip["faces"] is None
+    # the earlier run's outputs are gone: nothing of another video is left to be read as this one's
+    assert not (out / "features.npz").exists() and not list((out / "faces").glob("*.png"))
+    assert "no micro-expression found" in capsys.readouterr().out
+    assert moving["peak_motion"] > STILL_MOTION_PX  # the real, moving face is above it
+
+
+def test_steady_boxes_remove_short_jumps_and_follow_slow_motion() -> None:
+    a, b = (10, 10, 50, 50), (20, 25, 70, 75)
+    flips = [a] * 5 + [b] + [a] * 5 + [b, b] + [a] * 5
+    assert steady_boxes(flips, 3) == [a] * len(flips)
+    drift = [(i, i, 40 + i, 40 + i) for i in range(10)]
+    assert steady_boxes(drift, 2)[2:-2] == drift[2:-2]
+
+
+def test_streamed_tracking_detects_keys_and_run_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames carry their index; the fake detector finds a face on frames 3-9 and 14-16 only."""
+    seen: list[int] = []
+
+    def detect(frame: np.ndarray, detector: str = "dlib"):
+        i = int(frame[0, 0])
+        seen.append(i)
+        return (i, 0, i + 10, 10) if 3 <= i <= 9 or 14 <= i <= 16 else None
+
+    monkeypatch.setattr(video_module.face, "detect_face", detect)
+    frames = (np.full((32, 32), i, np.uint8) for i in range(18))
+    boxes = track_video_faces(frames, "dlib", every=2)
+    assert [i for i, b in enumerate(boxes) if b is not None] == [3, 4, 5, 6, 7, 8, 9, 14, 15, 16]
+    assert sorted(seen) == [0, 2, 3, 4, 6, 8, 9, 10, 12, 13, 14, 16, 17]  # keys, the last, run edges
+    assert boxes[5] == (6, 0, 16, 10)  # between the smoothed keys 4 (5, ...) and 6 (6, ...)
+
+
+def test_memory_does_not_grow_with_video_length(shared_data: Path, tmp_path: Path) -> None:
+    """A real clip looped 4x and 16x (480 and 1920 frames): peak traced memory about the same.
+    Reading the whole 1920-frame video into memory would add ~46 MB (176 x 144 per frame)."""
+    peaks = []
+    for loops in (4, 16):
+        video = looped_video(shared_data, tmp_path / f"loop{loops}.mp4", loops)
+        tracemalloc.start()
+        clip = prepare_video(video, tmp_path / f"out{loops}", progress=False, detect_max_side=160)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert clip["n_frames"] == 120 * loops
+    assert peaks[1] - peaks[0] < 4 * 2**20, [p / 2**20 for p in peaks]

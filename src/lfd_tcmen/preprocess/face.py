@@ -284,7 +284,14 @@ def track_faces(
     if every < 1:
         raise LFDError(f"track_faces: every must be >= 1, got {every}")
     keys = sorted(set(range(0, n, every)) | {n - 1})
-    found: dict[int, Box | None] = {k: detect_face(frames[k], detector=detector) for k in keys}
+    return boxes_from_keys({k: detect_face(frames[k], detector=detector) for k in keys}, n, smooth)
+
+
+def boxes_from_keys(found: dict[int, Box | None], n: int, smooth: int = 1) -> list[Box | None]:
+    """Boxes of ``n`` frames from the detections on the key frames ``found`` (frame 0 and n - 1
+    among them): smoothed within runs of found faces, interpolated between two found keys,
+    None elsewhere (``track_faces``)."""
+    keys = sorted(found)
     # smooth within runs of found faces: no box crosses a gap
     smoothed: dict[int, Box | None] = {}
     for i, k in enumerate(keys):

@@ -6,7 +6,8 @@ images throughout the pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,9 @@ from lfd_tcmen.config import read_yaml
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import PreprocessConfig
 
+# FFmpeg's own log lines ("moov atom not found") would reach users beside the one-line error a
+# damaged video gets; OpenCV reads this once, at its first capture. A user's own setting wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 _JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
 _JPEG_EOI = b"\xff\xd9"
 
@@ -59,43 +63,81 @@ def read_frames(paths: Sequence[str | Path]) -> list[np.ndarray]:
     return frames
 
 
-def read_video(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
-    """Decode a video file with OpenCV.
+class VideoReader:
+    """A video decoded one frame at a time, as often as asked: memory does not grow with length.
 
-    Returns (frames, fps): frames grey ``(H, W)`` uint8 in display order (at most
-    ``max_frames``); fps as the container reports it (0.0 when unknown).
-    Raises LFDError naming ``path`` when the file is missing, cannot be opened (unsupported codec
-    or not a video) or yields no frame.
+    ``frames(start, stop)`` yields ``(index, frame)`` pairs, grey ``(H, W)`` uint8 in display
+    order, reopening the file for every pass (frames before ``start`` are grabbed, not
+    converted); at most ``max_frames`` frames from the first. ``fps`` is what the container
+    reports (0.0 when unknown). Opening checks that the file exists, opens and yields a frame;
+    else LFDError naming ``path``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise LFDError("video not found", path)
-    if max_frames is not None and max_frames < 1:
-        raise LFDError(f"max_frames must be >= 1, got {max_frames}")
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
+
+    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise LFDError("video not found", self.path)
+        if max_frames is not None and max_frames < 1:
+            raise LFDError(f"max_frames must be >= 1, got {max_frames}")
+        self.max_frames = max_frames
+        capture = self._open()
+        try:
+            fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            ok = capture.grab()
+        finally:
+            capture.release()
+        if not ok:
             raise LFDError(
-                "cannot open video (not a video, or a codec this OpenCV build cannot decode)", path
+                "no frame could be decoded (empty video, or a codec this OpenCV build cannot decode)",
+                self.path,
             )
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames: list[np.ndarray] = []
-        while max_frames is None or len(frames) < max_frames:
-            ok, image = capture.read()
-            if not ok or image is None:
-                break
-            if image.ndim == 3:
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            frames.append(image)
-    finally:
-        capture.release()
-    if not frames:
-        raise LFDError(
-            "no frame could be decoded (empty video, or a codec this OpenCV build cannot decode)", path
-        )
-    if not np.isfinite(fps) or fps < 0:
-        fps = 0.0
-    return frames, fps
+        self.fps = fps if np.isfinite(fps) and fps >= 0 else 0.0
+
+    def _open(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            capture.release()
+            raise LFDError(
+                "cannot open video (not a video, or a codec this OpenCV build cannot decode)", self.path
+            )
+        return capture
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, grey frame)`` for index in [start, stop) (stop None: to the end)."""
+        if self.max_frames is not None:
+            stop = self.max_frames if stop is None else min(stop, self.max_frames)
+        capture = self._open()
+        try:
+            index = 0
+            while stop is None or index < stop:
+                if index < start:
+                    if not capture.grab():
+                        return
+                    index += 1
+                    continue
+                ok, image = capture.read()
+                if not ok or image is None:
+                    return
+                yield index, image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+                index += 1
+        finally:
+            capture.release()
+
+    def read(self, start: int, stop: int) -> list[np.ndarray]:
+        """Frames [start, stop) in memory (a bounded window); LFDError if the video ends sooner."""
+        frames = [frame for _, frame in self.frames(start, stop)]
+        if len(frames) != stop - start:
+            raise LFDError(
+                f"frames {start}..{stop - 1} could not all be decoded again (the video changed?)", self.path
+            )
+        return frames
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
+    """A whole (short) video in memory: (frames, fps) from ``VideoReader``, for clips and tests;
+    long videos are read with ``VideoReader.frames`` instead."""
+    reader = VideoReader(path, max_frames)
+    return [frame for _, frame in reader.frames()], reader.fps
 
 
 def read_preprocess_config(path: str | Path | None) -> PreprocessConfig:

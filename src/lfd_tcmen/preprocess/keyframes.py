@@ -22,7 +22,9 @@ idea of Moilanen et al. (2014) and Li et al. (2018) with a cheap feature.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -35,6 +37,10 @@ _FLOW_TOP = 8  # ... pooled over the 8 best-matching blocks (a brow, a lip corne
 _DIFF_SIZE = 64  # the interval contrast works at 64 x 64 ...
 _DIFF_GRID = 8  # ... in an 8 x 8 grid, pooled over the 8 most-changing blocks
 _DIFF_TOP = 8
+# Below this peak local motion (px at 128 x 128) a spotted interval is taken for a still face:
+# derived from still clips made of real faces by benchmarks/still_motion.py (the threshold
+# rule and its figures: results/still_motion.txt).
+STILL_MOTION_PX = 1.5
 
 
 def _check(frames: Sequence[np.ndarray] | np.ndarray) -> None:
@@ -133,19 +139,53 @@ def spot_apex(frames: Sequence[np.ndarray] | np.ndarray, onset: int, offset: int
     return onset + apex
 
 
-def _contrast(frames: Sequence[np.ndarray] | np.ndarray, k: int) -> np.ndarray:
-    """s(t) of the module doc for t in [k, T - k), pooled over the most-changing blocks."""
-    faces = _gain_normalised(frames, _DIFF_SIZE)
-    for i in range(len(faces)):
-        faces[i] = cv2.GaussianBlur(faces[i], (0, 0), 1.0)
-    t = np.arange(k, len(faces) - k)
-    before, now, after = faces[t - k], faces[t], faces[t + k]
-    blocks = (
-        _blocks(np.abs(now - before), _DIFF_GRID)
-        + _blocks(np.abs(now - after), _DIFF_GRID)
-        - _blocks(np.abs(after - before), _DIFF_GRID)
-    )
-    return np.sort(blocks, axis=1)[:, -_DIFF_TOP:].mean(axis=1)
+class Interval(NamedTuple):
+    """A spotted micro-expression: frame indices and the evidence for it.
+
+    peak_motion: the local motion at the apex against the window's first frame, in pixels at
+    128 x 128, averaged over the best-matching blocks (``local_motion``): what a still face
+    (codec and sensor noise only) keeps low and an expression raises.
+    """
+
+    onset: int
+    apex: int
+    offset: int
+    peak_motion: float
+
+
+def contrast_half_window(n: int, fps: float, window_s: float = 0.5) -> int:
+    """k of the contrast score: half the longest expected expression in frames, at most (n-1)//2."""
+    return max(1, min(int(round(window_s * fps / 2)), (n - 1) // 2))
+
+
+def contrast_curve(frames: Iterable[np.ndarray], k: int) -> np.ndarray:
+    """s(t) of the module doc for t in [k, T - k), pooled over the most-changing blocks.
+
+    Streams: holds 2k + 1 faces at a time, so a video of any length fits in memory. Frames are
+    gain-normalised to the first frame's mean and blurred first.
+    """
+    window: deque[np.ndarray] = deque(maxlen=2 * k + 1)
+    reference = 0.0
+    scores: list[float] = []
+    for i, frame in enumerate(frames):
+        _check([frame])
+        face = frame.astype(np.float32)
+        if face.shape != (_DIFF_SIZE, _DIFF_SIZE):
+            face = cv2.resize(face, (_DIFF_SIZE, _DIFF_SIZE), interpolation=cv2.INTER_AREA)
+        mean = float(face.mean())
+        if i == 0:
+            reference = mean
+        face = cv2.GaussianBlur(face * np.float32(reference / max(mean, 1e-6)), (0, 0), 1.0)
+        window.append(face)
+        if len(window) == window.maxlen:
+            before, now, after = window[0], window[k], window[-1]
+            blocks = (
+                _blocks(np.abs(now - before), _DIFF_GRID)
+                + _blocks(np.abs(now - after), _DIFF_GRID)
+                - _blocks(np.abs(after - before), _DIFF_GRID)
+            )
+            scores.append(float(np.sort(blocks)[-_DIFF_TOP:].mean()))
+    return np.asarray(scores, dtype=np.float64)
 
 
 def _smooth(curve: np.ndarray, width: int) -> np.ndarray:
@@ -155,16 +195,43 @@ def _smooth(curve: np.ndarray, width: int) -> np.ndarray:
     return np.convolve(padded, np.ones(width) / width, mode="valid")
 
 
+def spot_window(score: np.ndarray, k: int, fps: float) -> tuple[int, int]:
+    """(start, end) frame indices of the window centred on the highest (smoothed) contrast."""
+    if len(score) == 0:
+        raise LFDError(f"cannot spot a micro-expression: fewer than {2 * k + 1} frames")
+    centre = k + int(np.argmax(_smooth(score, max(1, int(round(fps / 30))) | 1)))
+    return centre - k, centre + k
+
+
+def refine_interval(window: Sequence[np.ndarray] | np.ndarray, rise: float = 0.2) -> Interval:
+    """(onset, apex, offset) inside one window of faces (indices into ``window``): the apex is the
+    matched-filter apex of local motion against the window's first frame; onset and offset are
+    where the motion of the best blocks falls below ``rise`` of its value at the apex."""
+    motion = local_motion(window)
+    apex, region = _matched_apex(motion, _FLOW_TOP)
+    curve = _smooth(motion[:, region].mean(axis=1), 3)
+    peak = float(curve[apex])
+    end = len(window) - 1
+    if peak <= 0:
+        return Interval(0, apex, end, max(peak, 0.0))
+    low = curve <= rise * peak
+    before = np.nonzero(low[:apex])[0]
+    after = np.nonzero(low[apex + 1 :])[0]
+    onset = int(before[-1]) if len(before) else 0
+    offset = apex + 1 + int(after[0]) if len(after) else end
+    return Interval(onset, apex, offset, peak)
+
+
 def spot_interval(
     frames: Sequence[np.ndarray] | np.ndarray, fps: float, window_s: float = 0.5, rise: float = 0.2
-) -> tuple[int, int, int]:
-    """Most likely micro-expression (onset, apex, offset) indices in a raw aligned face video.
+) -> Interval:
+    """Most likely micro-expression in a raw aligned face video, with its peak motion.
 
     frames: (T, S, S) aligned grey faces; fps: frame rate; window_s: the longest micro-expression
     expected (0.5 s). The frame with the highest contrast against the frames half a window before
-    and after it (module doc) centres the window; inside it the apex is the matched-filter apex
-    of local motion against the window's first frame, and onset and offset are where the motion
-    of the best blocks falls below ``rise`` of its value at the apex.
+    and after it (module doc) centres the window; ``refine_interval`` finds onset, apex and
+    offset inside it. Videos too long for memory go through the same three steps with frames
+    streamed (``preprocess.video``).
     """
     n = len(frames)
     if n < 3:
@@ -172,19 +239,7 @@ def spot_interval(
     if not fps > 0:
         raise LFDError(f"fps must be > 0, got {fps}")
     _check(frames)
-    k = max(1, min(int(round(window_s * fps / 2)), (n - 1) // 2))
-    score = _smooth(_contrast(frames, k), max(1, int(round(fps / 30))) | 1)
-    centre = k + int(np.argmax(score))
-    start, end = centre - k, centre + k
-    motion = local_motion(frames[start : end + 1])
-    apex, region = _matched_apex(motion, _FLOW_TOP)
-    curve = _smooth(motion[:, region].mean(axis=1), 3)
-    peak = float(curve[apex])
-    if peak <= 0:
-        return start, start + apex, end
-    low = curve <= rise * peak
-    before = np.nonzero(low[:apex])[0]
-    after = np.nonzero(low[apex + 1 :])[0]
-    onset = start + int(before[-1]) if len(before) else start
-    offset = start + apex + 1 + int(after[0]) if len(after) else end
-    return onset, start + apex, offset
+    k = contrast_half_window(n, fps, window_s)
+    start, end = spot_window(contrast_curve(frames, k), k, fps)
+    found = refine_interval(frames[start : end + 1], rise)
+    return found._replace(onset=start + found.onset, apex=start + found.apex, offset=start + found.offset)

@@ -1,16 +1,20 @@
 """A raw face video -> the features of its most likely micro-expression, ready for ``predict``.
 
-    read (grey frames) -> track_faces (on frames downscaled to ``detect_max_side``)
+    stream the frames -> track faces (on frames downscaled to ``detect_max_side``)
       -> face frames: tracked frames, minus runs shorter than ``min_face_run`` (a real face does
          not flash for a frame or two; isolated detections are false positives)
-      -> spot_interval on the longest run of face frames (box crops, 64 x 64)
+      -> spot the interval on the longest run of face frames (box crops, 64 x 64): the contrast
+         score streamed over the run (boxes median-filtered over half a window), then the
+         window around its peak read back and refined (one box for the window: its median)
+      -> no micro-expression when the peak local motion is below ``min_motion`` (a still face)
       -> landmarks on the onset frame, ONE similarity transform for onset..offset (align_clip)
       -> the store's features (``features_from_aligned``, apex_source "spotted")
 
 Written to OUT: ``clip.json`` (the returned dict), ``features.npz`` (a feature-store entry) and
 ``faces/frame_<index>.png`` (the aligned crops of onset..offset, index = video frame index).
 Frames without a face are listed by omission: ``face_frames`` holds the indices of the frames
-with one, nothing is filled in.
+with one, nothing is filled in. Memory does not grow with the video's length beyond a few bytes
+of box per frame: frames are decoded again for each pass rather than kept.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,8 @@ from lfd_tcmen.data.record import Sample
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import face, keyframes
 from lfd_tcmen.preprocess.config import PreprocessConfig
-from lfd_tcmen.preprocess.io import read_video
+from lfd_tcmen.preprocess.face import Box
+from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.pipeline import features_from_aligned
 from lfd_tcmen.preprocess.store import sample_meta, save_clip_features
 
@@ -40,20 +45,6 @@ FEATURES = "features.npz"
 FACES_DIR = "faces"
 _SPOT_SIZE = 64  # keyframes compares faces at 64 x 64
 _DEFAULT_FPS = 30.0  # when the container does not say
-
-
-class _TickingFrames(Sequence[np.ndarray]):
-    """Frames that advance a progress bar as they are read (track_faces reads each one once)."""
-
-    def __init__(self, frames: Sequence[np.ndarray], bar: tqdm) -> None:
-        self._frames, self._bar = frames, bar
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        self._bar.update(1)
-        return self._frames[i]
 
 
 def face_runs(boxes: Sequence[object | None], min_run: int) -> list[tuple[int, int]]:
@@ -71,25 +62,65 @@ def face_runs(boxes: Sequence[object | None], min_run: int) -> list[tuple[int, i
 
 
 def track_video_faces(
-    frames: Sequence[np.ndarray],
+    frames: Iterable[np.ndarray],
     detector: str,
     detect_max_side: int = 640,
     every: int = 2,
-    progress: bool = True,
-) -> list[tuple[int, int, int, int] | None]:
-    """``face.track_faces`` on frames downscaled to ``detect_max_side``; boxes in full-frame pixels."""
-    h, w = frames[0].shape[:2]
-    scale = min(1.0, detect_max_side / max(h, w))
-    small = frames
-    if scale < 1.0:
-        small = [cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames]
-    with tqdm(
-        total=len(frames), desc="track faces", unit="frame", disable=not progress, file=sys.stderr
-    ) as bar:
-        boxes = face.track_faces(_TickingFrames(small, bar), detector=detector, every=every)
-        bar.update(bar.total - bar.n)  # frames between detections were interpolated
-    boxes = _refine_run_edges(small, boxes, detector)
-    out: list[tuple[int, int, int, int] | None] = []
+    bar: tqdm | None = None,
+) -> list[Box | None]:
+    """Face box per frame of a streamed video, in full-frame pixels; None where no face is found.
+
+    As ``face.track_faces`` (detection on every ``every``-th frame and the last, smoothed and
+    interpolated between found faces) on frames downscaled to ``detect_max_side``, plus a
+    detection on each frame next to a face whose box is unknown (with ``every`` > 1 a run's true
+    edge may hide there). One pass; holds at most ``every`` frames.
+    """
+    found: dict[int, Box | None] = {}  # key frames
+    refined: dict[int, Box | None] = {}  # frames next to a run's edge
+    pending: list[tuple[int, np.ndarray]] = []  # downscaled frames since the last key
+    scale, size, last = 1.0, (0, 0), -1
+
+    def settle(key: int) -> None:
+        """Detections between the previous key and ``key`` once both are known."""
+        previous = max((k for k in found if k < key), default=None)
+        if previous is not None:
+            edge = None
+            if found[previous] is not None and found[key] is None:
+                edge = previous + 1
+            elif found[previous] is None and found[key] is not None:
+                edge = key - 1
+            for i, small in pending:
+                if i == edge and previous < i < key:
+                    refined[i] = face.detect_face(small, detector=detector)
+        pending.clear()
+
+    for last, frame in enumerate(frames):
+        if last == 0:
+            size = (frame.shape[1], frame.shape[0])
+            scale = min(1.0, detect_max_side / max(size))
+        small = (
+            frame
+            if scale >= 1.0
+            else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        )
+        if last % every == 0:
+            found[last] = face.detect_face(small, detector=detector)
+            settle(last)
+        else:
+            pending.append((last, small))
+        if bar is not None:
+            bar.update(1)
+    if last < 0:
+        return []
+    if last not in found:  # the last frame is always a key
+        tail = pending.pop()
+        found[last] = face.detect_face(tail[1], detector=detector)
+        settle(last)
+    boxes = face.boxes_from_keys(found, last + 1)
+    for i, box in refined.items():
+        boxes[i] = box
+    w, h = size
+    out: list[Box | None] = []
     for box in boxes:
         if box is None:
             out.append(None)
@@ -99,21 +130,23 @@ def track_video_faces(
     return out
 
 
-def _refine_run_edges(frames: Sequence[np.ndarray], boxes: list, detector: str) -> list:
-    """Detect on the undetected frames next to a face: with ``every`` > 1 the frame between a
-    found and a missed detection is left unknown, and a run's true edge may hide there."""
-    boxes = list(boxes)
-    edges = [
-        i
-        for i, box in enumerate(boxes)
-        if box is None and any(0 <= j < len(boxes) and boxes[j] is not None for j in (i - 1, i + 1))
-    ]
-    for i in edges:
-        boxes[i] = face.detect_face(frames[i], detector=detector)
-    return boxes
+def _median_box(boxes: Sequence[Box]) -> Box:
+    x0, y0, x1, y1 = (int(v) for v in np.median(np.asarray(boxes), axis=0).round())
+    return x0, y0, x1, y1
 
 
-def _crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+def steady_boxes(boxes: Sequence[Box], k: int) -> list[Box]:
+    """Each box replaced by the median of the boxes within ``k`` frames of it (one run of faces).
+
+    The detector's box jumps between nearby candidates from frame to frame (HOG's scales, the
+    Haar fallback) even on a still face; cropped as they are, those jumps are motion larger than
+    a micro-expression's (benchmarks/still_motion.py). A median over half a spotting window
+    removes jumps shorter than that and follows the head's slower movement.
+    """
+    return [_median_box(boxes[max(0, i - k) : i + k + 1]) for i in range(len(boxes))]
+
+
+def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
     x0, y0, x1, y1 = box
     return cv2.resize(frame[y0:y1, x0:x1], (_SPOT_SIZE, _SPOT_SIZE), interpolation=cv2.INTER_AREA)
 
@@ -126,36 +159,101 @@ def prepare_video(
     progress: bool = True,
     detect_max_side: int = 640,
     min_face_run: int = 3,
+    min_motion: float = keyframes.STILL_MOTION_PX,
 ) -> dict[str, Any]:
     """Find the most likely micro-expression in a video and write its features to ``out_dir``.
 
     Returns the ``clip.json`` dict: video, n_frames (frames read), fps, face_frames (indices of
     the frames with a face), n_face_frames, onset/apex/offset (video frame indices), apex_source
-    "spotted", faces (folder of aligned crops), features (the .npz), preprocess (config), digest.
+    "spotted", peak_motion (px, ``keyframes.Interval``), min_motion, micro_expression, faces
+    (folder of aligned crops), features (the .npz), preprocess (config), digest.
+
+    When the spotted interval's peak motion is below ``min_motion`` (a still face: codec and
+    sensor noise only; ``keyframes.STILL_MOTION_PX``), ``micro_expression`` is False and no
+    faces or features are written (stale ones are removed): an outcome, not an error.
     Raises LFDError naming the video when it cannot be read, shows no face, or its longest run
     of face frames is too short to spot an interval in.
+
+    The video is streamed in three passes (track faces; contrast score on the longest run of
+    face frames; the spotted window, then aligned): memory holds one window of 2k + 1 frames
+    (k = a quarter second), whatever the video's length.
     """
     config = config or PreprocessConfig()
     path, out = Path(video_path), Path(out_dir)
-    frames, fps = read_video(path, max_frames=max_frames)
-    fps_known = fps > 0
-    fps = fps if fps_known else _DEFAULT_FPS
-    boxes = track_video_faces(frames, config.detector, detect_max_side, progress=progress)
+    reader = VideoReader(path, max_frames=max_frames)
+    fps = reader.fps if reader.fps > 0 else _DEFAULT_FPS
+    with tqdm(desc="track faces", unit="frame", disable=not progress, file=sys.stderr) as bar:
+        boxes = track_video_faces(
+            (frame for _, frame in reader.frames()), config.detector, detect_max_side, bar=bar
+        )
     runs = face_runs(boxes, max(min_face_run, 1))
     if not runs:
-        raise LFDError(f"no face found in any of the {len(frames)} frames read", path)
+        raise LFDError(f"no face found in any of the {len(boxes)} frames read", path)
     face_frames = [i for first, last in runs for i in range(first, last + 1)]
     first, last = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
     if last - first + 1 < 3:
         raise LFDError(
             f"a face shows in at most {last - first + 1} consecutive frames: too few to spot", path
         )
-    crops = np.stack([_crop(frames[i], boxes[i]) for i in range(first, last + 1)])  # type: ignore[arg-type]
-    on, ap, off = (first + int(i) for i in keyframes.spot_interval(crops, fps))
-    onset_marks = face.face_landmarks(frames[on], boxes[on])  # type: ignore[arg-type]
-    aligned = face.align_clip(
-        frames[on : off + 1], onset_marks, config.face_size, config.detector, source=path
-    )
+    k = keyframes.contrast_half_window(last - first + 1, fps)
+    steady = steady_boxes(boxes[first : last + 1], k)  # type: ignore[arg-type]
+    crops = (_crop(frame, steady[i - first]) for i, frame in reader.frames(first, last + 1))
+    start, end = keyframes.spot_window(keyframes.contrast_curve(crops, k), k, fps)
+    start, end = first + start, first + end
+    frames = reader.read(start, end + 1)
+    box = _median_box(boxes[start : end + 1])  # type: ignore[arg-type]
+    found = keyframes.refine_interval([_crop(f, box) for f in frames])
+    on, ap, off = (start + i for i in found[:3])
+    clip: dict[str, Any] = {
+        "video": str(path),
+        "n_frames": len(boxes),
+        "max_frames": max_frames,
+        "fps": fps,
+        "fps_known": reader.fps > 0,
+        "frame_size": [int(frames[0].shape[1]), int(frames[0].shape[0])],
+        "face_frames": face_frames,
+        "n_face_frames": len(face_frames),
+        "onset": on,
+        "apex": ap,
+        "offset": off,
+        "apex_source": "spotted",
+        "peak_motion": round(found.peak_motion, 4),
+        "min_motion": min_motion,
+        "micro_expression": found.peak_motion >= min_motion,
+        "faces": FACES_DIR,
+        "features": FEATURES,
+        "preprocess": config.to_dict(),
+        "digest": config.digest(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    faces_dir = out / FACES_DIR
+    for stale in [*faces_dir.glob("frame_*.png"), out / FEATURES]:  # a rerun must not mix outputs
+        stale.unlink(missing_ok=True)
+    if clip["micro_expression"]:
+        window = frames[on - start : off - start + 1]
+        _write_features(path, out, window, boxes[on], (on, ap, off), len(boxes), config)
+    else:
+        clip["faces"] = clip["features"] = None
+    tmp = out / f"{CLIP_JSON}.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(clip, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out / CLIP_JSON)
+    return clip
+
+
+def _write_features(
+    path: Path,
+    out: Path,
+    frames: Sequence[np.ndarray],
+    onset_box: Box | None,
+    keys: tuple[int, int, int],
+    n_frames: int,
+    config: PreprocessConfig,
+) -> None:
+    """Align onset..offset with one transform from the onset's landmarks; write the aligned crops
+    (``faces/frame_<index>.png``) and the feature-store entry (``features.npz``)."""
+    on, ap, off = keys
+    onset_marks = face.face_landmarks(frames[0], onset_box)  # type: ignore[arg-type]
+    aligned = face.align_clip(frames, onset_marks, config.face_size, config.detector, source=path)
     feats = replace(
         features_from_aligned(aligned.frames, ap - on, config),
         onset_idx=on,
@@ -163,11 +261,8 @@ def prepare_video(
         offset_idx=off,
         apex_source="spotted",
     )
-    out.mkdir(parents=True, exist_ok=True)
     faces_dir = out / FACES_DIR
     faces_dir.mkdir(exist_ok=True)
-    for stale in faces_dir.glob("frame_*.png"):  # a rerun with other settings must not mix crops
-        stale.unlink()
     for i, crop in zip(range(on, off + 1), aligned.frames):
         if not cv2.imwrite(str(faces_dir / f"frame_{i:06d}.png"), crop):
             raise LFDError("cannot write face crop", faces_dir / f"frame_{i:06d}.png")
@@ -179,30 +274,8 @@ def prepare_video(
         onset=on,
         apex=ap,
         offset=off,
-        frame_numbers=tuple(range(len(frames))),
+        frame_numbers=tuple(range(n_frames)),
         source=str(path),
         apex_source="spotted",
     )
     save_clip_features(out / FEATURES, feats, {**sample_meta(sample, feats, config), "video": str(path)})
-    clip = {
-        "video": str(path),
-        "n_frames": len(frames),
-        "max_frames": max_frames,
-        "fps": fps,
-        "fps_known": fps_known,
-        "frame_size": [int(frames[0].shape[1]), int(frames[0].shape[0])],
-        "face_frames": face_frames,
-        "n_face_frames": len(face_frames),
-        "onset": on,
-        "apex": ap,
-        "offset": off,
-        "apex_source": "spotted",
-        "faces": FACES_DIR,
-        "features": FEATURES,
-        "preprocess": config.to_dict(),
-        "digest": config.digest(),
-    }
-    tmp = out / f"{CLIP_JSON}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(clip, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out / CLIP_JSON)
-    return clip
