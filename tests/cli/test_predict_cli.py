@@ -15,7 +15,9 @@ from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.training.fold import train_fold
+from still_videos import still_video
 from toys import SMALL_MODEL
 
 CLASSES = ("negative", "positive", "surprise")
@@ -132,3 +134,18 @@ def test_predict_real_video(shared_data, checkpoint, capsys):
     on, ap, off = out["frames"]["onset"], out["frames"]["apex"], out["frames"]["offset"]
     assert 0 <= on <= ap <= off < 72  # spotted within the clip's 72 frames
     assert out["frames"]["video"] == str(video)
+
+
+def test_still_face_video_has_no_micro_expression(shared_data, checkpoint, tmp_path, capsys):
+    still = still_video(shared_data, tmp_path / "still.mp4")
+    assert main(["predict", str(still), "--checkpoint", str(checkpoint), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["micro_expression"] is False and out["class"] is None and out["probabilities"] == {}
+    assert out["motion"]["peak_motion"] < out["motion"]["min_motion"] == STILL_MOTION_PX
+    assert main(["predict", str(still), "--checkpoint", str(checkpoint)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("no micro-expression found:") and "no class predicted" in text
+    # --min-motion 0 forces a class, as before the threshold existed
+    assert main(["predict", str(still), "--checkpoint", str(checkpoint), "--json", "--min-motion", "0"]) == 0
+    forced = json.loads(capsys.readouterr().out)
+    assert forced["micro_expression"] is True and forced["class"] in CLASSES

@@ -31,12 +31,6 @@ from robustness.inputs import Inputs
 # Warnings Python itself hides from users by default; anything else would reach them raw.
 _HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 _LEVELS = ("lfd-tcmen: error:", "lfd-tcmen: warning:")
-# A known defect outside this suite's reach, for the video cases' xfail marks.
-FFMPEG_NOISE = (
-    "FFmpeg prints '[mov,mp4,...] moov atom not found' on stderr from C code (OPENCV_FFMPEG_LOGLEVEL=-8, "
-    "read once before a process's first capture, silences it); the video reader in preprocess/io.py is "
-    "being rewritten by another change"
-)
 # train's and benchmark's opening line: "<name>: ... 6 samples, 2 subjects (<data>); ..."
 _BANNER = re.compile(r"^[\w.-]+: .*\d+ samples, \d+ subjects \(")
 # a tqdm bar, with a total ("synthetic clips:  40%|...") or without ("track faces: 24frame [00:00, ...]")

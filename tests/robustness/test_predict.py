@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from robustness.cases import (
-    FFMPEG_NOISE,
     Case,
     Env,
     Given,
@@ -204,11 +203,6 @@ def video_still(env: Env) -> Given:  # issue 13.8: a still video got a micro-exp
     return _on_video(env, video_file(env.tmp / "clip.mp4", clip_frames(env.inputs)[:1] * 24))
 
 
-NOT_FIXED_8 = (
-    "issue 13.8: a still video must give 'no micro-expression found' and no class (exit 0); being "
-    "built in preprocess/video.py and inference/predict.py by another change: remove this mark then"
-)
-
 CASES = [
     Case("checkpoint-missing", checkpoint_missing, 2, "checkpoint not found"),
     Case("checkpoint-empty", checkpoint_empty, 2, "not a readable lfd-tcmen checkpoint"),
@@ -228,11 +222,11 @@ CASES = [
     Case("offset-without-face", offset_without_face, 2, "no face found in the offset image"),
     Case("apex-other-size", apex_other_size, 2, "size"),
     Case("video-missing", video_missing, 2, "video not found"),
-    Case("video-empty", video_empty, 2, "cannot open video", xfail=FFMPEG_NOISE),
-    Case("video-text-file", video_text_file, 2, "cannot open video", xfail=FFMPEG_NOISE),
-    Case("video-truncated", video_truncated, 2, "cannot open video", xfail=FFMPEG_NOISE),
+    Case("video-empty", video_empty, 2, "cannot open video"),
+    Case("video-text-file", video_text_file, 2, "cannot open video"),
+    Case("video-truncated", video_truncated, 2, "cannot open video"),
     Case("video-folder", video_folder, 2, "video not found"),
-    Case("video-still", video_still, 0, "no micro-expression found", level="ok", xfail=NOT_FIXED_8),
+    Case("video-still", video_still, 0, "no micro-expression found", level="ok"),
 ]
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from robustness.cases import (
-    FFMPEG_NOISE,
     Case,
     Env,
     Given,
@@ -74,9 +73,9 @@ def config_missing(env: Env) -> Given:
 
 CASES = [
     Case("video-missing", video_missing, 2, "video not found"),
-    Case("video-zero-bytes", video_zero_bytes, 2, "video", xfail=FFMPEG_NOISE),
-    Case("video-text-file", video_text_file, 2, "cannot open video", xfail=FFMPEG_NOISE),
-    Case("video-truncated", video_truncated, 2, "video", xfail=FFMPEG_NOISE),
+    Case("video-zero-bytes", video_zero_bytes, 2, "video"),
+    Case("video-text-file", video_text_file, 2, "cannot open video"),
+    Case("video-truncated", video_truncated, 2, "video"),
     Case("video-folder", video_folder, 2, "video not found"),
     Case("config-not-utf8", config_not_utf8, 2, "not UTF-8 text"),
     Case("config-missing", config_missing, 2, "config file not found"),

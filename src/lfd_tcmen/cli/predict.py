@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lfd_tcmen.inference.predict import format_prediction, predict_images, predict_video
 from lfd_tcmen.models.checkpoint import load_checkpoint
+from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Predict the micro-expression class of one clip with a checkpoint written by "
             "`lfd-tcmen train` (RUN/folds/<fold>/model.pt). A video is spotted, aligned and its "
             "flows computed; images are aligned on the onset face. Prints the class, the "
-            "probabilities and the frames used."
+            "probabilities and the frames used; for a video whose spotted interval barely moves "
+            "(a still face), 'no micro-expression found' and no class (exit 0)."
         ),
     )
     parser.add_argument("video", nargs="?", type=Path, default=None, help="a video file")
@@ -26,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--offset", type=Path, default=None, help="offset frame image (default: the apex)")
     parser.add_argument(
         "--checkpoint", required=True, type=Path, help="model.pt written by `lfd-tcmen train`"
+    )
+    parser.add_argument(
+        "--min-motion",
+        type=float,
+        default=STILL_MOTION_PX,
+        metavar="PX",
+        help=f"video only: below this peak motion (px at 128x128) the face is still and no class is "
+        f"predicted (default {STILL_MOTION_PX}, from still clips of real faces: benchmarks/still_motion.py; 0: always predict)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run, _parser=parser)
@@ -39,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("give a video, or both --onset and --apex")
     ckpt = load_checkpoint(args.checkpoint)
     if args.video is not None:
-        pred = predict_video(ckpt, args.video)
+        pred = predict_video(ckpt, args.video, min_motion=args.min_motion)
     else:
         pred = predict_images(ckpt, args.onset, args.apex, args.offset)
     print(format_prediction(pred, as_json=args.json))

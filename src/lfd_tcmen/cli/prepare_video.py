@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from lfd_tcmen.preprocess.io import read_preprocess_config
+from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.preprocess.video import prepare_video
 
 
@@ -17,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Read VIDEO with OpenCV, track the face, spot the most likely micro-expression interval "
             "(onset, apex, offset) among the frames with a face, align it with one transform from "
             "its onset frame and write OUT/clip.json, OUT/features.npz (a feature-store entry, for "
-            "`lfd-tcmen predict`) and OUT/faces/frame_<index>.png."
+            "`lfd-tcmen predict`) and OUT/faces/frame_<index>.png. A still face (peak motion "
+            "below --min-motion) has no micro-expression: only clip.json is written (exit 0). "
+            "The video is streamed: memory does not grow with its length."
         ),
     )
     parser.add_argument("video", type=Path, help="video file (any format this OpenCV build decodes)")
@@ -26,6 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-frames", type=int, default=None, metavar="N", help="read only the first N frames"
     )
+    parser.add_argument(
+        "--min-motion",
+        type=float,
+        default=STILL_MOTION_PX,
+        metavar="PX",
+        help=f"below this peak motion (px at 128x128) the face is still: no micro-expression, nothing "
+        f"but clip.json written (default {STILL_MOTION_PX}, from still clips of real faces: "
+        "benchmarks/still_motion.py; 0: always write)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -33,11 +45,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = read_preprocess_config(args.config)
     clip = prepare_video(
-        args.video, args.out, config, max_frames=args.max_frames, progress=not args.no_progress
+        args.video,
+        args.out,
+        config,
+        max_frames=args.max_frames,
+        progress=not args.no_progress,
+        min_motion=args.min_motion,
     )
+    head = f"{clip['video']}: {clip['n_frames']} frames at {clip['fps']:.2f} fps, a face in {clip['n_face_frames']}; "
+    if not clip["micro_expression"]:
+        print(
+            f"{head}no micro-expression found: the most likely interval (frames {clip['onset']}.."
+            f"{clip['offset']}) moves {clip['peak_motion']:.2f} px at its peak, below the "
+            f"{clip['min_motion']:.2f} px of a still face (--min-motion)"
+        )
+        print(f"wrote {args.out / 'clip.json'} only")
+        return 0
     print(
-        f"{clip['video']}: {clip['n_frames']} frames at {clip['fps']:.2f} fps, a face in {clip['n_face_frames']}; "
-        f"micro-expression spotted at frames {clip['onset']}..{clip['offset']} (apex {clip['apex']})"
+        f"{head}micro-expression spotted at frames {clip['onset']}..{clip['offset']} (apex {clip['apex']}), "
+        f"peak motion {clip['peak_motion']:.2f} px"
     )
     print(f"wrote {args.out / 'clip.json'}, {args.out / clip['features']} and {args.out / clip['faces']}/")
     return 0

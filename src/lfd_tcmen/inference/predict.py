@@ -26,6 +26,7 @@ from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames
+from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
 from lfd_tcmen.preprocess.video import prepare_video
@@ -40,22 +41,29 @@ class Prediction:
 
     probabilities: class name -> probability (sums to 1); frames: what was used (files or frame
     indices of the key frames); regime: the face frames and flow segments the model was fed.
+    A video whose spotted interval barely moves (a still face) has no micro-expression: then
+    ``micro_expression`` is False, ``class_name`` and ``label`` are None and ``probabilities``
+    is empty; ``motion`` holds the peak motion and the threshold it was held against.
     """
 
-    class_name: str
-    label: int
+    class_name: str | None
+    label: int | None
     probabilities: dict[str, float]
     frames: dict[str, Any]
     regime: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
+    micro_expression: bool = True
+    motion: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "micro_expression": self.micro_expression,
             "class": self.class_name,
             "label": self.label,
             "probabilities": self.probabilities,
             "frames": self.frames,
             "regime": self.regime,
+            "motion": self.motion,
             "notes": self.notes,
         }
 
@@ -155,20 +163,31 @@ def predict_images(
 
 
 def predict_video(
-    checkpoint: str | Path | Checkpoint, video: str | Path, work_dir: str | Path | None = None
+    checkpoint: str | Path | Checkpoint,
+    video: str | Path,
+    work_dir: str | Path | None = None,
+    min_motion: float = STILL_MOTION_PX,
 ) -> Prediction:
     """Predict from a video: the micro-expression interval is spotted, faces aligned, flows computed.
 
-    ``prepare_video`` writes its outputs to ``work_dir`` (a temporary folder by default).
+    ``prepare_video`` writes its outputs to ``work_dir`` (a temporary folder by default). When
+    the spotted interval's peak motion is below ``min_motion`` the video shows no
+    micro-expression and no class is predicted (``Prediction.micro_expression`` False).
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     config = pipeline_config(ckpt)
     with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
         out = Path(work_dir) if work_dir is not None else Path(tmp)
-        info = prepare_video(Path(video), out, config)
-        clip = _clip_from_prepared(out, info)
+        info = prepare_video(Path(video), out, config, min_motion=min_motion)
+        clip = _clip_from_prepared(out, info) if info["micro_expression"] else None
     frames = {k: info[k] for k in ("onset", "apex", "offset", "fps", "video") if k in info}
-    return predict_clip_features(ckpt, clip, frames)
+    motion = {"peak_motion": info["peak_motion"], "min_motion": info["min_motion"]}
+    if clip is None:
+        regime = {"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)}
+        return Prediction(None, None, {}, frames, regime, micro_expression=False, motion=motion)
+    pred = predict_clip_features(ckpt, clip, frames)
+    pred.motion = motion
+    return pred
 
 
 def _clip_from_prepared(out: Path, info: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +207,14 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
     """Text for the CLI: the class, the probabilities and the frames used (or one JSON object)."""
     if as_json:
         return json.dumps(pred.to_dict(), indent=2)
+    if not pred.micro_expression:
+        m = pred.motion
+        lines = [
+            f"no micro-expression found: the most likely interval (frames {pred.frames.get('onset')}.."
+            f"{pred.frames.get('offset')}) moves {m['peak_motion']:.2f} px at its peak, below the "
+            f"{m['min_motion']:.2f} px of a still face (--min-motion); no class predicted"
+        ]
+        return "\n".join(lines + [f"note: {n}" for n in pred.notes])
     lines = [f"class: {pred.class_name}"]
     lines += [
         f"  p({name}) = {p:.4f}" for name, p in sorted(pred.probabilities.items(), key=lambda kv: -kv[1])
@@ -196,5 +223,9 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
     lines.append(
         f"model input: faces {'+'.join(pred.regime['face_frames'])}; flows {', '.join(pred.regime['flow_segments'])}"
     )
+    if pred.motion:
+        lines.append(
+            f"peak motion: {pred.motion['peak_motion']:.2f} px (still below {pred.motion['min_motion']:.2f})"
+        )
     lines += [f"note: {n}" for n in pred.notes]
     return "\n".join(lines)
