@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,4 +63,26 @@ def test_a_folder_that_cannot_be_written_is_one_clear_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(LFDError, match="cannot write the feature store"):
         with exclusive(tmp_path / "file" / "store", "feature store"):
+            pass
+
+
+def test_a_read_only_folder_locks_its_existing_lock_file_read_only(tmp_path, monkeypatch):
+    """A finished store shared read-only: creating or writing the lock file is denied (simulated:
+    the tests may run as root, where chmod denies nothing), opening it read-only is not."""
+    with exclusive(tmp_path, "feature store"):  # the run that wrote the folder left its lock file
+        pass
+    record = (tmp_path / LOCK_NAME).read_text()
+    real_open = os.open
+
+    def read_only_open(path, flags, *args):
+        if flags & (os.O_CREAT | os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    with exclusive(tmp_path, "feature store"):
+        pass
+    assert (tmp_path / LOCK_NAME).read_text() == record  # not rewritten
+    with pytest.raises(LFDError, match="cannot write the feature store: Permission denied"):
+        with exclusive(tmp_path / "new", "feature store"):  # no lock file to fall back on
             pass

@@ -33,11 +33,19 @@ def exclusive(folder: str | Path, what: str = "folder") -> Iterator[None]:
     lock the same folder twice.
     """
     folder = Path(folder)
+    writable = True
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
-        raise LFDError(f"cannot write the {what}: {err.strerror or err}", path=folder) from err
+        # A read-only folder (a finished store shared read-only): its lock file, left by the run
+        # that wrote it, locks as well opened read-only, so a command with nothing to write runs;
+        # whatever it tried to write would still fail, naming the file.
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
+        except OSError:
+            raise LFDError(f"cannot write the {what}: {err.strerror or err}", path=folder) from err
+        writable = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -52,8 +60,9 @@ def exclusive(folder: str | Path, what: str = "folder") -> Iterator[None]:
             "command": " ".join(sys.argv),
             "since": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(record).encode(), 0)
+        if writable:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(record).encode(), 0)
         yield
     finally:
         os.close(fd)  # releases the lock

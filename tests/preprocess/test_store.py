@@ -142,6 +142,11 @@ def test_resume_recomputes_only_missing(samples: list[Sample], tmp_path: Path) -
     report = prepare_dataset(samples, FAST, store, progress=False)
     assert (report.computed, report.reused) == (1, 5)
     assert _files(store) == before
+    # a complete store is left alone, manifest included (so it may be shared read-only)
+    manifest = store / MANIFEST
+    stamp = manifest.stat().st_mtime_ns
+    report = prepare_dataset(samples, FAST, store, progress=False)
+    assert (report.computed, report.reused) == (0, 6) and manifest.stat().st_mtime_ns == stamp
 
 
 def _flip_bytes(path: Path, member: str) -> None:

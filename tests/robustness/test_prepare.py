@@ -344,8 +344,6 @@ CASES = [
         "6 already there",
         level="ok",
         needs_permissions=True,
-        xfail="by reading the code (not run here: the suite runs as root): prepare creates its lock file "
-        "and rewrites manifest.json even when the store is complete, so a read-only store is refused",
     ),
 ]
 

@@ -371,8 +371,14 @@ def _write_manifest(
         "samples": [{k: v for k, v in e.items() if v is not None or k in ("label",)} for e in entries],
     }
     path = out / MANIFEST
+    text = json.dumps(manifest, indent=1) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path  # unchanged (a complete store, perhaps read-only): left alone
+    except (OSError, UnicodeDecodeError):
+        pass
     tmp = path.with_name(f"{MANIFEST}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
 
