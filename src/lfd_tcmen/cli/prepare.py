@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from lfd_tcmen.cli.common import add_worker_options, check_worker_options, warnings_as_lines
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_preprocess_config
-from lfd_tcmen.preprocess.store import export_uvs28_pngs, prepare_dataset
+from lfd_tcmen.preprocess.store import PrepareReport, export_uvs28_pngs, prepare_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,31 +48,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_worker_options(args)
     config = read_preprocess_config(args.config)
-    # a missing frame or clip folder skips that sample (reported at the end), not the whole run
-    with deferred_frame_errors(), warnings_as_lines():
-        samples = load_samples(args.dataset, args.annotations, root=args.root, protocol=args.protocol)
-    if not samples:
-        raise LFDError(
-            f"no sample of dataset {args.dataset} under protocol {args.protocol}", args.annotations
-        )
-    report = prepare_dataset(
-        samples,
-        config,
+    prepare_store(
+        args.dataset,
+        [args.annotations],
+        args.root,
+        args.protocol,
         args.out,
+        config,
         workers=args.workers,
         progress=not args.no_progress,
         engine=args.engine,
         ray_address=args.ray_address,
     )
+    if args.export_uvs28 is not None:
+        written = export_uvs28_pngs(args.out, args.export_uvs28)
+        print(f"wrote {len(written)} uvs28 PNGs to {args.export_uvs28}")
+    return 0
+
+
+def prepare_store(
+    dataset: str,
+    annotations: Sequence[Path],
+    root: Path,
+    protocol: str,
+    out: Path,
+    config: PreprocessConfig,
+    workers: int = 1,
+    progress: bool = True,
+    engine: str = "process",
+    ray_address: str | None = None,
+) -> PrepareReport:
+    """``lfd-tcmen prepare`` (also run by ``benchmark --root``): the samples of every annotation
+    file (DFME ships one per part) into the store ``out``, resumably; the report on stdout, each
+    problem as a warning line on stderr. No sample prepared is an error."""
+    samples = []
+    # a missing frame or clip folder skips that sample (reported at the end), not the whole run
+    with deferred_frame_errors(), warnings_as_lines():
+        for path in annotations:
+            samples += load_samples(dataset, path, root=root, protocol=protocol)
+    if not samples:
+        raise LFDError(f"no sample of dataset {dataset} under protocol {protocol}", annotations[0])
+    report = prepare_dataset(
+        samples, config, out, workers=workers, progress=progress, engine=engine, ray_address=ray_address
+    )
     print(report.format(problems=False))
     for problem in report.problems():  # on stderr, like every line a user must not miss
         print(f"lfd-tcmen: warning: {problem}", file=sys.stderr)
     if report.prepared == 0:
-        raise LFDError(
-            f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", args.out
-        )
-    if args.export_uvs28 is not None:
-        written = export_uvs28_pngs(args.out, args.export_uvs28)
-        print(f"wrote {len(written)} uvs28 PNGs to {args.export_uvs28}")
+        raise LFDError(f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", out)
     print(f"manifest: {report.manifest}", file=sys.stdout)
-    return 0
+    return report
