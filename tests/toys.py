@@ -6,6 +6,7 @@ Imported by name (``from toys import make_features``): pytest puts tests/ on the
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
+from lfd_tcmen.preprocess.store import MANIFEST, feature_file_name, write_npz
 
 SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
 SMALL_MODEL = {
@@ -104,3 +106,64 @@ def scramble_test_subject(features: FeatureSet, fold, seed: int) -> FeatureSet:
     altered.flows[test] = rng.random(altered.flows[test].shape, dtype=np.float32)
     altered.labels[test] = (altered.labels[test] + 1) % features.num_classes
     return altered
+
+
+def make_datasets(
+    datasets: Sequence[str] = ("casme2", "samm", "smic"),
+    subjects: int = 2,
+    per_subject: int = 4,
+    seed: int = 0,
+) -> FeatureSet:
+    """``make_features`` spread over several datasets: ``subjects`` subjects of each, every one
+    qualified by its dataset ("samm/s1"), sample ids "samm/s1/clip05"."""
+    toy = make_features(subjects=len(datasets) * subjects, per_subject=per_subject, seed=seed)
+    dataset_of = [datasets[int(s.split("/s")[1]) // subjects] for s in toy.subjects]
+    subject_of = [f"{d}/s{int(s.split('/s')[1]) % subjects}" for d, s in zip(dataset_of, toy.subjects)]
+    toy.datasets = dataset_of
+    toy.subjects = subject_of
+    toy.sample_ids = [f"{s}/clip{i:02d}" for i, s in enumerate(subject_of)]
+    return toy
+
+
+def write_store(
+    root: Path,
+    features: FeatureSet,
+    class_names: Sequence[str] | None = None,
+    segments: Sequence[str] | None = None,
+    protocol: str = "toy-3class",
+) -> Path:
+    """A feature store (the files ``lfd-tcmen prepare`` writes) holding ``features``' samples:
+    faces as uint8, flows as float16 at the face size, the manifest. ``class_names`` (default
+    the features') re-indexes the labels by name; ``segments`` (default the features') stores
+    the flow segments in that order."""
+    root.mkdir(parents=True)
+    names = list(class_names or features.class_names)
+    order = [features.flow_segments.index(s) for s in (segments or features.flow_segments)]
+    entries = []
+    for i, sample_id in enumerate(features.sample_ids):
+        dataset, subject, clip = sample_id.split("/")
+        file = feature_file_name(sample_id, "toy")
+        faces = np.clip(np.rint(features.faces[i] * 255), 0, 255).astype(np.uint8)
+        write_npz(
+            root / file,
+            {
+                "faces": faces,
+                "flows": features.flows[i][order].astype(np.float16),
+                "meta": np.array(json.dumps({"sample_id": sample_id})),
+            },
+        )
+        label = names.index(features.class_names[int(features.labels[i])])
+        entries.append(
+            {"sample_id": sample_id, "dataset": dataset, "subject": subject, "clip": clip, "file": file,
+             "label": label, "status": "ok"}
+        )  # fmt: skip
+    manifest = {
+        "config": None,
+        "protocol": protocol,
+        "class_names": names,
+        "face_frames": list(FACE_FRAMES_FULL),
+        "segments": [features.flow_segments[k] for k in order],
+        "samples": entries,
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return root

@@ -29,7 +29,7 @@ from lfd_tcmen.files import plain
 HONEST, LEAKY, NESTED = "honest", "leaky-best-epoch", "honest-nested"
 PROTOCOLS = (HONEST, LEAKY, NESTED)
 SOURCES = ("store", "composite")
-SPLITS = ("loso", "kfold")
+SPLITS = ("loso", "kfold", "lodo", "all")
 SCHEDULES = ("constant", "cosine", "step")
 SAMPLERS = ("random", "pk")
 DEVICES = ("auto", "cpu", "cuda")
@@ -43,7 +43,10 @@ class DataConfig:
         MEGC2019 composite folder of pre-computed apex faces and flow images).
     path: the store / composite folder; None for the composite means "$LFD_TCMEN_DATA or
         ../shared/data, then megc2019_composite" (resolved by the caller, never here).
-    split: "loso" (one fold per qualified subject) or "kfold" (``k`` subject-level folds).
+    split: "loso" (one fold per qualified subject), "kfold" (``k`` subject-level folds), "lodo"
+        (leave one dataset out: one fold per dataset, trained on the others; needs >= 2
+        datasets) or "all" (one fold "all" trained on every subject, nothing tested: the model
+        to deploy or to score on another dataset with ``lfd-tcmen evaluate``).
     """
 
     source: str = "store"

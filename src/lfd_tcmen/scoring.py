@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import read_json
 from lfd_tcmen.metrics import score_table
 
 CSV_COLUMNS = ("dataset", "subject", "sample", "label", "pred")
@@ -58,9 +59,21 @@ def _read_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
-        raise LFDError("file not found", path) from None
+        raise LFDError(_not_found(path), path) from None
     except UnicodeDecodeError as err:
         raise LFDError(f"not a text file ({err.reason})", path) from None
+
+
+def _not_found(path: Path) -> str:
+    """The "file not found" message, saying why when it is the predictions of a run that tests nothing."""
+    for folder in (path.parent, path):  # RUN/predictions.csv, or the run folder itself
+        metrics = read_json(folder / "metrics.json") if folder.is_dir() else None
+        if metrics and metrics.get("test_samples") == 0:
+            return (
+                "file not found: this run (data.split all) has no test samples, so no predictions; "
+                "score its model on another dataset with `lfd-tcmen evaluate`"
+            )
+    return "file not found"
 
 
 def _int(value: str | None, what: str, path: Path, row: int) -> int:

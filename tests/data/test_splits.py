@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.splits import Fold, loso_folds, subject_kfold
+from lfd_tcmen.data.splits import Fold, all_subjects_fold, lodo_folds, loso_folds, subject_kfold
 
 
 def random_subjects(rng: np.random.Generator) -> list[str]:
@@ -85,3 +85,20 @@ def test_real_composite_loso(shared_data):
     folds = loso_folds(subjects)
     assert len(folds) == 68
     check_folds(folds, subjects)
+
+
+def test_lodo_tests_each_dataset_on_a_model_of_the_others():
+    rng = np.random.default_rng(0)
+    datasets = [str(d) for d in rng.choice(["smic", "casme2", "samm"], size=60)]
+    subjects = [f"{d}/{rng.integers(0, 5)}" for d in datasets]
+    folds = lodo_folds(datasets, subjects)
+    assert [f.name for f in folds] == ["casme2", "samm", "smic"]
+    check_folds(folds, subjects)
+    for fold in folds:
+        assert {datasets[i] for i in fold.test} == {fold.name}
+        assert fold.name not in {datasets[i] for i in fold.train}
+
+
+def test_the_all_fold_trains_every_sample_and_tests_none():
+    fold = all_subjects_fold(["a/1", "a/2", "b/1"])
+    assert (fold.name, fold.train, fold.test, fold.test_subjects) == ("all", (0, 1, 2), (), ())

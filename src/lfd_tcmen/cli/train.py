@@ -129,6 +129,10 @@ def _report_failures(failed: list[dict], out_dir: Path) -> int:
 def format_seeds(summary: dict, out_dir: Path) -> str:
     """Each seed's pooled scores, their mean and sd, and the seed ensemble's."""
     lines = [f"protocol: {summary['protocol']}; folds {summary['folds_done']}/{summary['folds_total']}"]
+    if not summary.get("test_samples", True):
+        lines.append(
+            "no test samples (data.split all): nothing scored; each seed's model is in seed<k>/folds/"
+        )
     for seed, o in summary["per_seed"].items():
         if o:
             lines.append(f"seed {seed}: UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}  accuracy {o['accuracy']:.4f}")
@@ -149,6 +153,16 @@ def format_seeds(summary: dict, out_dir: Path) -> str:
 
 def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -> str:
     """The final print-out: pooled scores, protocol, identity leakage, where the files are."""
+    if "overall" not in metrics:  # data.split all: nothing tested
+        return "\n".join(
+            [
+                f"protocol: {metrics['protocol']}; folds: {metrics['folds_done']}/{metrics['folds_total']}",
+                f"no test samples: {metrics.get('note', 'nothing was scored')}",
+                f"model(s): {', '.join(str(out_dir / m) for m in metrics.get('models', []))}",
+                f"wall time {wall_s:.1f} s (training time {metrics['train_wall_s']:.1f} s)",
+                f"results in {out_dir}",
+            ]
+        )
     o = metrics["overall"]
     lines = [
         f"protocol: {metrics['protocol']}"

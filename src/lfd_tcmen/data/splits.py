@@ -1,4 +1,5 @@
-"""Subject-independent splits: leave-one-subject-out and subject-level k-fold."""
+"""Subject-independent splits: leave-one-subject-out, subject-level k-fold, leave-one-dataset-out,
+and the one "fold" that trains on every subject (the model a user deploys; nothing is tested)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 class Fold:
     """One train/test split; indices into the sample list it was made from."""
 
-    name: str  # e.g. "casme2/sub01" under LOSO, "fold03" under k-fold
+    name: str  # "casme2/sub01" under LOSO, "fold03" under k-fold, "samm" under LODO, "all"
     train: tuple[int, ...]
     test: tuple[int, ...]
     test_subjects: tuple[str, ...]
@@ -60,3 +61,31 @@ def subject_kfold(subjects: Sequence[str], k: int, seed: int = 0) -> list[Fold]:
         train = tuple(i for i, s in enumerate(subjects) if s not in chosen)
         folds.append(Fold(name=f"fold{j:02d}", train=train, test=test, test_subjects=tuple(sorted(chosen))))
     return folds
+
+
+def lodo_folds(datasets: Sequence[str], subjects: Sequence[str]) -> list[Fold]:
+    """Leave one dataset out: one fold per dataset, in sorted order, named after it; its test
+    set is every sample of that dataset, its training set every sample of the others.
+
+    ``datasets`` and ``subjects`` name each sample's dataset and qualified subject (subjects are
+    only recorded as the fold's ``test_subjects``). Datasets never share a subject, so no subject
+    is on both sides.
+    """
+    datasets = list(datasets)
+    folds = []
+    for dataset in sorted(set(datasets)):
+        test = tuple(i for i, d in enumerate(datasets) if d == dataset)
+        train = tuple(i for i, d in enumerate(datasets) if d != dataset)
+        tested = tuple(sorted({subjects[i] for i in test}))
+        folds.append(Fold(name=dataset, train=train, test=test, test_subjects=tested))
+    return folds
+
+
+ALL = "all"  # the name of the fold that trains on every subject
+
+
+def all_subjects_fold(subjects: Sequence[str]) -> Fold:
+    """The fold that trains on every sample and tests none (``data.split: all``): the model to
+    deploy, or to score on another dataset (``lfd-tcmen evaluate``), after a cross-subject split
+    has given the honest estimate."""
+    return Fold(name=ALL, train=tuple(range(len(subjects))), test=(), test_subjects=())

@@ -43,7 +43,12 @@ def summarize_run(
     records: Sequence[FoldRecord],
     folds_total: int,
 ) -> dict[str, Any]:
-    """Write predictions, metrics.json, the per-fold table and the figures; return the metrics."""
+    """Write predictions, metrics.json, the per-fold table and the figures; return the metrics.
+
+    A run whose folds test nothing (``data.split: all``) gets ``summarize_untested`` instead.
+    """
+    if not any(len(rec.test_index) for rec in records):
+        return summarize_untested(run_dir, config, records, folds_total)
     protocol = config.train.protocol
     label = protocol_label(protocol)
     c = features.num_classes
@@ -94,6 +99,58 @@ def summarize_run(
     write_json(run_dir / METRICS, metrics)
     _write_fold_table(run_dir / FOLD_TABLE, per_fold, table, label, config)
     _write_figures(run_dir, features, config, records, label)
+    return metrics
+
+
+UNTESTED_NOTE = (
+    "data.split all: trained on every subject, no test samples, so no predictions and no scores; "
+    "the model is folds/all/model.pt: score it on another dataset's prepared store with "
+    "`lfd-tcmen evaluate RUN --store STORE`"
+)
+
+
+def summarize_untested(
+    run_dir: Path, config: ExperimentConfig, records: Sequence[FoldRecord], folds_total: int
+) -> dict[str, Any]:
+    """metrics.json, folds.md and the training curves of a run that tests nothing: what was
+    trained and where the model is, and a statement that there is nothing to score."""
+    label = protocol_label(config.train.protocol)
+    per_fold = [
+        {
+            "fold": rec.name,
+            "n": 0,
+            "epoch": rec.info.get("epoch"),
+            "n_train": rec.info.get("n_train"),
+            "wall_s": rec.info.get("wall_s"),
+        }
+        for rec in records
+    ]
+    metrics: dict[str, Any] = {
+        "protocol": config.train.protocol,
+        "name": config.name,
+        "model": config.model.name,
+        "seed": config.seed,
+        "epochs": config.train.epochs,
+        "split": config.data.split,
+        "folds_done": len(records),
+        "folds_total": folds_total,
+        "test_samples": 0,
+        "note": UNTESTED_NOTE,
+        "models": [str(rec.model_path.relative_to(run_dir)) for rec in records],
+        "per_fold": per_fold,
+        "identity_leakage": _leakage([rec.info.get("identity_leakage") for rec in records]),
+        "train_wall_s": round(sum(float(r.get("wall_s") or 0.0) for r in per_fold), 3),
+    }
+    write_json(run_dir / METRICS, metrics)
+    cols = ["fold", "epoch", "n_train", "wall_s"]
+    atomic_write_text(
+        run_dir / FOLD_TABLE,
+        f"# {config.name}: {config.model.name}, {label}\n\nNo test samples: {UNTESTED_NOTE}.\n\n"
+        f"## Trained\n\n{markdown_table(per_fold, cols)}\n",
+    )
+    history = [{"fold": r.name, **row} for r in records for row in r.info.get("history", [])]
+    if history:
+        plot_curves(history, run_dir / CURVES, title=f"{config.name}: training ({label})")
     return metrics
 
 

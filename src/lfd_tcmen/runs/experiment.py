@@ -34,7 +34,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from lfd_tcmen.config import NESTED, ExperimentConfig
+from lfd_tcmen.config import LEAKY, NESTED, ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
@@ -142,6 +142,7 @@ def run_experiments(
     if not plans:
         raise LFDError("nothing to run: no plan")
     folds = [make_folds(features, plan.config.data, plan.config.seed) for plan in plans]
+    _refuse_untestable(plans)
     selected = [select_folds(f, options.fold_names) for f in folds]
     with ExitStack() as locks:  # one writer per run folder, held until its reports are written
         for plan in plans:
@@ -186,6 +187,17 @@ def run_experiments(
                     )
                 )
         return summaries
+
+
+def _refuse_untestable(plans: Sequence[RunPlan]) -> None:
+    """``split: all`` tests nothing, so a protocol that picks its epoch on the test subject
+    cannot run on it (honest and honest-nested can)."""
+    for plan in plans:
+        if plan.config.data.split == "all" and LEAKY in plan.protocols:
+            raise LFDError(
+                f"data.split all trains on every subject and tests none: protocol {LEAKY} (which keeps "
+                "the epoch that scores best on the test subject) cannot run; use honest or honest-nested"
+            )
 
 
 def _drop_damaged(out: Path, folds: Sequence[Fold], num_classes: int) -> None:

@@ -1,4 +1,5 @@
-"""Folds of a run: leave-one-subject-out or subject k-fold, picked by name, seeded by name."""
+"""Folds of a run (LOSO, subject k-fold, leave-one-dataset-out, or all subjects), picked by name,
+seeded by name."""
 
 from __future__ import annotations
 
@@ -7,16 +8,28 @@ from collections.abc import Sequence
 
 from lfd_tcmen.config import DataConfig
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.data.splits import Fold, loso_folds, subject_kfold
+from lfd_tcmen.data.splits import Fold, all_subjects_fold, lodo_folds, loso_folds, subject_kfold
 from lfd_tcmen.errors import LFDError
 
 
 def make_folds(features: FeatureSet, data: DataConfig, seed: int = 0) -> list[Fold]:
     """The run's folds over ``features.subjects`` (qualified "dataset/subject").
 
-    LOSO folds are named after their test subject ("casme2/sub01"); k-fold folds "fold00"...
-    Subjects, never samples, are split, so no subject is ever on both sides of a fold.
+    LOSO folds are named after their test subject ("casme2/sub01"); k-fold folds "fold00"...;
+    leave-one-dataset-out folds after their test dataset ("samm"); ``split: all`` has the one
+    fold "all", which trains on every subject and tests none. Subjects, never samples, are
+    split, so no subject is ever on both sides of a fold.
     """
+    if data.split == "all":
+        return [all_subjects_fold(features.subjects)]
+    if data.split == "lodo":
+        datasets = sorted(set(features.datasets))
+        if len(datasets) < 2:
+            raise LFDError(
+                f"data.split lodo (leave one dataset out) needs at least 2 datasets; the data hold "
+                f"{len(datasets)} ({', '.join(datasets)})"
+            )
+        return lodo_folds(features.datasets, features.subjects)
     if data.split == "loso":
         folds = loso_folds(features.subjects)
     else:

@@ -3,7 +3,7 @@
     RUN/config.yaml                      the config used
     RUN/run.json                         data fingerprint, sample count, model signature
     RUN/folds/<fold>/model.pt            checkpoint of the kept model
-    RUN/folds/<fold>/predictions.csv     the fold's test predictions
+    RUN/folds/<fold>/predictions.csv     the fold's test predictions (none for ``split: all``)
     RUN/folds/<fold>/history.json        per-epoch history, kept epoch, probe, timing
     RUN/folds/<fold>/arrays.npz          test indices, probabilities, identity/motion codes
     RUN/predictions.csv, metrics.json, folds.md, *.png     the reports (``report.summary``)
@@ -185,7 +185,8 @@ def damage(run_dir: Path, fold: Fold, num_classes: int) -> str | None:
 
     Every file is checked: history.json parses and names the fold; arrays.npz loads and holds
     the fold's own test samples with finite (n, C) probabilities; predictions.csv parses with one
-    row per test sample; model.pt is a complete archive (every member's CRC).
+    row per test sample (a fold that tests nothing, ``split: all``, has none); model.pt is a
+    complete archive (every member's CRC).
     """
     d = fold_dir(run_dir, fold.name)
     reading = HISTORY  # the file being read, named when it cannot be
@@ -195,7 +196,7 @@ def damage(run_dir: Path, fold: Fold, num_classes: int) -> str | None:
         with np.load(d / ARRAYS, allow_pickle=False) as z:
             test_index, probs = z["test_index"], z["probs"]
         reading = FOLD_PREDICTIONS
-        rows = read_predictions_csv(d / FOLD_PREDICTIONS).rows
+        rows = read_predictions_csv(d / FOLD_PREDICTIONS).rows if fold.test else []
         reading = MODEL
         with zipfile.ZipFile(d / MODEL) as archive:
             bad_member = archive.testzip()
@@ -262,8 +263,9 @@ def save_fold(
         arrays = {"test_index": result.test_index, "probs": result.probs}
         arrays.update({k: v for k, v in result.codes.items() if k.startswith("test_")})
         np.savez(tmp / ARRAYS, **{k: np.asarray(v) for k, v in arrays.items()})
-        rows = prediction_rows(features, result.test_index, result.probs, protocol)
-        (tmp / FOLD_PREDICTIONS).write_text(csv_text(rows), encoding="utf-8")
+        if len(result.test_index):  # split "all" tests nothing: no predictions to write
+            rows = prediction_rows(features, result.test_index, result.probs, protocol)
+            (tmp / FOLD_PREDICTIONS).write_text(csv_text(rows), encoding="utf-8")
         info = _fold_info(result, features, config, fold)
         (tmp / HISTORY).write_text(json.dumps(plain(info), indent=1), encoding="utf-8")
         if final.exists():

@@ -75,7 +75,9 @@ def summarize_seeds(
     if len(done) == len(seeds):
         summary["mean"] = {s: statistics.fmean(o[s] for o in done) for s in SCORES}
         summary["sd"] = {s: statistics.stdev(o[s] for o in done) if len(done) > 1 else 0.0 for s in SCORES}
-    if common:
+    if not any(f.test for f in selected):  # data.split all: each seed's model, nothing to score
+        summary["test_samples"] = 0
+    if any(f.test for f in common):
         summary["ensemble"] = write_ensemble(out / ENSEMBLE, dirs.values(), common, features, config)[
             "overall"
         ]

@@ -153,11 +153,14 @@ def _kept_result(
     """The kept model's test probabilities and codes (training codes too when asked and the
     model has codes), and a copy of its weights (on the CPU, contiguous). Epoch and history
     are the caller's to fill."""
-    test_out = evaluate(
-        model, data.features, data.test_index, train.eval_batch_size, precision, train.tta_hflip
-    )
+    if len(data.test_index):
+        test_out = evaluate(
+            model, data.features, data.test_index, train.eval_batch_size, precision, train.tta_hflip
+        )
+    else:  # data.split "all": nothing is tested
+        test_out = {"probs": np.zeros((0, data.features.num_classes), dtype=np.float32)}
     codes = {f"test_{k.split('_')[0]}": v for k, v in test_out.items() if k in CODE_KEYS}
-    if codes and train_codes:
+    if train_codes and (codes or not len(data.test_index)):
         train_out = evaluate(model, data.features, data.train_index, train.eval_batch_size, precision)
         codes.update({f"train_{k.split('_')[0]}": v for k, v in train_out.items() if k in CODE_KEYS})
     state = {
