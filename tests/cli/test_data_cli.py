@@ -27,6 +27,7 @@ def test_summary_json_on_real_casme2(shared_data, capsys):
     )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
+    assert out.pop("corrections")["applied"] == []  # the table lists no CASME II error
     assert out == {
         "n_samples": 249,
         "n_subjects": 26,
@@ -67,7 +68,14 @@ def test_summary_without_protocol_counts_emotions_and_prints_warnings(shared_dat
     out = json.loads(captured.out)
     assert out["n_samples"] == 159 and out["n_subjects"] == 29
     assert out["class_counts"]["anger"] == 57 and list(out["class_counts"])[0] == "anger"
-    warnings = [line for line in captured.err.splitlines() if line.startswith("lfd-tcmen: warning: ")]
+    # the two apexes outside their interval are in the corrections table: reported, no warning
+    assert [(c["row"], c["field"]) for c in out["corrections"]["applied"]] == [(140, "apex"), (147, "apex")]
+    assert "warning" not in captured.err
+    argv = ["data", "summary", "--dataset", "samm", "--annotations", str(sheet), "--no-corrections"]
+    assert main(argv) == 0
+    warnings = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("lfd-tcmen: warning: ")
+    ]
     assert len(warnings) == 2 and "row 140" in warnings[0]
 
 

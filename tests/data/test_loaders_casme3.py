@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -32,20 +33,16 @@ def write_sheet(path: Path, rows: list[tuple], header: tuple = HEADER, title: st
 
 
 def test_real_v2_labels(casme3_dir):
-    with pytest.warns(UserWarning) as record:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the four bad rows are corrected, so no generic warning
         samples = load_samples("casme3", casme3_dir / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
-    # 860 rows; rows 751, 798, 800 have offset before onset (2694 < 3647, offset 0) and are skipped
-    assert len(samples) == 857
-    skipped = sorted(
-        str(w.message).split(": ")[0].rsplit(" ", 1)[1] for w in record if "skipped" in str(w.message)
-    )
-    assert skipped == ["751", "798", "800"]
+    assert len(samples) == 860
     assert len({s.subject for s in samples}) == 94
     # "Others" (3 rows) and "others" are one label
     assert Counter(s.emotion for s in samples) == {
         "disgust": 250,
         "surprise": 187,
-        "others": 158,
+        "others": 161,
         "fear": 86,
         "anger": 64,
         "sad": 57,
@@ -60,36 +57,63 @@ def test_real_v2_labels(casme3_dir):
         360,
     )
     assert first.source.endswith("JpgIndex_v2.xlsx, row 2")
+    # the corrections table's four rows, with the values of the authors' CAS(ME)3_part_A_v2.xls
+    corrected = {s.source.rsplit(" ", 1)[1]: (s.clip, s.onset, s.apex, s.offset) for s in samples}
+    assert [corrected[row] for row in ("130", "751", "798", "800")] == [
+        ("d_112", 112, 160, 358),
+        ("d_2647", 2647, 2668, 2694),
+        ("e_1812", 1812, 1824, 1845),
+        ("e_2327", 2327, 2363, 2403),
+    ]
+    assert all(s.apex is not None for s in samples)
+
+
+def test_real_v2_labels_without_corrections(casme3_dir):
+    """The generic rule: offset before onset skips the row, an apex outside the interval is spotted."""
+    with pytest.warns(UserWarning) as record:
+        samples = load_samples(
+            "casme3", casme3_dir / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", corrections=False
+        )
+    # rows 751, 798, 800 have offset before onset (2694 < 3647, offset 0) and are skipped
+    assert len(samples) == 857
+    skipped = sorted(
+        str(w.message).split(": ")[0].rsplit(" ", 1)[1] for w in record if "skipped" in str(w.message)
+    )
+    assert skipped == ["751", "798", "800"]
     assert [s.source.rsplit(" ", 1)[1] for s in samples if s.apex is None] == ["130"]  # apex 83 < onset 112
 
 
 def test_real_v2_protocols(casme3_dir):
     path = casme3_dir / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
-    with pytest.warns(UserWarning):
-        three = load_samples("casme3", path, protocol="casme3-3class")
+    three = load_samples("casme3", path, protocol="casme3-3class")
     assert Counter(s.class_name for s in three) == {"negative": 457, "surprise": 187, "positive": 55}
-    with pytest.warns(UserWarning):
-        seven = load_samples("casme3", path, protocol="casme3-7class")
-    assert len(seven) == 857 and seven[0].class_name == "others" and seven[0].label == 6
+    seven = load_samples("casme3", path, protocol="casme3-7class")
+    assert len(seven) == 860 and seven[0].class_name == "others" and seven[0].label == 6
 
 
 def test_real_v1_files(casme3_dir):
     samples = load_samples("casme3", casme3_dir / "cas(me)3_part_A_ME_label_JpgIndex_v1.xls")
     assert len(samples) == 921 and len({s.subject for s in samples}) == 95
     # the older workbook: its "AU+Emotion" sheet has no emotion column, "Sheet1" has; only
-    # "Micro-expression" rows are kept, and 9 rows have offset before onset
-    with pytest.warns(UserWarning):
-        older = load_samples("casme3", casme3_dir / "CAS(ME)3_part_A_v1.xls")
-    assert len(older) == 909
+    # "Micro-expression" rows are kept (918). The 21 rows the authors' erratum lists are in the
+    # corrections table: 18 dropped, 3 corrected
+    older = load_samples("casme3", casme3_dir / "CAS(ME)3_part_A_v1.xls")
+    assert len(older) == 900 and all(s.apex is not None for s in older)
     assert older[0].source.endswith("CAS(ME)3_part_A_v1.xls, row 2")
+    # without them, 9 rows have offset before onset (skipped) and 12 an apex outside (spotted)
+    with pytest.warns(UserWarning):
+        raw = load_samples("casme3", casme3_dir / "CAS(ME)3_part_A_v1.xls", corrections=False)
+    assert len(raw) == 909 and sum(s.apex is None for s in raw) == 12
 
 
 def test_real_htnet_csv(casme3_dir):
-    with pytest.warns(UserWarning, match=r"row 102: apex 83 outside onset\.\.offset 112\.\.358"):
-        samples = load_samples(
-            "casme3", casme3_dir / "cas(me)3_part_A_edited_htnet.csv", protocol="casme3-3class"
-        )
+    samples = load_samples(
+        "casme3", casme3_dir / "cas(me)3_part_A_edited_htnet.csv", protocol="casme3-3class"
+    )
     assert len(samples) == 687  # the peer dropped "others"
+    assert next(s for s in samples if s.source.endswith("row 102")).apex == 160  # corrected, as in v2
+    with pytest.warns(UserWarning, match=r"row 102: apex 83 outside onset\.\.offset 112\.\.358"):
+        load_samples("casme3", casme3_dir / "cas(me)3_part_A_edited_htnet.csv", corrections=False)
     assert Counter(s.class_name for s in samples) == {"negative": 449, "surprise": 184, "positive": 54}
     assert samples[0].source.endswith("htnet.csv, row 2") and samples[0].clip == "b_166"
 

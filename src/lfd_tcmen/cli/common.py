@@ -52,6 +52,16 @@ def at_least_one(value: int, option: str) -> int:
     return value
 
 
+def add_corrections_option(parser: argparse.ArgumentParser) -> None:
+    """``--no-corrections``: read the annotation files exactly as written (see data/corrections.csv)."""
+    parser.add_argument(
+        "--no-corrections",
+        action="store_true",
+        help="do not apply the packaged table of known annotation errors; rows it covers then meet "
+        "the generic checks (offset before onset: row skipped; apex outside onset..offset: apex spotted)",
+    )
+
+
 def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]:
     """The FeatureSet a config's data section names, and where it was found.
 

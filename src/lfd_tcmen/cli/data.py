@@ -8,7 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from lfd_tcmen.cli.common import warnings_as_lines
+from lfd_tcmen.cli.common import add_corrections_option, warnings_as_lines
+from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.summary import format_summary, summarize
 from lfd_tcmen.data.synthetic import (
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="class protocol (e.g. casme2-5class); without it the raw emotion words are counted",
     )
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_corrections_option(summary)
 
     layouts = "\n".join(f"  {name:<8} {layout_description(name)}" for name in layout_names())
     synth = actions.add_parser(
@@ -83,16 +85,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    log = CorrectionLog(enabled=not args.no_corrections)
     with warnings_as_lines():
-        samples = load_samples(args.dataset, args.annotations, args.root, args.protocol)
+        samples = load_samples(args.dataset, args.annotations, args.root, args.protocol, corrections=log)
     result = summarize(samples, args.protocol)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "corrections": log.to_dict()}, indent=2))
     else:
         title = f"{args.dataset} ({args.annotations.name})" + (
             f", protocol {args.protocol}" if args.protocol else ""
         )
         print(format_summary(result, title))
+        if log.worth_reporting():
+            print(f"\n{log.format()}")
     return 0
 
 

@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_worker_options, check_worker_options, warnings_as_lines
+from lfd_tcmen.cli.common import (
+    add_corrections_option,
+    add_worker_options,
+    check_worker_options,
+    warnings_as_lines,
+)
+from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.errors import LFDError
@@ -42,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="also write each onset->apex flow as the peers' 28x28 (u, v, strain) PNG into DIR",
     )
+    add_corrections_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -59,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         engine=args.engine,
         ray_address=args.ray_address,
+        corrections=not args.no_corrections,
     )
     if args.export_uvs28 is not None:
         written = export_uvs28_pngs(args.out, args.export_uvs28)
@@ -77,19 +85,31 @@ def prepare_store(
     progress: bool = True,
     engine: str = "process",
     ray_address: str | None = None,
+    corrections: bool = True,
 ) -> PrepareReport:
     """``lfd-tcmen prepare`` (also run by ``benchmark --root``): the samples of every annotation
     file (DFME ships one per part) into the store ``out``, resumably; the report on stdout, each
-    problem as a warning line on stderr. No sample prepared is an error."""
+    problem as a warning line on stderr. No sample prepared is an error. ``corrections``: apply
+    the packaged annotation corrections (reported, and recorded in the manifest) or not."""
     samples = []
+    log = CorrectionLog(enabled=corrections)
     # a missing frame or clip folder skips that sample (reported at the end), not the whole run
     with deferred_frame_errors(), warnings_as_lines():
         for path in annotations:
-            samples += load_samples(dataset, path, root=root, protocol=protocol)
+            samples += load_samples(dataset, path, root=root, protocol=protocol, corrections=log)
+    if log.worth_reporting():
+        print(log.format())
     if not samples:
         raise LFDError(f"no sample of dataset {dataset} under protocol {protocol}", annotations[0])
     report = prepare_dataset(
-        samples, config, out, workers=workers, progress=progress, engine=engine, ray_address=ray_address
+        samples,
+        config,
+        out,
+        workers=workers,
+        progress=progress,
+        engine=engine,
+        ray_address=ray_address,
+        annotation_corrections=log.manifest_entry(),
     )
     print(report.format(problems=False))
     for problem in report.problems():  # on stderr, like every line a user must not miss

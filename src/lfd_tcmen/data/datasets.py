@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lfd_tcmen.data import loaders  # noqa: F401  (the loaders register themselves)
+from lfd_tcmen.data.corrections import CorrectionLog, collecting
 from lfd_tcmen.data.protocols import apply_protocol
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import LOADERS
@@ -20,18 +21,26 @@ def dataset_names() -> list[str]:
 
 
 def load_samples(
-    dataset: str, annotations: str | Path, root: str | Path | None = None, protocol: str | None = None
+    dataset: str,
+    annotations: str | Path,
+    root: str | Path | None = None,
+    protocol: str | None = None,
+    corrections: bool | CorrectionLog = True,
 ) -> list[Sample]:
     """Read ``dataset``'s annotations (and frame lists under ``root``); apply ``protocol`` if given.
 
     Samples whose emotion the protocol leaves out (e.g. "others" in a 3-class protocol) are
     dropped; an emotion the protocol does not know raises ``LFDError`` naming file and row.
+    corrections: apply the packaged corrections table (True, the default) or not (False); a
+    ``CorrectionLog`` says which and records what was applied (``data summary`` reports it).
     """
     loader = LOADERS.get(dataset)
     annotations = Path(annotations)
     if not annotations.exists():
         raise LFDError("annotation file not found", annotations)
-    samples = loader(annotations, None if root is None else Path(root))
+    log = corrections if isinstance(corrections, CorrectionLog) else CorrectionLog(enabled=corrections)
+    with collecting(log):
+        samples = loader(annotations, None if root is None else Path(root))
     if protocol is not None:
         samples = apply_protocol(samples, protocol)
     return samples

@@ -201,6 +201,7 @@ def prepare_dataset(
     progress: bool = True,
     engine: str = "process",
     ray_address: str | None = None,
+    annotation_corrections: dict[str, Any] | None = None,
 ) -> PrepareReport:
     """Extract and store the features of every sample; write ``manifest.json``; report.
 
@@ -208,7 +209,8 @@ def prepare_dataset(
     that fails (no face, missing or corrupt frame) is skipped and reported with the file and
     reason, the others go on. ``workers`` > 1 runs that many processes (``engine`` "process")
     or Ray tasks (``engine`` "ray": a private local Ray, or the cluster at ``ray_address``);
-    the files are the same.
+    the files are the same. ``annotation_corrections`` (``CorrectionLog.manifest_entry()``), when
+    given, is recorded in the manifest.
     """
     if engine not in ENGINES:
         raise LFDError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -249,7 +251,7 @@ def prepare_dataset(
                 bar.update(1)
         finally:
             bar.close()
-        manifest = _write_manifest(out, config, samples, entries)
+        manifest = _write_manifest(out, config, samples, entries, annotation_corrections)
         skipped = [e for e in entries if e["status"] != "ok"]
         return PrepareReport(
             out_dir=out,
@@ -357,7 +359,11 @@ def _run(
 
 
 def _write_manifest(
-    out: Path, config: PreprocessConfig, samples: Sequence[Sample], entries: list[dict[str, Any]]
+    out: Path,
+    config: PreprocessConfig,
+    samples: Sequence[Sample],
+    entries: list[dict[str, Any]],
+    annotation_corrections: dict[str, Any] | None = None,
 ) -> Path:
     protocols = sorted({s.protocol for s in samples if s.protocol})
     class_names = list(get_protocol(protocols[0]).class_names) if protocols else []
@@ -370,6 +376,8 @@ def _write_manifest(
         "segments": list(config.segments),
         "samples": [{k: v for k, v in e.items() if v is not None or k in ("label",)} for e in entries],
     }
+    if annotation_corrections is not None:
+        manifest["annotation_corrections"] = annotation_corrections
     path = out / MANIFEST
     text = json.dumps(manifest, indent=1) + "\n"
     try:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from lfd_tcmen.data.corrections import correct_table
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.tabular import Table, cell_text, parse_emotion, parse_frame, parse_text, read_table
 from lfd_tcmen.errors import LFDError
@@ -131,10 +132,11 @@ def find_dir(parent: Path, name: str) -> Path:
 def check_interval(onset: int, apex: int | None, offset: int, source: str) -> tuple[int | None, str] | None:
     """Sanity-check one annotation's interval.
 
-    Returns (apex, apex_source): apex_source is "annotation", or "missing" when no apex is given
-    or it lies outside onset..offset (then preprocessing spots it). Returns None when the
-    interval itself is unusable (offset before onset, as in 3 rows of CAS(ME)^3 v2): the caller
-    skips the sample, with a warning naming file and row.
+    The generic rule for rows the corrections table (``lfd_tcmen.data.corrections``) does not
+    cover, or every row when corrections are off. Returns (apex, apex_source): apex_source is
+    "annotation", or "missing" when no apex is given or it lies outside onset..offset (then
+    preprocessing spots it), with a warning. Returns None when the interval itself is unusable
+    (offset before onset): the caller skips the sample, with a warning naming file and row.
     """
     if offset < onset:
         warnings.warn(f"{source}: offset {offset} is before onset {onset}; sample skipped", stacklevel=3)
@@ -177,9 +179,11 @@ def samples_from_table(
     subject_id / clip_id turn the cells into the dataset's ids (CASME II "01" -> "sub01";
     CAS(ME)^3 clips are "<task>_<onset>" because one task video holds several MEs). When ``root``
     is given, frames onset..offset are read from ``clip_folder(root, subject, filename, emotion)``.
+    Known errors of the file are corrected first (``correct_table``; see ``data/corrections.csv``).
     """
     if root is not None and not root.is_dir():
         raise LFDError("frames folder not found", root)
+    table = correct_table(table, dataset)
     samples: list[Sample] = []
     seen: dict[str, str] = {}
     listings: dict[Path, list[tuple[int, Path]]] = {}
