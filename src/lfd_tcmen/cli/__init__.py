@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lfd_tcmen.cli import benchmark, compare, data, predict, prepare, prepare_video, score, train
+from lfd_tcmen.cli import benchmark, compare, data, evaluate, predict, prepare, prepare_video, score, train
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
-COMMANDS = (data, score, prepare, prepare_video, train, predict, benchmark, compare)  # in help order
+# in help order
+COMMANDS = (data, score, prepare, prepare_video, train, predict, evaluate, benchmark, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:
