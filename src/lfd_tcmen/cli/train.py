@@ -157,7 +157,7 @@ def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -
         return "\n".join(
             [
                 f"protocol: {metrics['protocol']}; folds: {metrics['folds_done']}/{metrics['folds_total']}",
-                f"no test samples: {metrics.get('note', 'nothing was scored')}",
+                metrics.get("note", "no test samples: nothing was scored"),
                 f"model(s): {', '.join(str(out_dir / m) for m in metrics.get('models', []))}",
                 f"wall time {wall_s:.1f} s (training time {metrics['train_wall_s']:.1f} s)",
                 f"results in {out_dir}",
