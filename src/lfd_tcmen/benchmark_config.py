@@ -15,6 +15,16 @@
       - {name: flow, variant_of: lfd_tcmen, params: {motion_from: flow}}
     reference: lfd_tcmen                    # optional: every row's difference from this method
     notes: ["free text for the table"]
+    prepare: {dataset: casme3, protocol: casme3-3class, preprocess: {}}   # optional, below
+    based_on: megc2019.yaml                 # optional, below
+
+``prepare`` names the dataset, label protocol and preprocess settings of the feature store at
+``data.path``: ``lfd-tcmen benchmark --root FRAMES --annotations FILE`` prepares (or completes)
+it before training, so one command goes from a dataset's raw frames to the table.
+A method's ``skip_on_composite: reason`` skips it only where ``data.source`` is the composite
+(e.g. an ablation of the flow segments the composite does not have).
+``based_on`` takes every key of another benchmark YAML (a path relative to this one) that this
+file does not give itself: one list of methods for every dataset's benchmark.
 
 A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
 class's ``default_train`` (epochs, lr, batch size: the paper's); the method's own ``train``. An
@@ -26,13 +36,16 @@ cannot change the data or the seed, so every run sees the same folds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.config import HONEST, LEAKY, PROTOCOLS, ExperimentConfig, read_yaml
+from lfd_tcmen.data.datasets import dataset_names
+from lfd_tcmen.data.protocols import protocol_names
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
+from lfd_tcmen.preprocess.config import PreprocessConfig
 
 _TOP_KEYS = {
     "name",
@@ -46,7 +59,10 @@ _TOP_KEYS = {
     "variants",
     "notes",
     "reference",
+    "prepare",
+    "based_on",
 }
+_PREPARE_KEYS = {"dataset", "protocol", "preprocess"}
 _METHOD_KEYS = {
     "name",
     "model",
@@ -56,6 +72,7 @@ _METHOD_KEYS = {
     "ablation_of",
     "variant_of",
     "skip",
+    "skip_on_composite",
     "note",
 }
 _BASE_KEY = {"ablations": "ablation_of", "variants": "variant_of"}  # the section's link to its method
@@ -83,6 +100,16 @@ class Method:
 
 
 @dataclass(frozen=True)
+class Prepare:
+    """What ``lfd-tcmen prepare`` makes the benchmark's feature store from: a dataset (loader
+    name), its label protocol and the preprocess settings."""
+
+    dataset: str
+    protocol: str
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+
+@dataclass(frozen=True)
 class BenchmarkConfig:
     """A benchmark YAML: shared data/seed/train, the protocols and the methods, in table order."""
 
@@ -95,6 +122,7 @@ class BenchmarkConfig:
     notes: tuple[str, ...] = ()
     source: str = "<benchmark>"
     reference: str | None = None  # the method every row is compared with (paired bootstrap)
+    prepare: Prepare | None = None  # how the feature store at data.path is made from raw frames
 
     def method(self, name: str) -> Method:
         for m in self.methods:
@@ -132,7 +160,22 @@ class BenchmarkConfig:
 def load_benchmark(path: str | Path) -> BenchmarkConfig:
     """Read and check a benchmark YAML; every run's config is built once here so errors come first."""
     path = Path(path)
-    return benchmark_from_dict(read_yaml(path, "benchmark config"), source=str(path))
+    return benchmark_from_dict(_read_based(path, ()), source=str(path))
+
+
+def _read_based(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The YAML at ``path`` over the keys of the file its ``based_on`` names (recursively)."""
+    raw = read_yaml(path, "benchmark config")
+    if not isinstance(raw, Mapping) or "based_on" not in raw:
+        return raw
+    base = (path.parent / str(raw["based_on"])).resolve()
+    if base in seen or base == path.resolve():
+        raise LFDError(f"based_on {raw['based_on']!r} leads back to a file already read", path=path)
+    if not base.is_file():
+        raise LFDError(f"based_on {raw['based_on']!r}: no such file next to this one", path=path)
+    merged = {**_read_based(base, (*seen, path.resolve())), **raw}
+    del merged["based_on"]
+    return merged
 
 
 def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> BenchmarkConfig:
@@ -156,6 +199,10 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
             methods[m.name] = m
     if not methods:
         raise LFDError("no methods", path=source)
+    if (raw.get("data") or {}).get("source") == "composite":  # a reason that holds on the composite only
+        for name, entry in _entries(raw):
+            if entry.get("skip_on_composite") and not methods[name].skip:
+                methods[name] = replace(methods[name], skip=str(entry["skip_on_composite"]))
     bench = BenchmarkConfig(
         name=str(raw.get("name", "benchmark")),
         seeds=_seeds(raw, source),
@@ -166,6 +213,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         notes=tuple(str(n) for n in raw.get("notes") or ()),
         source=source,
         reference=None if raw.get("reference") is None else str(raw["reference"]),
+        prepare=_prepare(raw.get("prepare"), source),
     )
     if bench.reference is not None:
         bench.method(bench.reference)  # must name a method
@@ -215,6 +263,34 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
         skip=entry.get("skip"),
         note=str(entry.get("note", "")),
     )
+
+
+def _entries(raw: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [
+        (str(e["name"]), e)
+        for section in ("methods", "ablations", "variants")
+        for e in raw.get(section) or []
+        if isinstance(e, Mapping) and "name" in e
+    ]
+
+
+def _prepare(raw: Any, source: str) -> Prepare | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not {"dataset", "protocol"} <= set(raw):
+        raise LFDError("prepare: a mapping with a dataset and a protocol", path=source)
+    unknown = sorted(set(raw) - _PREPARE_KEYS)
+    if unknown:
+        raise LFDError(f"prepare: unknown key(s) {', '.join(unknown)}", path=source)
+    dataset, protocol = str(raw["dataset"]), str(raw["protocol"])
+    if dataset not in dataset_names():
+        raise LFDError(f"prepare.dataset: unknown {dataset!r}; known: {', '.join(dataset_names())}", path=source)
+    if protocol not in protocol_names():
+        raise LFDError(
+            f"prepare.protocol: unknown {protocol!r}; known: {', '.join(protocol_names())}", path=source
+        )
+    preprocess = PreprocessConfig.from_dict(dict(raw.get("preprocess") or {}), source=source)
+    return Prepare(dataset, protocol, preprocess)
 
 
 def _section_of(link: str) -> str:

@@ -350,3 +350,43 @@ def test_seeds_give_mean_and_sd_rows_ensembles_and_differences_from_the_referenc
     table = (tmp_path / "table.md").read_text()
     assert "lfd_tcmen (seed ensemble)" in table and " ± " in table and "ΔUF1 vs lfd_tcmen" in table
     assert json.loads((tmp_path / "results.json").read_text())["seeds"] == [3, 4]
+
+
+def test_based_on_takes_the_other_files_keys_and_prepare_is_checked(tmp_path: Path):
+    base = tmp_path / "base.yaml"
+    base.write_text(json.dumps({**bench_dict(), "data": {**bench_dict()["data"], "source": "composite"}}))
+    base_raw = json.loads(base.read_text())
+    base_raw["ablations"].append(
+        {"name": "no_tc", "ablation_of": "lfd_tcmen", "params": {"use_temporal_complement": False},
+         "skip_on_composite": "one flow segment"}
+    )  # fmt: skip
+    base.write_text(json.dumps(base_raw))
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "based_on: base.yaml\nname: child\n"
+        "data: {source: store, path: features/x, face_size: 16, flow_size: 8}\n"
+        "prepare: {dataset: casme3, protocol: casme3-3class, preprocess: {face_size: 96}}\n"
+    )
+    bench = load_benchmark(child)
+    assert bench.name == "child" and bench.names() == load_benchmark(base).names()  # methods inherited
+    assert (bench.prepare.dataset, bench.prepare.protocol, bench.prepare.preprocess.face_size) == (
+        "casme3",
+        "casme3-3class",
+        96,
+    )
+    assert (
+        load_benchmark(base).method("no_tc").skip == "one flow segment" and bench.method("no_tc").skip is None
+    )
+    for text, message in [
+        ("based_on: child.yaml\n", "leads back"),
+        ("based_on: nope.yaml\n", "no such file"),
+        (
+            "based_on: base.yaml\nprepare: {dataset: nope, protocol: casme3-3class}\n",
+            "prepare.dataset: unknown",
+        ),
+        ("based_on: base.yaml\nprepare: {dataset: casme3, protocol: x}\n", "prepare.protocol: unknown"),
+        ("based_on: base.yaml\nprepare: {dataset: casme3}\n", "a dataset and a protocol"),
+    ]:
+        child.write_text(text)
+        with pytest.raises(LFDError, match=message):
+            load_benchmark(child)

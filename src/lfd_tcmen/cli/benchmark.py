@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from lfd_tcmen.benchmark_config import load_benchmark
+from lfd_tcmen.benchmark_config import BenchmarkConfig, load_benchmark
 from lfd_tcmen.cli.common import (
     add_worker_options,
     at_least_one,
@@ -16,6 +16,9 @@ from lfd_tcmen.cli.common import (
     names,
     seed_list,
 )
+from lfd_tcmen.cli.prepare import prepare_store
+from lfd_tcmen.config import DataConfig
+from lfd_tcmen.errors import LFDError
 from lfd_tcmen.runs.benchmark import run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -29,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Run every method and ablation of a benchmark YAML (see benchmarks/) on one fold list, "
             "seed and feature set, under the honest protocol and the labelled leaky one, and write "
             "OUT/table.md, OUT/bars.png, OUT/results.json and one run folder per method and "
-            "protocol (OUT/runs/<method>__<protocol>/). Rerun with --resume after an interruption."
+            "protocol (OUT/runs/<method>__<protocol>/). Rerun with --resume after an interruption. "
+            "With --root and --annotations it first prepares the feature store from the dataset's "
+            "raw frames (resumable), so one command goes from frames to the table."
         ),
     )
     parser.add_argument("--config", required=True, type=Path, help="benchmark YAML (benchmarks/*.yaml)")
@@ -52,6 +57,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default results/<name>)")
     parser.add_argument("--data", type=Path, default=None, help="data folder (overrides data.path)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the dataset's raw frames: prepare (or complete) the feature store at data.path first, "
+        "as the config's prepare section says (with --annotations)",
+    )
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="with --root: the dataset's annotation file(s) (DFME: one per part)",
+    )
     parser.add_argument("--resume", action="store_true", help="keep finished folds of every run folder")
     add_worker_options(parser, "(method, fold) trainings")
     parser.add_argument(
@@ -66,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.config)
     if args.data is not None:
         bench = replace(bench, data={**bench.data, "path": str(args.data.resolve())})
+    if (args.root is None) != (args.annotations is None):
+        raise LFDError("give both --root and --annotations (to prepare the feature store), or neither")
     if args.seeds is not None:
         bench = replace(bench, seeds=seed_list(args.seeds))
     at_least_one(args.resamples, "--resamples")
@@ -75,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     protocols = names(args.protocols, "--protocols")
     first = bench.experiment(bench.methods[0].name, bench.protocols[0])
     check_worker_options(args, first.train.threads)
+    if args.root is not None:
+        _prepare(bench, first.data, args)
     features, path = features_for(first.data, args.config)
     folds = make_folds(features, first.data, bench.seed)
     fold_names = names(args.folds, "--folds")
@@ -114,3 +138,30 @@ def run(args: argparse.Namespace) -> int:
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
     return 0
+
+
+def _prepare(bench: BenchmarkConfig, data: DataConfig, args: argparse.Namespace) -> None:
+    """Prepare (or complete: it resumes) the benchmark's feature store from raw frames."""
+    if bench.prepare is None:
+        raise LFDError(
+            "this benchmark has no prepare section: it cannot make its data from raw frames", args.config
+        )
+    if data.source != "store":
+        raise LFDError(f"prepare needs data.source store, not {data.source!r}", args.config)
+    if data.path is None:
+        raise LFDError("data.path is required: where to put the feature store", args.config)
+    p = bench.prepare
+    out = Path(data.path).expanduser()  # relative: from the working folder, where it is then found
+    print(f"{bench.name}: preparing {p.dataset} ({p.protocol}) from {args.root} into {out}", file=sys.stderr)
+    prepare_store(
+        p.dataset,
+        args.annotations,
+        args.root,
+        p.protocol,
+        out,
+        p.preprocess,
+        workers=args.workers,
+        progress=not args.no_progress,
+        engine=args.engine,
+        ray_address=args.ray_address,
+    )

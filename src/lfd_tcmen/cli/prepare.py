@@ -35,7 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dataset", required=True, help="dataset loader name (see `lfd-tcmen data`)")
     parser.add_argument("--root", required=True, type=Path, help="dataset folder holding the frames")
-    parser.add_argument("--annotations", required=True, type=Path, help="the dataset's annotation file")
+    parser.add_argument(
+        "--annotations",
+        required=True,
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="the dataset's annotation file (DFME: one per part, all into one store)",
+    )
     parser.add_argument("--protocol", required=True, help="label protocol, e.g. casme2-5class")
     parser.add_argument("--out", required=True, type=Path, help="feature store folder")
     add_worker_options(parser, "clips")
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     config = read_preprocess_config(args.config)
     prepare_store(
         args.dataset,
-        [args.annotations],
+        args.annotations,
         args.root,
         args.protocol,
         args.out,
