@@ -66,3 +66,23 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("lfd-tcmen: error: ") and "broken.csv, row 2: label 'x'" in err
     assert main(["compare", str(good), str(tmp_path / "missing")]) == 2
+
+
+def test_compare_three_runs_per_dataset_and_class_with_holm(tmp_path, capsys):
+    labels = [i % 3 for i in range(40)]
+    good = write_run(tmp_path / "good", labels, labels)
+    bad = write_run(tmp_path / "bad", [(y + 1) % 3 for y in labels], labels)
+    half = write_run(tmp_path / "half", [y if i < 20 else (y + 1) % 3 for i, y in enumerate(labels)], labels)
+    argv = ["compare", str(good), str(bad), str(half), "--resamples", "500"]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in result["runs"]] == [str(good), str(bad), str(half)]
+    assert result["runs"][0]["uf1"]["score"] == 1.0 and result["runs"][1]["uf1"]["score"] == 0.0
+    assert result["runs"][0]["per_dataset"]["casme2"] == {"uf1": 1.0, "uar": 1.0, "n": 40}
+    assert [c["f1"] for c in result["runs"][1]["per_class"]] == [0.0, 0.0, 0.0]
+    assert [c["support"] for c in result["runs"][0]["per_class"]] == [14, 13, 13]
+    bad_vs, half_vs = result["vs_first"]
+    assert bad_vs["uf1"]["delta"] == -1.0 and half_vs["uf1"]["p_holm"] >= half_vs["uf1"]["p"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "F1 per class" in out and "B - A" in out and "C - A" in out and "p_holm" in out

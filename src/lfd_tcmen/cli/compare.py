@@ -1,4 +1,5 @@
-"""``lfd-tcmen compare RUN_A RUN_B``: is A better than B, with a paired subject-cluster bootstrap."""
+"""``lfd-tcmen compare RUN_A RUN_B [RUN...]``: runs side by side, each difference with a paired
+subject-cluster bootstrap."""
 
 from __future__ import annotations
 
@@ -6,22 +7,25 @@ import argparse
 import json
 
 from lfd_tcmen.cli.common import at_least_one
-from lfd_tcmen.report.compare import compare_runs, format_comparison
+from lfd_tcmen.report.compare import compare_many, compare_runs, format_comparison, format_many
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
-        help="compare two runs: pooled UF1/UAR, their difference with a 95%% interval and p-value",
+        help="compare runs: pooled UF1/UAR with intervals, per dataset and class, and their differences",
         description=(
-            "Compare two runs on the same samples: their pooled UF1 and UAR, and the difference A - B "
-            "with a 95%% interval and p-value from a paired bootstrap that resamples subjects (within "
-            "each dataset) and, for runs with several seeds, seeds. A run is a predictions CSV, a run "
-            "folder, or a folder of seed run folders."
+            "Compare runs on the same samples: their pooled UF1 and UAR with 95%% intervals, per "
+            "dataset and per class, and each difference from the first run (two runs: A - B) with a "
+            "95%% interval and p-value from a paired bootstrap that resamples subjects (within each "
+            "dataset) and, for runs with several seeds, seeds; with three runs or more the p-values "
+            "are also Holm-adjusted. A run is a predictions CSV, a run folder, or a folder of seed "
+            "run folders."
         ),
     )
     parser.add_argument("run_a", help="run A: predictions CSV, run folder, or folder of seed run folders")
     parser.add_argument("run_b", help="run B, the same kinds")
+    parser.add_argument("more", nargs="*", metavar="RUN", help="more runs, each compared with A")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -30,6 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     resamples = at_least_one(args.resamples, "--resamples")
+    if args.more:
+        many = compare_many([args.run_a, args.run_b, *args.more], resamples=resamples, seed=args.seed)
+        print(json.dumps(many, indent=2) if args.json else format_many(many))
+        return 0
     result = compare_runs(args.run_a, args.run_b, resamples=resamples, seed=args.seed)
-    print(json.dumps(result, indent=2) if args.json else format_comparison(result))
+    many = compare_many([args.run_a, args.run_b], resamples=resamples, seed=args.seed)
+    result["runs"] = many["runs"]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_comparison(result) + "\n\n" + format_many(many).split("\n\nEach run minus A")[0])
     return 0

@@ -1,5 +1,7 @@
-"""Two runs side by side: their pooled scores and the paired subject-cluster bootstrap of the
-difference (``lfd_tcmen.stats``), read from the runs' prediction files.
+"""Runs side by side: their pooled scores and the paired subject-cluster bootstrap of each
+difference (``lfd_tcmen.stats``), read from the runs' prediction files. Two runs: A - B
+(``compare_runs``); any number: every run's scores with their intervals, per dataset and per
+class, and each run against the first, Holm-adjusted (``compare_many``).
 
 A run is given as a predictions CSV, a run folder (its ``predictions.csv``, or the one file
 ``predictions_<protocol>.csv`` it holds), or a folder of seed run folders (one subfolder per
@@ -8,13 +10,18 @@ seed, each with its predictions): then every seed takes part.
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.metrics import classification_report, summarize
 from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.scoring import read_predictions_csv
-from lfd_tcmen.stats import METRICS, RunPredictions, paired_bootstrap, verdict
+from lfd_tcmen.stats import METRICS, RunPredictions, holm, paired_bootstrap, score_interval, verdict
 
 ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
 
@@ -94,3 +101,125 @@ def format_comparison(result: dict[str, Any]) -> str:
         + "), seeds resampled too; pooled MEGC2019 scores. A difference is called better or worse only "
         "when its interval excludes 0."
     )
+
+
+def class_names(path: str | Path) -> list[str] | None:
+    """The class names a run's predictions file gives in its ``p_<class>`` columns, else None."""
+    first = prediction_files(Path(path))[0]
+    try:
+        with first.open(newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError):
+        return None
+    names = [c[2:] for c in header if c.startswith("p_")]
+    return names or None
+
+
+def _breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> dict[str, Any]:
+    """Per dataset (UF1, UAR, n) and per class (F1, recall, support): means over the run's seeds."""
+    datasets = np.array(run.datasets)
+    per_dataset: dict[str, dict[str, float]] = {}
+    for d in dict.fromkeys(run.datasets):
+        keep = datasets == d
+        scores = [summarize(run.labels[keep], p[keep], num_classes) for p in run.preds]
+        per_dataset[d] = {
+            "uf1": float(np.mean([s["uf1"] for s in scores])),
+            "uar": float(np.mean([s["uar"] for s in scores])),
+            "n": int(keep.sum()),
+        }
+    reports = [classification_report(run.labels, p, num_classes, names) for p in run.preds]
+    per_class = [
+        {
+            "class": names[c],
+            "f1": float(np.nanmean([r[c]["f1"] for r in reports])),
+            "recall": float(np.nanmean([r[c]["recall"] for r in reports])),
+            "support": reports[0][c]["support"],
+        }
+        for c in range(num_classes)
+    ]
+    return {"per_dataset": per_dataset, "per_class": per_class}
+
+
+def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """Every run's pooled UF1/UAR with its 95% subject-bootstrap interval, per dataset and per
+    class; and every run after the first against the first (paired bootstrap, Holm across them).
+
+    Runs must hold the same samples (checked by the paired bootstrap)."""
+    if len(paths) < 2:
+        raise LFDError("compare needs at least two runs")
+    runs = [read_run(p) for p in paths]
+    names = class_names(paths[0])
+    num_classes = max(int(max(r.labels.max(), r.preds.max())) + 1 for r in runs)
+    if names is None or len(names) < num_classes:
+        names = [str(c) for c in range(num_classes)]
+    num_classes = len(names)
+    out: dict[str, Any] = {"resamples": resamples, "seed": seed, "classes": names, "runs": [], "vs_first": []}
+    for path, run in zip(paths, runs):
+        interval = score_interval(run, resamples=resamples, seed=seed)
+        out["runs"].append(
+            {
+                "run": str(path),
+                "seeds": int(run.preds.shape[0]),
+                "n": len(run.samples),
+                **{m: interval[m] for m in METRICS},
+                **_breakdown(run, num_classes, names),
+            }
+        )
+    for path in paths[1:]:
+        result = compare_runs(path, paths[0], resamples=resamples, seed=seed)
+        out["vs_first"].append({"run": str(path), **{m: result[m] for m in METRICS}})
+    for m in METRICS:
+        for row, p in zip(out["vs_first"], holm([r[m]["p"] for r in out["vs_first"]])):
+            row[m]["p_holm"] = p
+    return out
+
+
+def format_many(result: dict[str, Any]) -> str:
+    """Markdown: the runs' scores with intervals and per dataset; per class F1; each run minus the first."""
+    datasets = list(dict.fromkeys(d for r in result["runs"] for d in r["per_dataset"]))
+    rows = []
+    for i, r in enumerate(result["runs"]):
+        row = {"run": f"{chr(65 + i) if i < 26 else i}: {r['run']}", "seeds": r["seeds"]}
+        for m in METRICS:
+            row[m] = f"{r[m]['score']:.4f} [{r[m]['ci_low']:.3f}, {r[m]['ci_high']:.3f}]"
+        for d in datasets:
+            row[d] = f"{r['per_dataset'][d]['uf1']:.4f}" if d in r["per_dataset"] else ""
+        rows.append(row)
+    cols = [("run", "run"), ("seeds", "seeds"), ("uf1", "UF1 [95% CI]"), ("uar", "UAR [95% CI]")]
+    cols += [(d, f"UF1 {d}") for d in datasets]
+    text = markdown_table(rows, cols)
+    class_rows = [
+        {"run": f"{chr(65 + i) if i < 26 else i}", **{c["class"]: f"{c['f1']:.3f}" for c in r["per_class"]}}
+        for i, r in enumerate(result["runs"])
+    ]
+    text += (
+        "\n\nF1 per class (support: "
+        + ", ".join(f"{c['class']} {c['support']}" for c in result["runs"][0]["per_class"])
+        + ")\n\n"
+        + markdown_table(class_rows, [("run", "run")] + [(c, c) for c in result["classes"]])
+    )
+    first = result["runs"][0]["run"]
+    diff_rows = []
+    for i, r in enumerate(result["vs_first"], start=1):
+        for m in METRICS:
+            d = r[m]
+            diff_rows.append(
+                {
+                    "what": f"{chr(65 + i) if i < 26 else i} - A",
+                    "metric": m.upper(),
+                    "delta": d["delta"],
+                    "ci": f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]",
+                    "p": d["p"],
+                    "p_holm": d["p_holm"],
+                    "verdict": verdict(d, chr(65 + i) if i < 26 else str(i), "A"),
+                }
+            )
+    text += (
+        f"\n\nEach run minus A ({first}): paired subject-cluster bootstrap, {result['resamples']} resamples, "
+    )
+    text += "Holm-adjusted across the runs (p_holm)\n\n" + markdown_table(
+        diff_rows,
+        [("what", ""), ("metric", ""), ("delta", "difference"), ("ci", "95% interval"), ("p", "p"),
+         ("p_holm", "p_holm"), ("verdict", "")],
+    )  # fmt: skip
+    return text + "\n\nA difference is called better or worse only when its interval excludes 0."
