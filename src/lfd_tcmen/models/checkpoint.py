@@ -3,11 +3,16 @@
 A checkpoint carries everything prediction needs to rebuild the model and feed it the same
 inputs it was trained on: model name, params, spec, class names, the experiment config and
 the preprocessing description (``runs.features.preprocess_info``).
+
+Two files hold one: ``model.pt`` (``torch.save`` of plain types) or ``model.safetensors`` (the
+state_dict as safetensors, the rest as JSON in its header; needs the optional ``safetensors``
+package). ``load_checkpoint`` reads both.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import tempfile
@@ -19,12 +24,14 @@ from typing import Any
 import torch
 
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import publish
+from lfd_tcmen.files import plain, publish
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.factory import create_model
 from lfd_tcmen.models.spec import ModelSpec
 
 REQUIRED = ("state_dict", "model_name", "params", "spec", "class_names", "config", "preprocess")
+SAFETENSORS = ".safetensors"
+HEADER_KEY = "lfd_tcmen_checkpoint"  # the safetensors header entry holding everything but tensors
 
 
 @dataclass(frozen=True)
@@ -65,29 +72,41 @@ def save_checkpoint(
         "preprocess": dict(preprocess),
         **dict(extra or {}),
     }
+    write_payload(path, payload)
+
+
+def write_payload(path: str | Path, payload: Mapping[str, Any]) -> None:
+    """Write a checkpoint payload atomically: ``torch.save`` bytes, or safetensors when ``path``
+    ends in ``.safetensors`` (identical payloads give identical bytes either way)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Serialised in memory: torch names the archive's inner folder after the file it writes, so
-    # saving to the temporary name would make identical checkpoints differ byte for byte.
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    if path.suffix == SAFETENSORS:
+        data = _safetensors_bytes(payload)
+    else:
+        # Serialised in memory: torch names the archive's inner folder after the file it writes,
+        # so saving to the temporary name would make identical checkpoints differ byte for byte.
+        buffer = io.BytesIO()
+        torch.save(dict(payload), buffer)
+        data = buffer.getvalue()
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
+            fh.write(data)
         publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and rebuild the model (eval mode); unreadable or incomplete files raise ``LFDError``."""
+def read_payload(path: str | Path) -> dict[str, Any]:
+    """The raw payload of the checkpoint at ``path`` (``.pt`` or ``.safetensors``), unchecked."""
     path = Path(path)
     if not path.exists():
         raise LFDError("checkpoint not found", path=path)
     if not path.is_file():
         raise LFDError("checkpoint is not a file (a folder?); give RUN/folds/<fold>/model.pt", path=path)
+    if path.suffix == SAFETENSORS:
+        return _read_safetensors(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # torch's message suggests weights_only=False: never for a user
@@ -96,12 +115,24 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             path=path,
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LFDError(
-            f"not a readable lfd-tcmen checkpoint ({type(err).__name__}: {first})", path=path
-        ) from None
+        raise LFDError(f"not a readable lfd-tcmen checkpoint ({_first_line(err)})", path=path) from None
     if not isinstance(payload, dict):
         raise LFDError("not an lfd-tcmen checkpoint (expected a dict)", path=path)
+    return payload
+
+
+def update_checkpoint(path: str | Path, **entries: Any) -> None:
+    """Add or replace top-level ``entries`` (plain values, e.g. ``estimate``) of a checkpoint."""
+    payload = read_payload(path)
+    payload.update(plain(entries))
+    write_payload(path, payload)
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load (``.pt`` or ``.safetensors``) and rebuild the model (eval mode); unreadable or
+    incomplete files raise ``LFDError``."""
+    path = Path(path)
+    payload = read_payload(path)
     missing = [k for k in REQUIRED if k not in payload]
     if missing:
         raise LFDError(f"not an lfd-tcmen checkpoint: missing {', '.join(missing)}", path=path)
@@ -129,3 +160,43 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         preprocess=dict(payload["preprocess"]),
         extra={k: v for k, v in payload.items() if k not in REQUIRED},
     )
+
+
+def _first_line(err: BaseException) -> str:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def _safetensors_bytes(payload: Mapping[str, Any]) -> bytes:
+    try:
+        from safetensors.torch import save  # optional dependency: only for .safetensors files
+    except ImportError:
+        raise LFDError(
+            "writing .safetensors needs the safetensors package (pip install safetensors)"
+        ) from None
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in payload["state_dict"].items()}
+    return save(tensors, metadata={HEADER_KEY: json.dumps(plain(meta), sort_keys=True)})
+
+
+def _read_safetensors(path: Path) -> dict[str, Any]:
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load
+    except ImportError:
+        raise LFDError(
+            "reading .safetensors needs the safetensors package (pip install safetensors)"
+        ) from None
+    data = path.read_bytes()
+    try:
+        state_dict = load(data)
+        # the header: 8 bytes of length, then JSON whose "__metadata__" holds our entry
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+        payload = json.loads(header["__metadata__"][HEADER_KEY])
+    except (SafetensorError, ValueError, KeyError, TypeError) as err:
+        raise LFDError(
+            f"not a readable lfd-tcmen safetensors checkpoint ({_first_line(err)})", path=path
+        ) from None
+    if not isinstance(payload, dict):
+        raise LFDError("not an lfd-tcmen checkpoint (expected a dict)", path=path)
+    return {**payload, "state_dict": state_dict}
