@@ -13,7 +13,8 @@ from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.models.checkpoint import save_checkpoint
+from lfd_tcmen.inference.export import SUFFIXES, available
+from lfd_tcmen.models.checkpoint import save_checkpoint, update_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.training.fold import train_fold
@@ -149,3 +150,72 @@ def test_still_face_video_has_no_micro_expression(shared_data, checkpoint, tmp_p
     assert main(["predict", str(still), "--checkpoint", str(checkpoint), "--json", "--min-motion", "0"]) == 0
     forced = json.loads(capsys.readouterr().out)
     assert forced["micro_expression"] is True and forced["class"] in CLASSES
+
+
+ESTIMATE = {
+    "recorded": True,
+    "run": "/runs/tiny",
+    "split": "loso",
+    "protocol": "honest",
+    "folds": "3/3",
+    "overall": {"uf1": 0.5, "uar": 0.55, "accuracy": 0.6, "n": 9},
+}
+
+
+@pytest.fixture(scope="module")
+def final_checkpoint(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy checkpoint as a final model (``train --final``) carrying an honest estimate."""
+    path = tmp_path_factory.mktemp("final") / "model.pt"
+    path.write_bytes(checkpoint.read_bytes())
+    update_checkpoint(path, estimate=ESTIMATE, final=True)
+    return path
+
+
+@pytest.fixture(scope="module", params=["torchscript", "exported", "onnx", "safetensors"])
+def exported(request, final_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``lfd-tcmen export`` of the final model, in each format whose optional package is here."""
+    fmt = request.param
+    if not available(fmt):
+        pytest.skip(f"the optional package for {fmt} is not installed")
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime", reason="running the onnx export needs onnxruntime")
+    out = tmp_path_factory.mktemp(fmt) / f"model{SUFFIXES[fmt]}"
+    assert main(["export", str(final_checkpoint), "--format", fmt, "--out", str(out)]) == 0
+    assert out.is_file() and Path(f"{out}.json").is_file()
+    return out
+
+
+def test_an_export_predicts_what_its_checkpoint_predicts(final_checkpoint, exported, frames, capsys):
+    images = ["--onset", str(frames[0]), "--apex", str(frames[4]), "--offset", str(frames[-1])]
+    capsys.readouterr()
+    assert main(["predict", *images, "--checkpoint", str(final_checkpoint), "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main(["predict", *images, "--checkpoint", str(exported), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["class"] == want["class"] and got["estimate"] == want["estimate"] == ESTIMATE
+    assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-5)
+    assert main(["predict", *images, "--checkpoint", str(exported)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"class: {want['class']}"
+    assert lines[1] == (
+        "honest estimate (the same config under loso, honest, 3/3 folds; run /runs/tiny): UF1 0.5000  UAR 0.5500"
+    )
+
+
+def test_an_export_keeps_the_no_micro_expression_outcome(shared_data, exported, tmp_path, capsys):
+    still = still_video(shared_data, tmp_path / "still.mp4")
+    capsys.readouterr()
+    assert main(["predict", str(still), "--checkpoint", str(exported), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["micro_expression"] is False and out["class"] is None and out["probabilities"] == {}
+    assert out["estimate"] == ESTIMATE
+    assert main(["predict", str(still), "--checkpoint", str(exported)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("no micro-expression found:") and "honest estimate (" in text
+
+
+def test_export_of_a_missing_checkpoint_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.pt"
+    assert main(["export", str(missing), "--format", "torchscript"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checkpoint not found" in err[0] and not (tmp_path / "nope.ts").exists()

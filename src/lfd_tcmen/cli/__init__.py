@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lfd_tcmen.cli import benchmark, compare, data, evaluate, predict, prepare, prepare_video, score, train
+from lfd_tcmen.cli import benchmark, compare, data, evaluate, export, predict, prepare, prepare_video, score, train
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
 # in help order
-COMMANDS = (data, score, prepare, prepare_video, train, predict, evaluate, benchmark, compare)
+COMMANDS = (data, score, prepare, prepare_video, train, predict, export, evaluate, benchmark, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lfd_tcmen.inference.predict import format_prediction, predict_images, predict_video
-from lfd_tcmen.models.checkpoint import load_checkpoint
+from lfd_tcmen.inference.predict import format_prediction, load_model, predict_images, predict_video
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 
 
@@ -16,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="classify a clip (a video, or onset/apex[/offset] images) with a trained checkpoint",
         description=(
             "Predict the micro-expression class of one clip with a checkpoint written by "
-            "`lfd-tcmen train` (RUN/folds/<fold>/model.pt). A video is spotted, aligned and its "
+            "`lfd-tcmen train` (RUN/folds/<fold>/model.pt; a --final run's OUT/folds/all/model.pt, "
+            "whose recorded honest estimate is printed too) or an export of one (`lfd-tcmen export`). A video is spotted, aligned and its "
             "flows computed; images are aligned on the onset face. Prints the class, the "
             "probabilities and the frames used; for a video whose spotted interval barely moves "
             "(a still face), 'no micro-expression found' and no class (exit 0)."
@@ -27,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--apex", type=Path, default=None, help="apex frame image")
     parser.add_argument("--offset", type=Path, default=None, help="offset frame image (default: the apex)")
     parser.add_argument(
-        "--checkpoint", required=True, type=Path, help="model.pt written by `lfd-tcmen train`"
+        "--checkpoint",
+        required=True,
+        type=Path,
+        help="model.pt written by `lfd-tcmen train`, its .safetensors, or a file written by "
+        "`lfd-tcmen export` (recognised by the FILE.json beside it)",
     )
     parser.add_argument(
         "--min-motion",
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("give a video or --onset/--apex images, not both")
     if args.video is None and (args.onset is None or args.apex is None):
         args._parser.error("give a video, or both --onset and --apex")
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = load_model(args.checkpoint)
     if args.video is not None:
         pred = predict_video(ckpt, args.video, min_motion=args.min_motion)
     else:

@@ -4,7 +4,9 @@
     images --extract_clip_features--> clip features --model_inputs--> model
 
 Both paths end in ``preprocess.store.model_inputs``, the transform the training features went
-through, with the sizes and flow normalisation the checkpoint records. The model is fed in the
+through, with the sizes and flow normalisation the checkpoint records. The model is a checkpoint
+(``.pt`` or ``.safetensors``) or an export of one (``inference.export``, recognised by its
+``FILE.json``): both run the same ``Predictor`` computation. The model is fed in the
 regime it was trained in: a checkpoint trained on apex faces and onset->apex flow only (the
 MEGC2019 composite) gets exactly those from a full clip.
 """
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.inference.export import ExportedModel, Predictor, is_export, load_exported
 from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
@@ -30,9 +33,9 @@ from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
 from lfd_tcmen.preprocess.video import prepare_video
-from lfd_tcmen.training.augment import mirror
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")
+Model = Checkpoint | ExportedModel  # what predict runs: a checkpoint, or an export of one
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
     micro_expression: bool = True
     motion: dict[str, float] = field(default_factory=dict)
+    estimate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,10 +69,16 @@ class Prediction:
             "regime": self.regime,
             "motion": self.motion,
             "notes": self.notes,
+            "estimate": self.estimate,
         }
 
 
-def pipeline_config(ckpt: Checkpoint) -> PreprocessConfig:
+def load_model(path: str | Path) -> Model:
+    """A checkpoint (``.pt``, ``.safetensors``) or a graph export (beside its ``FILE.json``)."""
+    return load_exported(path) if is_export(path) else load_checkpoint(path)
+
+
+def pipeline_config(ckpt: Model) -> PreprocessConfig:
     """The ``PreprocessConfig`` to extract features for ``ckpt``.
 
     The store's config when the checkpoint records one; otherwise (features made upstream, as
@@ -85,7 +95,7 @@ def select_regime(
     flows: np.ndarray,
     face_frames: Sequence[str],
     segments: Sequence[str],
-    ckpt: Checkpoint,
+    ckpt: Model,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick, by name, the face frames and flow segments the checkpoint's model was trained on.
 
@@ -101,20 +111,16 @@ def select_regime(
     return faces[face_idx], flows[flow_idx]
 
 
-def predict_features(ckpt: Checkpoint, faces: np.ndarray, flows: np.ndarray) -> np.ndarray:
+def predict_features(ckpt: Model, faces: np.ndarray, flows: np.ndarray) -> np.ndarray:
     """Class probabilities (C,) for one sample's model inputs (faces (F,S,S), flows (K,3,R,R));
     with the mirror image's averaged in when the model was trained with ``train.tta_hflip``."""
-    views = [(faces[None], flows[None])]
-    if ckpt.config.get("train", {}).get("tta_hflip"):
-        views.append(mirror(faces[None], flows[None], bool(ckpt.preprocess.get("flow_normalised", True))))
+    run = ckpt.run if isinstance(ckpt, ExportedModel) else Predictor.for_checkpoint(ckpt)
     with torch.no_grad():
-        probs = [
-            ckpt.model.predict(torch.from_numpy(f.copy()), torch.from_numpy(g.copy()))[0] for f, g in views
-        ]
-    return torch.stack(probs).mean(dim=0).numpy().astype(np.float64)
+        probs = run(torch.from_numpy(faces[None].copy()), torch.from_numpy(flows[None].copy()))[0]
+    return probs.numpy().astype(np.float64)
 
 
-def predict_clip_features(ckpt: Checkpoint, clip: Any, frames: dict[str, Any]) -> Prediction:
+def predict_clip_features(ckpt: Model, clip: Any, frames: dict[str, Any]) -> Prediction:
     """Prediction from ``ClipFeatures`` (or a mapping with "faces"/"flows"/"segments")."""
     pre = ckpt.preprocess
     face_size = int(pre.get("face_size", ckpt.spec.face_size))
@@ -138,18 +144,19 @@ def predict_clip_features(ckpt: Checkpoint, clip: Any, frames: dict[str, Any]) -
         frames=frames,
         regime={"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)},
         notes=notes,
+        estimate=ckpt.extra.get("estimate"),
     )
 
 
 def predict_images(
-    checkpoint: str | Path | Checkpoint, onset: str | Path, apex: str | Path, offset: str | Path | None = None
+    checkpoint: str | Path | Model, onset: str | Path, apex: str | Path, offset: str | Path | None = None
 ) -> Prediction:
     """Predict from key-frame images (the offset defaults to the apex image).
 
     The faces are aligned on the onset image, flows computed between the images. Every image
     must hold a face (a face-less apex would still get a class): else ``FaceNotFoundError``.
     """
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint | ExportedModel) else load_model(checkpoint)
     paths = [Path(onset), Path(apex)] + ([Path(offset)] if offset is not None else [])
     frames = read_frames(paths)
     config = pipeline_config(ckpt)
@@ -163,7 +170,7 @@ def predict_images(
 
 
 def predict_video(
-    checkpoint: str | Path | Checkpoint,
+    checkpoint: str | Path | Model,
     video: str | Path,
     work_dir: str | Path | None = None,
     min_motion: float = STILL_MOTION_PX,
@@ -174,7 +181,7 @@ def predict_video(
     the spotted interval's peak motion is below ``min_motion`` the video shows no
     micro-expression and no class is predicted (``Prediction.micro_expression`` False).
     """
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint | ExportedModel) else load_model(checkpoint)
     config = pipeline_config(ckpt)
     with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
         out = Path(work_dir) if work_dir is not None else Path(tmp)
@@ -184,7 +191,10 @@ def predict_video(
     motion = {"peak_motion": info["peak_motion"], "min_motion": info["min_motion"]}
     if clip is None:
         regime = {"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)}
-        return Prediction(None, None, {}, frames, regime, micro_expression=False, motion=motion)
+        estimate = ckpt.extra.get("estimate")
+        return Prediction(
+            None, None, {}, frames, regime, micro_expression=False, motion=motion, estimate=estimate
+        )
     pred = predict_clip_features(ckpt, clip, frames)
     pred.motion = motion
     return pred
@@ -214,8 +224,8 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
             f"{pred.frames.get('offset')}) moves {m['peak_motion']:.2f} px at its peak, below the "
             f"{m['min_motion']:.2f} px of a still face (--min-motion); no class predicted"
         ]
-        return "\n".join(lines + [f"note: {n}" for n in pred.notes])
-    lines = [f"class: {pred.class_name}"]
+        return "\n".join(lines + _estimate_lines(pred.estimate) + [f"note: {n}" for n in pred.notes])
+    lines = [f"class: {pred.class_name}", *_estimate_lines(pred.estimate)]
     lines += [
         f"  p({name}) = {p:.4f}" for name, p in sorted(pred.probabilities.items(), key=lambda kv: -kv[1])
     ]
@@ -229,3 +239,27 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
         )
     lines += [f"note: {n}" for n in pred.notes]
     return "\n".join(lines)
+
+
+def format_estimate(estimate: dict[str, Any]) -> str:
+    """One line: the honest estimate a final model carries, or that it carries none."""
+    if not estimate.get("recorded"):
+        return f"honest estimate: {estimate.get('note', 'no honest estimate recorded')}"
+    o = estimate["overall"]
+    text = (
+        f"honest estimate (the same config under {estimate['split']}, {estimate['protocol']}, "
+        f"{estimate['folds']} folds; run {estimate['run']}): UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}"
+    )
+    if "ensemble" in estimate:
+        m, sd, e = estimate["seed_mean"], estimate["seed_sd"], estimate["ensemble"]
+        text = (
+            f"honest estimate (the same config under {estimate['split']}, {estimate['protocol']}, "
+            f"{estimate['folds']} folds, {len(estimate['seeds'])} seeds; run {estimate['run']}): UF1 "
+            f"{m['uf1']:.4f} ± {sd['uf1']:.4f}  UAR {m['uar']:.4f} ± {sd['uar']:.4f} (mean ± sd over seeds); "
+            f"seed ensemble UF1 {e['uf1']:.4f}  UAR {e['uar']:.4f}"
+        )
+    return text
+
+
+def _estimate_lines(estimate: dict[str, Any] | None) -> list[str]:
+    return [] if estimate is None else [format_estimate(estimate)]
