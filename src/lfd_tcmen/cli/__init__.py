@@ -9,7 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lfd_tcmen.cli import benchmark, compare, data, evaluate, export, predict, prepare, prepare_video, score, train
+from lfd_tcmen.cli import (
+    benchmark,
+    compare,
+    data,
+    evaluate,
+    export,
+    predict,
+    prepare,
+    prepare_video,
+    score,
+    train,
+)
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
