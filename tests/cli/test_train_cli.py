@@ -10,6 +10,7 @@ import pytest
 from lfd_tcmen.cli import main
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import prepare_dataset
 
@@ -114,3 +115,25 @@ def test_composite_list_folds_on_real_data(shared_data, tmp_path, monkeypatch, c
     folds = capsys.readouterr().out.splitlines()
     assert len(folds) == 68
     assert {f.split("/")[0] for f in folds} == {"casme2", "samm", "smic"}
+
+
+def test_final_trains_on_every_subject_and_records_the_loso_estimate(config, tmp_path, capsys):
+    loso, final = tmp_path / "loso", tmp_path / "final"
+    assert main(["train", "--config", str(config), "--out", str(loso), "--no-progress"]) == 0
+    uf1 = json.loads((loso / "metrics.json").read_text())["overall"]["uf1"]
+    base = ["train", "--config", str(config), "--final", "--no-progress"]
+    assert main([*base, "--out", str(final), "--estimate", str(loso)]) == 0
+    model = final / "folds" / "all" / "model.pt"
+    capsys.readouterr()
+    estimate = load_checkpoint(model).extra["estimate"]
+    assert estimate["overall"]["uf1"] == uf1 and estimate["run"] == str(loso.resolve())
+    # without --estimate: a warning, and the checkpoint says so
+    assert main([*base, "--out", str(tmp_path / "bare")]) == 0
+    assert "warning: no honest estimate recorded" in capsys.readouterr().err
+    bare = load_checkpoint(tmp_path / "bare" / "folds" / "all" / "model.pt").extra["estimate"]
+    assert bare["recorded"] is False
+    # a run of another config is refused before training, in one line
+    argv = [*base, "--out", str(tmp_path / "x"), "--estimate", str(loso), "--epochs", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train.epochs: 1 there, 2 here" in err[0] and not (tmp_path / "x").exists()

@@ -12,6 +12,7 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train, model_names
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.features import preprocess_info
+from lfd_tcmen.runs.final import final_config, final_models, read_estimate, record_estimate
 from lfd_tcmen.runs.folds import make_folds, select_folds
 from lfd_tcmen.runs.seeds import run_seeds
 
@@ -62,6 +63,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--list-folds", action="store_true", help="print the fold names, one per line, and exit"
     )
+    parser.add_argument(
+        "--final",
+        action="store_true",
+        help="train the model to deploy: the config on every subject (data.split all), into "
+        "OUT/folds/all/model.pt (default OUT runs/<name>-final)",
+    )
+    parser.add_argument(
+        "--estimate",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="with --final: the finished LOSO/k-fold run folder of the same config whose scores the "
+        "final model records as its honest estimate (shown by predict)",
+    )
     add_worker_options(parser, "folds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -74,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
     if args.model_defaults:
         config = config.with_train(**model_default_train(config.model.name))
     config = config.override(epochs=args.epochs)
+    if args.estimate is not None and not args.final:
+        raise LFDError("--estimate goes with --final")
+    estimate = None
+    if args.final:  # the config on every subject; its honest estimate is checked before training
+        estimate = read_estimate(args.estimate, config) if args.estimate is not None else None
+        config = final_config(config)
     check_worker_options(args, config.train.threads)
     seeds = None if args.seeds is None else seed_list(args.seeds)
     features, path = features_for(config.data, args.config)
@@ -87,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / (
         config.name if config.train.protocol == "honest" else f"{config.name}-{config.train.protocol}"
     )
+    if args.final and args.out is None:
+        out = out.with_name(f"{out.name}-final")
     print(
         f"{config.name}: {config.model.name} on {len(features)} samples, {len(set(features.subjects))} subjects "
         f"({path}); {len(selected)} fold(s); protocol {config.train.protocol}; run folder {out}"
@@ -104,12 +127,32 @@ def run(args: argparse.Namespace) -> int:
     preprocess = preprocess_info(features, config.data)
     if seeds is not None:
         summaries, over_seeds = run_seeds(config, features, out, seeds, preprocess=preprocess, **options)
+        if args.final:
+            _record(final_models(out, seeds), estimate)
         print(format_seeds(over_seeds, out))
         return _report_failures([f for s in summaries for f in s.failed], out)
     summary = run_experiment(config, features, out, preprocess=preprocess, **options)
+    if args.final:
+        _record(final_models(out), estimate)
     if summary.metrics.get("folds_done"):
         print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
     return _report_failures(summary.failed, summary.out_dir)
+
+
+def _record(models: list[Path], estimate: dict | None) -> None:
+    """Write the honest estimate (or that there is none) into the final model(s); say which."""
+    record_estimate(models, estimate)
+    if estimate is None:
+        print(
+            "lfd-tcmen: warning: no honest estimate recorded in the final model; train the same config "
+            "with LOSO first and pass its run folder as --estimate RUN",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"final model(s) {', '.join(map(str, models))} carry the estimate of {estimate['run']}",
+            file=sys.stderr,
+        )
 
 
 def _report_failures(failed: list[dict], out_dir: Path) -> int:
