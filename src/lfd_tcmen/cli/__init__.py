@@ -12,6 +12,7 @@ import sys
 from lfd_tcmen.cli import (
     benchmark,
     compare,
+    config,
     data,
     evaluate,
     export,
@@ -25,7 +26,7 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
 # in help order
-COMMANDS = (data, score, prepare, prepare_video, train, predict, export, evaluate, benchmark, compare)
+COMMANDS = (data, score, prepare, prepare_video, config, train, predict, export, evaluate, benchmark, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:
