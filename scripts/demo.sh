@@ -25,7 +25,7 @@ echo
 echo "== results (runs/demo) =="
 cat runs/demo/folds.md
 echo
-echo "figures: runs/demo/confusion.png runs/demo/curves.png runs/demo/embedding.png"
+echo "figures: runs/demo/confusion.png runs/demo/curves.png runs/demo/embedding.png (all in report.html)"
 echo
 echo "== predict one clip from key-frame images with a fold's model =="
 clip=.demo/synth/CASME2_RAW_selected/sub01/$(ls .demo/synth/CASME2_RAW_selected/sub01 | head -1)
@@ -34,3 +34,4 @@ middle=$(ls "$clip" | grep -E '^img[0-9]+\.jpg$' | sed -E 's/img([0-9]+)\.jpg/\1
 echo "$LFD predict --onset $clip/img$first.jpg --apex $clip/img$middle.jpg --checkpoint runs/demo/folds/casme2__sub01/model.pt"
 "$LFD" predict --onset "$clip/img$first.jpg" --apex "$clip/img$middle.jpg" --checkpoint runs/demo/folds/casme2__sub01/model.pt
 echo "demo finished in $(( $(date +%s) - start )) s"
+echo "report (open it in a browser): $(pwd)/runs/demo/report.html"

@@ -152,6 +152,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     channels_last: bool = False
+    tensorboard: bool = False  # also write TensorBoard event files (needs the tensorboard package)
 
     def __post_init__(self) -> None:
         _choice("train.protocol", self.protocol, PROTOCOLS)

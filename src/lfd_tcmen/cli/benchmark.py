@@ -19,6 +19,7 @@ from lfd_tcmen.cli.common import (
 from lfd_tcmen.cli.prepare import prepare_store
 from lfd_tcmen.config import DataConfig
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.benchmark import run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -137,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
+    print(f"report: {result.out_dir / REPORT}")
     return 0
 
 

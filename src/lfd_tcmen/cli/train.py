@@ -10,6 +10,7 @@ from lfd_tcmen.cli.common import add_worker_options, check_worker_options, featu
 from lfd_tcmen.config import PROTOCOLS, load_config
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train, model_names
+from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.final import final_config, final_models, read_estimate, record_estimate
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         _record(final_models(out), estimate)
     if summary.metrics.get("folds_done"):
         print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
+        print(f"report: {summary.out_dir / REPORT}")
     return _report_failures(summary.failed, summary.out_dir)
 
 

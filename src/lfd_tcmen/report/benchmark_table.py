@@ -14,7 +14,8 @@ from lfd_tcmen.config import HONEST, LEAKY
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import atomic_write_text, write_json
 from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
-from lfd_tcmen.report.plots import plot_bars
+from lfd_tcmen.report.html import write_benchmark_report
+from lfd_tcmen.report.plots import plot_benchmark_bars
 from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.stats import METRICS, holm
 
@@ -169,7 +170,8 @@ def write_reports(
     fingerprint: str,
     protocols: Sequence[str],
 ) -> None:
-    """``table.md`` (with its notes), ``bars.png`` (UF1 and UAR of the measured rows), ``results.json``.
+    """``table.md`` (with its notes), ``bars.png`` (UF1 and UAR of the measured rows), ``results.json``,
+    and ``report.html`` (``report.html``: the page over them).
 
     Seven parameters: where, what (config and rows), and what the notes must state (the folds,
     their total, the data fingerprint, the protocols).
@@ -249,9 +251,13 @@ def write_reports(
     )
     atomic_write_text(out / TABLE, text)
     if measured:
-        plot_bars(
-            measured, ["uf1", "uar"], out / BARS, title=f"{bench.name}: pooled UF1 / UAR", label_key="label"
-        )
+        grouped = [
+            {**r, "group": r["method"] + (f" ({r['variant']})" if r.get("variant") else "")} for r in measured
+        ]
+        plot_benchmark_bars(grouped, out / BARS, title=f"{bench.name}: pooled UF1 / UAR")
+    folds_run = (len(folds), folds_total)
+    linked = [dict(s, run=f"{RUNS_DIR}/{r['method']}__{r['protocol']}") for r, s in zip(rows, shown)]
+    write_benchmark_report(out, bench.name, linked, notes, folds_run)
     write_json(
         out / RESULTS,
         {

@@ -16,11 +16,19 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 DPI = 120
 TSNE_MIN_SAMPLES = 30  # below this, the embedding plot shows PCA only
+
+
+def class_colors(class_names: Sequence[str]) -> list[str]:
+    """The one class palette: class i (in the class order of the FeatureSet, the confusion
+    matrix and metrics.json) gets colour i, as hex, in every figure and on the report page."""
+    cmap = colormaps["tab10" if len(class_names) <= 10 else "tab20"]
+    return [to_hex(cmap(i % cmap.N)) for i in range(len(class_names))]
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
@@ -38,6 +46,9 @@ def _matrix_panel(
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, labels=list(class_names), rotation=45, ha="right")
     ax.set_yticks(ticks, labels=list(class_names))
+    for tick_labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+        for label, color in zip(tick_labels, class_colors(class_names)):
+            label.set_color(color)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -147,10 +158,24 @@ def project_2d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
         return tsne.fit_transform(reduced), "PCA + t-SNE"
 
 
-def _scatter(ax: Any, xy: np.ndarray, groups: Sequence[str], title: str, legend_max: int) -> None:
-    """Scatter the points coloured by group; a legend when there are at most ``legend_max`` groups."""
+def _scatter(
+    ax: Any,
+    xy: np.ndarray,
+    groups: Sequence[str],
+    title: str,
+    legend_max: int,
+    palette: Mapping[str, str] | None = None,
+) -> None:
+    """Scatter the points coloured by group; a legend when there are at most ``legend_max`` groups.
+
+    ``palette``: group name -> colour, in legend order (the classes: ``class_colors``); without
+    it, groups in order of first appearance get tab10/tab20/hsv colours.
+    """
     names = list(dict.fromkeys(groups))
-    if len(names) <= 10:
+    if palette is not None:
+        names = [n for n in palette if n in set(names)]
+        colors = [palette[n] for n in names]
+    elif len(names) <= 10:
         colors = [colormaps["tab10"](i) for i in range(len(names))]
     elif len(names) <= 20:
         colors = [colormaps["tab20"](i) for i in range(len(names))]
@@ -201,7 +226,8 @@ def plot_embedding(
     fig = Figure(figsize=(11, 5))
     left, right = fig.subplots(1, 2)
     _scatter(left, id_xy, [str(s) for s in subjects], f"identity code by subject ({len(set(subjects))})", 12)
-    _scatter(right, mo_xy, [class_names[i] for i in labels], "motion code by class", 20)
+    palette = dict(zip(class_names, class_colors(class_names)))  # the confusion matrix's order
+    _scatter(right, mo_xy, [class_names[i] for i in labels], "motion code by class", 20, palette)
     fig.suptitle(f"{title}: {method} of {n} samples" if title else f"{method} of {n} samples")
     fig.tight_layout()
     return _save(fig, Path(path))
@@ -267,3 +293,65 @@ def _float(value: Any) -> float:
         return float(value) if value is not None else float("nan")
     except (TypeError, ValueError):
         return float("nan")
+
+
+PROTOCOL_STYLE = {  # protocol -> (colour, hatch): the leaky protocol stands out in red, hatched
+    "honest": ("#1f77b4", ""),
+    "honest-nested": ("#2ca02c", ""),
+    "leaky-best-epoch": ("#d62728", "///"),
+}
+
+
+def plot_benchmark_bars(
+    rows: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    metric_keys: Sequence[str] = ("uf1", "uar"),
+    title: str = "",
+) -> Path:
+    """Horizontal bars, one panel per metric: one group per method (its rows' ``group`` key, else
+    ``method``), one bar per protocol in the group, honest above leaky; ``<metric>_std`` as an
+    error bar. Sized for a page: 9 inches wide whatever the row count, ~0.2 inch per bar.
+
+    rows: benchmark rows (``report.benchmark_table``) with ``method``, ``protocol`` and the metrics.
+    """
+    if not rows:
+        raise ValueError("plot_benchmark_bars needs rows")
+    groups = list(dict.fromkeys(str(r.get("group", r["method"])) for r in rows))
+    order = list(PROTOCOL_STYLE) + sorted({r["protocol"] for r in rows} - set(PROTOCOL_STYLE))
+    protocols = [p for p in order if any(r["protocol"] == p for r in rows)]
+    height = 0.8 / len(protocols)
+    fig = Figure(figsize=(9.0, 1.3 + len(groups) * (0.2 * len(protocols) + 0.12)))
+    axes = np.atleast_1d(fig.subplots(1, len(metric_keys), sharey=True, squeeze=False)).ravel()
+    y = np.arange(len(groups))
+    for ax, key in zip(axes, metric_keys):
+        for k, protocol in enumerate(protocols):
+            color, hatch = PROTOCOL_STYLE.get(protocol, ("#7f7f7f", ""))
+            by_group = {str(r.get("group", r["method"])): r for r in rows if r["protocol"] == protocol}
+            values = np.array([_float(by_group.get(g, {}).get(key)) for g in groups])
+            errors = np.array([_float(by_group.get(g, {}).get(f"{key}_std")) for g in groups])
+            ypos = y - 0.4 + height * (k + 0.5)
+            ax.barh(
+                ypos,
+                np.nan_to_num(values),
+                height,
+                xerr=None if np.all(np.isnan(errors)) else np.nan_to_num(errors),
+                color=color,
+                hatch=hatch,
+                edgecolor="white" if hatch else color,
+                label=protocol + (" (LEAKY)" if hatch else ""),
+                capsize=2,
+            )
+            for yy, v, e in zip(ypos, values, np.nan_to_num(errors)):
+                if not np.isnan(v):
+                    ax.text(v + e + 0.01, yy, f"{v:.3f}", va="center", fontsize=7)
+        ax.set_xlim(0, 1.12)
+        ax.set_title(key.upper())
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, labels=groups, fontsize=8)
+    axes[0].invert_yaxis()  # the config's first method on top
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(protocols), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # room for the legend below
+    return _save(fig, path)

@@ -19,12 +19,13 @@ import numpy as np
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.files import atomic_write_text, read_json, write_csv, write_json
-from lfd_tcmen.metrics import confusion_matrix, score_table, summarize
+from lfd_tcmen.metrics import classification_report, confusion_matrix, score_table, summarize
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.heldout import heldout_probe
 from lfd_tcmen.report.plots import plot_confusion, plot_curves, plot_embedding
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name, protocol_label
 from lfd_tcmen.report.probe import CODE_NAMES
+from lfd_tcmen.report.provenance import fold_scope, partial_fields
 from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.training.evaluate import evaluate
@@ -68,6 +69,13 @@ def summarize_run(
         )
     write_csv(run_dir / predictions_name(protocol), rows)
     table = score_table(rows, num_classes=c)
+    scope = fold_scope(len(records), folds_total)
+    label = f"{label}; {scope}" if scope else label
+    cm = confusion_matrix(
+        np.array([r["label"] for r in rows], dtype=np.int64),
+        np.array([r["pred"] for r in rows], dtype=np.int64),
+        c,
+    )
     leakage = _leakage([rec.info.get("identity_leakage") for rec in records])
     metrics: dict[str, Any] = {
         "protocol": protocol,
@@ -77,9 +85,17 @@ def summarize_run(
         "epochs": config.train.epochs,
         "folds_done": len(records),
         "folds_total": folds_total,
+        **partial_fields(len(records), folds_total),
         "class_names": list(features.class_names),
         "overall": table["overall"],
         "per_dataset": table["per_dataset"],
+        "per_class": per_class_scores(cm, features.class_names),
+        "confusion": {
+            "rows": "true class",
+            "columns": "predicted class",
+            "classes": list(features.class_names),
+            "counts": cm.tolist(),
+        },
         "per_fold": per_fold,
         "identity_leakage": leakage,
         "identity_heldout": heldout_probe(records, features, config),
@@ -98,8 +114,24 @@ def summarize_run(
         )
     write_json(run_dir / METRICS, metrics)
     _write_fold_table(run_dir / FOLD_TABLE, per_fold, table, label, config)
-    _write_figures(run_dir, features, config, records, label)
+    _write_figures(run_dir, features, config, records, label, cm)
     return metrics
+
+
+def per_class_scores(cm: np.ndarray, class_names: Sequence[str]) -> list[dict[str, Any]]:
+    """``metrics.classification_report`` of the pooled confusion matrix ``cm`` (C, C), one row per
+    class in the class order, with its true-positive, false-positive and false-negative counts;
+    an undefined score (a class never true or never predicted) is None."""
+    c = len(class_names)
+    truth = np.repeat(np.arange(c), cm.sum(axis=1))
+    preds = np.concatenate([np.repeat(np.arange(c), cm[i]) for i in range(c)])
+    rows = classification_report(truth, preds, c, class_names) if len(truth) else []
+    tp = np.diag(cm)
+    for i, row in enumerate(rows):
+        for key in ("precision", "recall", "f1"):
+            row[key] = None if np.isnan(row[key]) else row[key]
+        row.update(tp=int(tp[i]), fp=int(cm[:, i].sum() - tp[i]), fn=int(cm[i].sum() - tp[i]))
+    return rows
 
 
 UNTESTED_NOTE = (
@@ -115,6 +147,8 @@ def summarize_untested(
     """metrics.json, folds.md and the training curves of a run that tests nothing: what was
     trained and where the model is, and a statement that there is nothing to score."""
     label = protocol_label(config.train.protocol)
+    scope = fold_scope(len(records), folds_total)
+    label = f"{label}; {scope}" if scope else label
     per_fold = [
         {
             "fold": rec.name,
@@ -134,6 +168,7 @@ def summarize_untested(
         "split": config.data.split,
         "folds_done": len(records),
         "folds_total": folds_total,
+        **partial_fields(len(records), folds_total),
         "test_samples": 0,
         "note": UNTESTED_NOTE,
         "models": [str(rec.model_path.relative_to(run_dir)) for rec in records],
@@ -201,10 +236,8 @@ def _write_figures(
     config: ExperimentConfig,
     records: Sequence[FoldRecord],
     label: str,
+    cm: np.ndarray,
 ) -> None:
-    index = np.concatenate([r.test_index for r in records])
-    preds = np.concatenate([r.preds for r in records])
-    cm = confusion_matrix(features.labels[index], preds, features.num_classes)
     plot_confusion(
         cm, features.class_names, run_dir / CONFUSION, title=f"{config.name}: {config.model.name} ({label})"
     )

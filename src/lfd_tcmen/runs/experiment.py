@@ -41,8 +41,11 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import write_json
 from lfd_tcmen.locks import exclusive
 from lfd_tcmen.parallel import Executor, make_executor
+from lfd_tcmen.report.html import write_run_report
 from lfd_tcmen.report.probe import fold_probe
+from lfd_tcmen.report.provenance import now, partial_fields
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
+from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
 from lfd_tcmen.training.epoch import BatchHook
@@ -138,9 +141,12 @@ def run_experiments(
     stopped early holds the same folds for every plan.
     """
     start = time.perf_counter()
+    started = now()
     options = options or RunOptions()
     if not plans:
         raise LFDError("nothing to run: no plan")
+    if any(plan.config.train.tensorboard for plan in plans):
+        require_tensorboard()  # asked for but missing: one line now, not after the training
     folds = [make_folds(features, plan.config.data, plan.config.seed) for plan in plans]
     _refuse_untestable(plans)
     selected = [select_folds(f, options.fold_names) for f in folds]
@@ -151,7 +157,7 @@ def run_experiments(
         with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
             for i, plan in enumerate(plans):
                 for protocol, d in plan.dirs.items():
-                    run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume)
+                    run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume, started)
                     _drop_damaged(d, selected[i], features.num_classes)
             tasks = sorted(
                 (position, i, fold)
@@ -172,6 +178,7 @@ def run_experiments(
                 metrics["failed_folds"] = [{"fold": f["fold"], "error": f["error"]} for f in failed[i]]
                 if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
                     write_json(d / METRICS, metrics)
+                finish_run(d, config, selected[i], metrics)
                 summaries.append(
                     RunSummary(
                         out_dir=d,
@@ -187,6 +194,18 @@ def run_experiments(
                     )
                 )
         return summaries
+
+
+def finish_run(
+    out: Path, config: ExperimentConfig, selected: Sequence[Fold], metrics: dict[str, Any]
+) -> None:
+    """What follows a run folder's metrics: run.json completed (finish time, partial or not), the
+    TensorBoard files when the config asks for them, and report.html."""
+    run_dir.finish_run_info(out, int(metrics.get("folds_done", 0)), int(metrics["folds_total"]))
+    if config.train.tensorboard:
+        done = [f.name for f in selected if run_dir.is_finished(out, f.name)]
+        write_events(out, [(name, run_dir.read_fold_info(out, name).get("history", [])) for name in done])
+    write_run_report(out)
 
 
 def _refuse_untestable(plans: Sequence[RunPlan]) -> None:
@@ -347,4 +366,5 @@ def report_run(
         "model": config.model.name,
         "folds_done": 0,
         "folds_total": folds_total,
+        **partial_fields(0, folds_total),
     }

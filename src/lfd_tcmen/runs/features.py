@@ -48,7 +48,8 @@ def resolve_data_path(
 
 def load_features(data: DataConfig, path: str | Path | None = None) -> FeatureSet:
     """Load the FeatureSet ``data`` describes, from ``path`` (default: ``resolve_data_path(data)``,
-    relative to the working folder); a missing folder raises ``LFDError``."""
+    relative to the working folder); a missing folder raises ``LFDError``. Its absolute path is
+    kept in ``features.meta["path"]``."""
     if path is None:
         path = resolve_data_path(data)
     path = Path(path)
@@ -56,10 +57,13 @@ def load_features(data: DataConfig, path: str | Path | None = None) -> FeatureSe
         hint = " (set LFD_TCMEN_DATA or data.path)" if data.source == "composite" else ""
         raise LFDError(f"data folder not found{hint}", path=path)
     if data.source == "composite":
-        return load_composite(path, face_size=data.face_size, flow_size=data.flow_size)
-    return load_feature_set(
-        path, face_size=data.face_size, flow_size=data.flow_size, flow_norm=data.flow_norm
-    )
+        features = load_composite(path, face_size=data.face_size, flow_size=data.flow_size)
+    else:
+        features = load_feature_set(
+            path, face_size=data.face_size, flow_size=data.flow_size, flow_norm=data.flow_norm
+        )
+    features.meta["path"] = str(path.resolve())  # where the data came from: run.json records it
+    return features
 
 
 def preprocess_info(features: FeatureSet, data: DataConfig) -> dict[str, object]:

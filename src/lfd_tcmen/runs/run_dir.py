@@ -1,10 +1,11 @@
 """The run folder: its identity (config, data fingerprint, model signature) and its fold folders.
 
     RUN/config.yaml                      the config used
-    RUN/run.json                         data fingerprint, sample count, model signature
+    RUN/run.json                         data fingerprint, sample count, model signature, provenance
     RUN/folds/<fold>/model.pt            checkpoint of the kept model
     RUN/folds/<fold>/predictions.csv     the fold's test predictions (none for ``split: all``)
     RUN/folds/<fold>/history.json        per-epoch history, kept epoch, probe, timing
+    RUN/folds/<fold>/history.csv         the per-epoch history as a table
     RUN/folds/<fold>/arrays.npz          test indices, probabilities, identity/motion codes
     RUN/predictions.csv, metrics.json, folds.md, *.png     the reports (``report.summary``)
 
@@ -34,6 +35,7 @@ from lfd_tcmen.files import atomic_write_text, csv_text, plain, publish, write_j
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.report.predictions import prediction_rows
+from lfd_tcmen.report.provenance import now, partial_fields, provenance
 from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.runs.folds import fold_dirname, fold_seed
 from lfd_tcmen.scoring import read_predictions_csv
@@ -43,6 +45,7 @@ CONFIG = "config.yaml"
 RUN_INFO = "run.json"
 FOLDS_DIR = "folds"
 HISTORY = "history.json"
+HISTORY_CSV = "history.csv"
 ARRAYS = "arrays.npz"
 MODEL = "model.pt"
 FOLD_PREDICTIONS = "predictions.csv"
@@ -82,18 +85,24 @@ def _loso_model(config: ExperimentConfig, features: FeatureSet) -> Any:
     return create_model_for(features, config.model.name, config.model.params, subjects)
 
 
-def prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool) -> None:
+def prepare_run_dir(
+    out: Path, config: ExperimentConfig, features: FeatureSet, resume: bool, started: str | None = None
+) -> None:
     """Create or reopen run folder ``out`` for ``config`` on ``features``.
 
     A folder with finished folds needs ``resume``, and then the same config (epochs aside),
     data and model architecture; anything else is an ``LFDError`` naming what differs.
+    run.json gets this call's provenance (``report.provenance``; ``started``: when the call began);
+    ``finish_run_info`` completes it when the reports are written.
     """
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
+    fingerprint = data_fingerprint(features)
     info = {
-        "fingerprint": data_fingerprint(features),
+        "fingerprint": fingerprint,
         "samples": len(features),
         "model_signature": model_signature(config, features),
+        "provenance": provenance(features.meta.get("path"), fingerprint, started=started),
     }
     done = finished_folds(out)
     if done and not resume:
@@ -106,6 +115,23 @@ def prepare_run_dir(out: Path, config: ExperimentConfig, features: FeatureSet, r
         _check_resumable(out, config, info)
     atomic_write_text(out / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_json(out / RUN_INFO, info)
+
+
+def finish_run_info(out: Path, folds_done: int, folds_total: int) -> dict[str, Any]:
+    """Complete run.json once the reports are written: the finish time, the folds the reports
+    cover and, for an incomplete run, ``partial: true`` with "k of N folds". Returns it."""
+    path = out / RUN_INFO
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+    info.pop("partial", None)
+    info.pop("scope", None)
+    if isinstance(info.get("provenance"), dict):
+        info["provenance"]["finished"] = now()
+    info.update(folds_done=folds_done, folds_total=folds_total, **partial_fields(folds_done, folds_total))
+    write_json(path, info)
+    return info
 
 
 def _check_resumable(out: Path, config: ExperimentConfig, info: dict[str, Any]) -> None:
@@ -268,6 +294,7 @@ def save_fold(
             (tmp / FOLD_PREDICTIONS).write_text(csv_text(rows), encoding="utf-8")
         info = _fold_info(result, features, config, fold)
         (tmp / HISTORY).write_text(json.dumps(plain(info), indent=1), encoding="utf-8")
+        (tmp / HISTORY_CSV).write_text(csv_text(history_rows(result.history)), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
         publish(tmp, final, directory=True)
@@ -297,6 +324,24 @@ def _fold_info(
         **({"selection": result.selection} if result.selection else {}),
         "history": result.history,
     }
+
+
+def history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """history.json's per-epoch rows with one header for all: every key any row has, in order of
+    first appearance (a term logged only some epochs is blank in the others)."""
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    return [{k: plain(row.get(k, "")) for k in keys} for row in history]
+
+
+def read_fold_info(run_dir: Path, fold_name: str) -> dict[str, Any]:
+    """A finished fold's history.json; an unreadable one raises ``LFDError``."""
+    path = fold_dir(run_dir, fold_name) / HISTORY
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise LFDError(
+            f"unreadable fold history ({err}); delete the folder to retrain it", path=path
+        ) from err
 
 
 def read_fold(run_dir: Path, fold_name: str) -> FoldRecord:

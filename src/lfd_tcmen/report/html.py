@@ -1,0 +1,295 @@
+"""report.html: one self-contained page for a run folder, and one for a benchmark folder.
+
+    write_run_report(run_dir)            # RUN/report.html from its metrics.json, run.json, figures
+    write_benchmark_report(out, ...)     # OUT/report.html from the benchmark's rows and notes
+
+Built only from the files a run leaves (nothing is retrained or re-evaluated), except the
+scores' 95% intervals: a subject-cluster bootstrap of the run's predictions
+(``stats.score_interval``, subjects resampled within each dataset), recomputed here. The page
+says first whether the protocol is honest or LEAKY and whether the run is partial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import atomic_write_text, read_json
+from lfd_tcmen.report.page import banner, esc, figure, page, section, swatch, table
+from lfd_tcmen.report.plots import class_colors
+from lfd_tcmen.scoring import read_predictions_csv
+from lfd_tcmen.stats import RunPredictions, score_interval
+
+REPORT = "report.html"
+RESAMPLES = 2000  # enough for a 95% interval's second decimal; a second on the largest run
+LEAKY = "leaky-best-epoch"
+PROTOCOL_TEXT = {
+    "honest": "HONEST protocol: fixed epochs and schedule; no fold's test subject was used before "
+    "its one prediction.",
+    "honest-nested": "HONEST (nested) protocol: each fold's epoch was chosen by cross-validation over "
+    "its training subjects; the test subject was never used before its one prediction.",
+    LEAKY: "LEAKY protocol: each fold kept the epoch that scored best on its own test subject's labels "
+    "(the peers' practice). These scores are optimistic and are not an estimate of performance on "
+    "new subjects.",
+}
+
+
+def protocol_banner(protocol: str) -> str:
+    text = PROTOCOL_TEXT.get(protocol, f"protocol {protocol}")
+    return banner("leaky" if protocol == LEAKY else "honest", text)
+
+
+def partial_banner(done: int, total: int) -> str:
+    if done >= total:
+        return ""
+    return banner(
+        "partial",
+        f"PARTIAL RUN: {done} of {total} folds. Every score on this page covers these folds only.",
+    )
+
+
+# ----------------------------------------------------------------------------- the run page
+def write_run_report(run_dir: Path, resamples: int = RESAMPLES) -> Path:
+    """Write ``run_dir/report.html`` from the run's files; returns its path."""
+    metrics = read_json(run_dir / "metrics.json") or {}
+    info = read_json(run_dir / "run.json") or {}
+    protocol = str(metrics.get("protocol", "honest"))
+    done, total = int(metrics.get("folds_done", 0)), int(metrics.get("folds_total", 0))
+    name = f"{metrics.get('name', run_dir.name)}: {metrics.get('model', '')}"
+    parts = [
+        f"<h1>{esc(name)}</h1>",
+        f'<p class="note">Run folder {esc(run_dir.resolve())}</p>',
+        protocol_banner(protocol),
+        partial_banner(done, total),
+    ]
+    if "overall" in metrics:
+        parts += [
+            section("Scores", _scores(run_dir, metrics, resamples)),
+            section("Per class", _per_class(metrics)),
+            section("Confusion matrix", _confusion(metrics) + figure(run_dir / "confusion.png", "confusion")),
+        ]
+    else:
+        parts.append(
+            section("Scores", f"<p>{esc(metrics.get('note', 'No fold finished: nothing scored.'))}</p>")
+        )
+    parts += [
+        section(f"Per fold ({done} of {total} folds)", _per_fold(metrics)),
+        section("Training curves", figure(run_dir / "curves.png", "training curves")),
+    ]
+    if "embedding" in metrics:
+        e = metrics["embedding"]
+        note = f'<p class="note">Codes of the model of fold {esc(e.get("model_of_fold"))}, {esc(e.get("samples"))}.</p>'
+        parts.append(section("Embeddings", note + figure(run_dir / "embedding.png", "embeddings")))
+    parts.append(section("Identity probe", _probes(metrics)))
+    if metrics.get("failed_folds"):
+        parts.append(
+            section("Failed folds", table(metrics["failed_folds"], [("fold", "fold"), ("error", "error")]))
+        )
+    config = (
+        (run_dir / "config.yaml").read_text(encoding="utf-8") if (run_dir / "config.yaml").is_file() else ""
+    )
+    parts += [section("Config", f"<pre>{esc(config)}</pre>"), section("Provenance", _provenance(info))]
+    path = run_dir / REPORT
+    atomic_write_text(path, page(name, [p for p in parts if p]))
+    return path
+
+
+def _scores(run_dir: Path, metrics: Mapping[str, Any], resamples: int) -> str:
+    intervals, why = _intervals(run_dir / str(metrics.get("predictions", "predictions.csv")), resamples)
+    rows = []
+    for dataset, s in [("all", metrics["overall"]), *metrics.get("per_dataset", {}).items()]:
+        ci = intervals.get(dataset, {})
+        row = {"dataset": dataset, "n": s["n"], "accuracy": s["accuracy"]}
+        for m in ("uf1", "uar"):
+            row[m] = s[m]
+            row[f"{m}_ci"] = f"[{ci[m]['ci_low']:.3f}, {ci[m]['ci_high']:.3f}]" if m in ci else "-"
+        rows.append(row)
+    cols = [("dataset", "dataset"), ("n", "n"), ("uf1", "UF1"), ("uf1_ci", "UF1 95% interval")]
+    cols += [("uar", "UAR"), ("uar_ci", "UAR 95% interval"), ("accuracy", "accuracy")]
+    note = (
+        f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). 95% intervals: subject-cluster "
+        f"bootstrap, {resamples:,} resamples of subjects within each dataset."
+        if intervals
+        else f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). No interval: {why}."
+    )
+    return table(rows, cols) + f'<p class="note">{esc(note)}</p>'
+
+
+def _intervals(predictions: Path, resamples: int) -> tuple[dict[str, Any], str]:
+    """dataset ("all" too) -> ``score_interval``; datasets with fewer than 2 subjects have none."""
+    try:
+        rows = read_predictions_csv(predictions).rows
+    except LFDError as err:
+        return {}, f"predictions unreadable ({err.message})"
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_dataset.setdefault(str(r["dataset"]), []).append(r)
+    groups = {"all": rows, **(by_dataset if len(by_dataset) > 1 else {})}
+    out = {}
+    for name, group in groups.items():
+        if len({(r["dataset"], r["subject"]) for r in group}) >= 2:
+            out[name] = score_interval(RunPredictions.from_rows([group]), resamples=resamples)
+    if len(by_dataset) == 1 and "all" in out:  # one dataset: its rows are all the rows
+        out[next(iter(by_dataset))] = out["all"]
+    return out, "fewer than 2 subjects"
+
+
+def _per_class(metrics: Mapping[str, Any]) -> str:
+    rows = metrics.get("per_class") or []
+    colors = class_colors([r["class"] for r in rows])
+    shown = [{**r, "name": swatch(c) + esc(r["class"])} for r, c in zip(rows, colors)]
+    cols = [("name", "class"), ("precision", "precision"), ("recall", "recall"), ("f1", "F1")]
+    cols += [("support", "support"), ("tp", "TP"), ("fp", "FP"), ("fn", "FN")]
+    note = "Colours: the class palette of every figure (the confusion matrix's class order)."
+    return table(shown, cols, raw=("name",)) + f'<p class="note">{note}</p>'
+
+
+def _confusion(metrics: Mapping[str, Any]) -> str:
+    conf = metrics.get("confusion")
+    if not conf:
+        return ""
+    names = conf["classes"]
+    colors = class_colors(names)
+    head = "".join(f"<th>{swatch(c)}{esc(n)}</th>" for n, c in zip(names, colors))
+    body = "".join(
+        f"<tr><th>{swatch(c)}{esc(n)}</th>" + "".join(f'<td class="num">{v}</td>' for v in row) + "</tr>"
+        for n, c, row in zip(names, colors, conf["counts"])
+    )
+    return (
+        f"<table><thead><tr><th>true \\ predicted</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        '<p class="note">Counts pooled over all folds; rows: true class, columns: predicted class.</p>'
+    )
+
+
+def _per_fold(metrics: Mapping[str, Any]) -> str:
+    rows = metrics.get("per_fold") or []
+    keys = [("fold", "fold"), ("n", "n"), ("uf1", "UF1"), ("uar", "UAR"), ("accuracy", "accuracy")]
+    keys += [("epoch", "epoch"), ("n_train", "n train"), ("wall_s", "time (s)")]
+    return table(rows, [k for k in keys if any(k[0] in r for r in rows)])
+
+
+def _probes(metrics: Mapping[str, Any]) -> str:
+    out = []
+    held = metrics.get("identity_heldout") or {}
+    if held.get("available"):
+        rows = [{"code": f"{n} code", **p} for n, p in held["codes"].items()]
+        rows.append({"code": "raw input (reference)", **held["raw_input"]})
+        rows += [{"code": f"untrained {n} (reference)", **p} for n, p in held["untrained"].items()]
+        out.append(
+            "<h3>Held-out subjects: does a code tell who an unseen subject is?</h3>"
+            + table(
+                rows,
+                [("code", "code"), ("retrieval", "same-subject 1-NN retrieval"), ("auc", "verification AUC")],
+            )
+        )
+    elif held:
+        out.append(f"<p>Held-out identity probe: not available ({esc(held.get('reason', ''))}).</p>")
+    leak = metrics.get("identity_leakage") or {}
+    if leak.get("available"):
+        rows = [{"code": f"{n} code", **leak[n]} for n in ("motion", "identity") if n in leak]
+        out.append(
+            f"<h3>Training samples (mean of {leak['folds']} folds)</h3>"
+            + table(rows, [("code", "code"), ("accuracy", "probe accuracy"), ("chance", "chance")])
+            + f'<p class="note">{esc(leak.get("what", ""))}</p>'
+        )
+    elif leak:
+        out.append(f"<p>Training-sample probe: not measured ({esc(leak.get('reason', ''))}).</p>")
+    return "\n".join(out) or "<p>No identity probe in this run.</p>"
+
+
+def _provenance(info: Mapping[str, Any]) -> str:
+    p = info.get("provenance") or {}
+    libs = p.get("libraries") or {}
+    host = p.get("host") or {}
+    commit = p.get("git_commit")
+    rows = [
+        ("package version", p.get("package_version")),
+        (
+            "git commit",
+            f"{commit}{' (uncommitted changes)' if p.get('git_dirty') else ''}"
+            if commit
+            else "none (not a git checkout)",
+        ),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in libs.items())),
+        ("command", " ".join(p.get("command") or [])),
+        ("working folder", p.get("working_dir")),
+        ("started", p.get("started")),
+        ("finished", p.get("finished")),
+        ("host", f"{host.get('cpu_cores')} CPU cores, {host.get('platform')}"),
+        ("data path", p.get("data_path")),
+        ("data fingerprint", info.get("fingerprint")),
+        ("samples", info.get("samples")),
+        ("model signature", info.get("model_signature")),
+        ("folds", f"{info.get('folds_done')} of {info.get('folds_total')}"),
+    ]
+    return table(
+        [{"what": k, "value": "-" if v is None else str(v)} for k, v in rows], [("what", ""), ("value", "")]
+    )
+
+
+# ----------------------------------------------------------------------------- the benchmark page
+def write_benchmark_report(
+    out: Path, name: str, rows: Sequence[Mapping[str, Any]], notes: Sequence[str], folds: tuple[int, int]
+) -> Path:
+    """``out/report.html``: the benchmark's rows (``report.benchmark_table``'s display rows, with
+    ``protocol``, ``run`` = the run folder relative to ``out``), its bar chart and notes.
+    ``folds``: (folds run, folds in the split)."""
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows if r.get("status") != "not run"))
+    banners = [partial_banner(*folds)]
+    if LEAKY in protocols:
+        banners.append(
+            banner(
+                "leaky",
+                "Rows marked LEAKY kept each fold's best epoch on its test subject: optimistic, "
+                "shown only to compare with published figures obtained that way.",
+            )
+        )
+    if any(p != LEAKY for p in protocols):
+        banners.append(
+            banner(
+                "honest",
+                "Rows without that mark are honest: the test subject is never used "
+                "before its one prediction.",
+            )
+        )
+    shown = []
+    for r in rows:
+        row = dict(r)
+        leaky = r.get("protocol") == LEAKY
+        row["protocol_html"] = (
+            f'<span class="leaky-cell">{esc(r["protocol"])} (LEAKY)</span>'
+            if leaky
+            else esc(r.get("protocol", "-"))
+        )
+        report = out / str(r.get("run", "")) / REPORT
+        row["link"] = (
+            f'<a href="{esc(r["run"])}/{REPORT}">run report</a>' if r.get("run") and report.is_file() else ""
+        )
+        shown.append(row)
+    datasets = sorted({k for r in rows for k in r if k.startswith("uf1_") and k not in ("uf1_std",)})
+    cols = [
+        ("method", "method"),
+        ("protocol_html", "protocol"),
+        ("uf1", "UF1"),
+        ("uar", "UAR"),
+        ("accuracy", "accuracy"),
+    ]
+    cols += [(k, f"UF1 {k[4:]}") for k in datasets]
+    cols += [
+        ("vs_reference_uf1", "ΔUF1 vs reference [95% CI], p"),
+        ("folds", "folds"),
+        ("status", "status"),
+        ("link", ""),
+    ]
+    parts = [
+        f"<h1>Benchmark {esc(name)}</h1>",
+        *banners,
+        section("Results", table(shown, cols, raw=("protocol_html", "link"))),
+        section("UF1 and UAR", figure(out / "bars.png", "bar chart")),
+        section("Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"),
+    ]
+    path = out / REPORT
+    atomic_write_text(path, page(f"Benchmark {name}", [p for p in parts if p]))
+    return path

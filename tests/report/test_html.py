@@ -1,0 +1,121 @@
+"""report.html: self-contained, holds the run's numbers, renders in a real browser; the benchmark
+bar chart fits a page; one class order and palette in every figure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+
+from lfd_tcmen.report import plots
+from lfd_tcmen.report.html import write_benchmark_report
+from lfd_tcmen.report.plots import class_colors, plot_benchmark_bars
+from lfd_tcmen.runs.experiment import run_experiment
+from toys import make_config, make_datasets
+
+BROWSER_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished toy run over two datasets (4 subjects, 4 folds, one epoch): its folder."""
+    out = tmp_path_factory.mktemp("html") / "run"
+    features = make_datasets(("casme2", "samm"), subjects=2, per_subject=4)
+    run_experiment(make_config(epochs=1, protocol="leaky-best-epoch"), features, out, progress=False)
+    return out
+
+
+def _numbers(metrics: dict) -> list[str]:
+    """The numbers a reader looks for, as the page writes them (4 decimals)."""
+    shown = [f"{metrics['overall'][m]:.4f}" for m in ("uf1", "uar", "accuracy")]
+    shown += [f"{d['uf1']:.4f}" for d in metrics["per_dataset"].values()]
+    shown += [f"{r['f1']:.4f}" for r in metrics["per_class"] if r["f1"] is not None]
+    shown += [f"{r['uf1']:.4f}" for r in metrics["per_fold"]]
+    return shown
+
+
+def test_report_holds_the_metrics_and_refers_to_nothing_outside(run):
+    page = (run / "report.html").read_text(encoding="utf-8")
+    metrics = json.loads((run / "metrics.json").read_text())
+    for number in _numbers(metrics):
+        assert number in page, number
+    for row in metrics["confusion"]["counts"]:
+        for count in row:
+            assert f'<td class="num">{count}</td>' in page
+    assert not re.search(r"https?://", page)
+    assert not re.search(r"<(script|link)\b", page)
+    assert page.count("data:image/png;base64,") == 3  # confusion, curves, embeddings
+    assert "LEAKY protocol" in page and 'class="banner leaky"' in page
+    assert "95% interval" in page and re.search(r"\[0\.\d{3}, [01]\.\d{3}\]", page)
+    assert "casme2" in page and "samm" in page
+    assert json.loads((run / "run.json").read_text())["fingerprint"] in page
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip(
+            "chromium not installed (Debian: apt-get install -y chromium; `make test` tries it); "
+            "the browser check of report.html is skipped"
+        )
+    return found
+
+
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    browser = _chromium()
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    url = (run / "report.html").resolve().as_uri()
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [*flags, "--window-size=1200,1600", f"--screenshot={shot}", url],
+        capture_output=True,
+        timeout=BROWSER_TIMEOUT_S,
+    )
+    assert shot.is_file(), done.stderr.decode(errors="replace")[-2000:]
+    image = cv2.imread(str(shot), cv2.IMREAD_GRAYSCALE)
+    assert image is not None and image.shape[1] == 1200
+    assert float(image.std()) > 10, "the screenshot is blank"
+    assert (image < 100).mean() > 0.005  # dark pixels: text and figures were drawn
+    dom = subprocess.run(
+        [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S
+    ).stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    for number in _numbers(metrics):
+        assert number in dom, number
+    assert "LEAKY protocol" in dom
+
+
+def test_benchmark_bars_fit_a_page_with_protocols_grouped_per_method(tmp_path):
+    rows = [
+        {"method": f"method_{i:02d}_with_a_long_name", "protocol": p, "uf1": 0.5 + i / 100, "uar": 0.4}
+        for i in range(14)
+        for p in ("honest", "leaky-best-epoch")
+    ]
+    path = plot_benchmark_bars(rows, tmp_path / "bars.png", title="28 rows")
+    height, width = cv2.imread(str(path)).shape[:2]
+    assert width <= 1200 and height > width / 2  # grows down, not sideways (was 3804x492)
+    page = write_benchmark_report(
+        tmp_path, "toy", [{**r, "status": "done", "folds": "2/4"} for r in rows], ["a note"], (2, 4)
+    ).read_text()
+    assert "2 of 4 folds" in page and "leaky-best-epoch (LEAKY)" in page
+    assert page.count("data:image/png;base64,") == 1 and not re.search(r"https?://", page)
+
+
+def test_one_class_palette_in_the_confusion_matrix_and_the_embedding(run, monkeypatch):
+    """The embedding's class colours follow the class order, whatever order samples come in."""
+    seen = {}
+
+    def record(ax, xy, groups, title, legend_max, palette=None):
+        seen[title] = palette
+
+    names = ["negative", "positive", "surprise"]
+    codes = np.random.default_rng(0).normal(size=(6, 4))
+    labels = np.array([2, 1, 0, 2, 1, 0])  # "surprise" first
+    monkeypatch.setattr(plots, "_scatter", record)
+    plots.plot_embedding(codes, codes, list("aabbcc"), labels, names, run / "e.png")
+    assert list(seen["motion code by class"].items()) == list(zip(names, class_colors(names)))
