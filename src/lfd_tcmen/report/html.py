@@ -110,7 +110,8 @@ def _scores(run_dir: Path, metrics: Mapping[str, Any], resamples: int) -> str:
     cols += [("uar", "UAR"), ("uar_ci", "UAR 95% interval"), ("accuracy", "accuracy")]
     note = (
         f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). 95% intervals: subject-cluster "
-        f"bootstrap, {resamples:,} resamples of subjects within each dataset."
+        f"bootstrap, {resamples:,} resamples of the {intervals['all']['subjects']} subjects within each "
+        "dataset."
         if intervals
         else f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). No interval: {why}."
     )
