@@ -32,8 +32,18 @@ LAYERS = [
     ("inference",),
     ("cli", "__main__"),
 ]
-# Deliberately deferred third-party imports: heavy, and needed by a few paths only.
-DEFERRABLE = {"ray", "dlib", "sklearn", "matplotlib", "threadpoolctl", "openpyxl", "xlrd"}
+# Deliberately deferred third-party imports: heavy or optional, and needed by a few paths only.
+DEFERRABLE = {
+    "ray",
+    "dlib",
+    "sklearn",
+    "matplotlib",
+    "threadpoolctl",
+    "openpyxl",
+    "xlrd",
+    "safetensors",
+    "onnxruntime",
+}
 
 
 def _modules() -> dict[str, Path]:

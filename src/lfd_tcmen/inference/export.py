@@ -36,7 +36,7 @@ from lfd_tcmen.version import __version__
 GRAPHS = ("torchscript", "exported", "onnx")  # formats holding a graph, run by ``ExportedModel``
 FORMATS = (*GRAPHS, "safetensors")
 SUFFIXES = {"torchscript": ".ts", "exported": ".pt2", "onnx": ".onnx", "safetensors": ".safetensors"}
-OPTIONAL = {"onnx": "onnx", "safetensors": "safetensors"}  # format -> package it needs
+OPTIONAL = {"onnx": "onnx", "safetensors": "safetensors"}  # format -> the package it needs
 FLOW_CHANNELS = ("u", "v", "optical strain")
 
 

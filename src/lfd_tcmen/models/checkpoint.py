@@ -181,8 +181,8 @@ def _safetensors_bytes(payload: Mapping[str, Any]) -> bytes:
 
 def _read_safetensors(path: Path) -> dict[str, Any]:
     try:
-        from safetensors import SafetensorError
-        from safetensors.torch import load
+        from safetensors import SafetensorError  # optional dependency: only for .safetensors files
+        from safetensors.torch import load  # optional dependency, as above
     except ImportError:
         raise LFDError(
             "reading .safetensors needs the safetensors package (pip install safetensors)"
