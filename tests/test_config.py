@@ -103,3 +103,36 @@ def test_a_config_that_is_not_utf8_is_one_clear_error(tmp_path):
     path.write_bytes("name: caf\u00e9\n".encode("latin-1"))
     with pytest.raises(LFDError, match=r"c.yaml: cannot read config: not UTF-8 text \(byte 9\)"):
         load_config(path)
+
+
+def test_yaml_numbers_without_a_dot_are_floats(tmp_path):
+    """PyYAML (YAML 1.1) reads ``2e-3`` as a string; the project's loader reads it as 0.002,
+    in model.params too (they go to the model as they are)."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "model: {name: lfd_tcmen, params: {w_orth: 1e-2}}\ntrain: {lr: 2e-3, weight_decay: 1E-4}\n"
+    )
+    cfg = load_config(path)
+    assert (cfg.train.lr, cfg.train.weight_decay) == (0.002, 0.0001)
+    assert cfg.model.params == {"w_orth": 0.01}
+    # a number given as a string (from_dict callers) is read; anything else is a clear error
+    assert ExperimentConfig.from_dict({"train": {"lr": "5e-4"}}).train.lr == 0.0005
+    with pytest.raises(LFDError, match=r"train.lr: expected a number \(e.g. 0.002 or 2e-3\), got 'fast'"):
+        ExperimentConfig.from_dict({"train": {"lr": "fast"}})
+
+
+def test_set_overrides_are_checked_like_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\ntrain: {lr: 0.001, epochs: 3}\nmodel: {name: lfd_tcmen, params: {w_orth: 1}}\n")
+    cfg = load_config(path, ["train.lr=2e-3", "model.params.w_orth=0", "seed=5", "train.hflip=false"])
+    assert (cfg.train.lr, cfg.model.params["w_orth"], cfg.seed, cfg.train.hflip) == (0.002, 0, 5, False)
+    assert cfg.train.epochs == 3  # the rest is the file's
+    with pytest.raises(LFDError, match="unknown key.*train.lrr") as err:
+        load_config(path, ["train.lrr=1"])
+    assert err.value.path == "--set"
+    with pytest.raises(LFDError, match="train.epochs: expected an integer"):
+        load_config(path, ["train.epochs=many"])
+    with pytest.raises(LFDError, match="KEY=VALUE"):
+        load_config(path, ["train.lr"])
+    with pytest.raises(LFDError, match="--set name.x: name is not a mapping"):
+        load_config(path, ["name.x=1"])

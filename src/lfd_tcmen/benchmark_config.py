@@ -35,12 +35,12 @@ cannot change the data or the seed, so every run sees the same folds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import HONEST, LEAKY, PROTOCOLS, ExperimentConfig, read_yaml
+from lfd_tcmen.config import HONEST, LEAKY, PROTOCOLS, ExperimentConfig, apply_overrides, read_yaml
 from lfd_tcmen.data.datasets import dataset_names
 from lfd_tcmen.data.protocols import protocol_names
 from lfd_tcmen.errors import LFDError
@@ -123,6 +123,7 @@ class BenchmarkConfig:
     source: str = "<benchmark>"
     reference: str | None = None  # the method every row is compared with (paired bootstrap)
     prepare: Prepare | None = None  # how the feature store at data.path is made from raw frames
+    overrides: tuple[str, ...] = ()  # --set KEY=VALUE items, applied to every run's config
 
     def method(self, name: str) -> Method:
         for m in self.methods:
@@ -154,7 +155,18 @@ class BenchmarkConfig:
             "model": {"name": m.model, "params": dict(m.params)},
             "train": train,
         }
+        if self.overrides:  # over the method's settings; the protocol stays the one asked for
+            raw = apply_overrides(raw, self.overrides)
+            raw["train"]["protocol"] = protocol
+            return ExperimentConfig.from_dict(raw, source="--set")
         return ExperimentConfig.from_dict(raw, source=self.source)
+
+    def with_overrides(self, overrides: Sequence[str]) -> BenchmarkConfig:
+        """The benchmark with ``--set`` items over every run's config, each run checked now."""
+        bench = replace(self, overrides=tuple(overrides))
+        for m in bench.methods:
+            bench.experiment(m.name, bench.protocols[0])
+        return bench
 
 
 def load_benchmark(path: str | Path) -> BenchmarkConfig:
@@ -284,7 +296,9 @@ def _prepare(raw: Any, source: str) -> Prepare | None:
         raise LFDError(f"prepare: unknown key(s) {', '.join(unknown)}", path=source)
     dataset, protocol = str(raw["dataset"]), str(raw["protocol"])
     if dataset not in dataset_names():
-        raise LFDError(f"prepare.dataset: unknown {dataset!r}; known: {', '.join(dataset_names())}", path=source)
+        raise LFDError(
+            f"prepare.dataset: unknown {dataset!r}; known: {', '.join(dataset_names())}", path=source
+        )
     if protocol not in protocol_names():
         raise LFDError(
             f"prepare.protocol: unknown {protocol!r}; known: {', '.join(protocol_names())}", path=source

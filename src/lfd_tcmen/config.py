@@ -14,9 +14,11 @@ Nothing here reads the environment; paths are resolved by the caller.
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -243,6 +245,23 @@ class ExperimentConfig:
         return cfg
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``2e-3`` and ``1E5`` as floats (YAML 1.2) rather than strings
+    (YAML 1.1 wants a dot: ``2.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """``text`` read as YAML by the project's loader (``yaml.YAMLError`` when malformed)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:
     """The mapping in YAML file ``path`` ({} when empty); a problem raises ``LFDError`` naming it."""
     try:
@@ -252,7 +271,7 @@ def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise LFDError(f"cannot read {what}: not UTF-8 text (byte {err.start})", path=path) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         row = None if mark is None else mark.line + 1
@@ -260,10 +279,45 @@ def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:
     return {} if raw is None else raw
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read an ``ExperimentConfig`` from YAML; any problem raises ``LFDError`` naming the file."""
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read an ``ExperimentConfig`` from YAML; any problem raises ``LFDError`` naming the file.
+
+    overrides: ``KEY=VALUE`` items (``train.lr=2e-3``, ``model.params.w_orth=0``) applied over the
+    file, each value read as YAML; checked like the file (errors name ``--set``).
+    """
     path = Path(path)
-    return ExperimentConfig.from_dict(read_yaml(path), source=path)
+    raw = read_yaml(path)
+    config = ExperimentConfig.from_dict(raw, source=path)
+    if not overrides:
+        return config
+    return ExperimentConfig.from_dict(apply_overrides(raw, overrides), source="--set")
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A copy of the nested mapping ``raw`` with each ``a.b.c=value`` set (value read as YAML;
+    missing mappings on the way are created). A malformed item raises ``LFDError``."""
+    out = copy.deepcopy(dict(raw))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise LFDError(f"--set expects KEY=VALUE with a dotted KEY (train.lr=0.002), got {item!r}")
+        try:
+            value = parse_yaml(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, Mapping):
+                raise LFDError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a mapping")
+            else:
+                child = node[part] = dict(child)
+            node = child
+        node[parts[-1]] = value
+    return out
 
 
 def save_config(config: ExperimentConfig, path: str | Path) -> None:
@@ -320,14 +374,27 @@ def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
             raise LFDError(f"{key}: expected an integer, got {value!r}", path=source)
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise LFDError(f"{key}: expected a number, got {value!r}", path=source)
-        return float(value)
+        return _number(key, value, source)
     if hint is str:
         if not isinstance(value, str):
             raise LFDError(f"{key}: expected a string, got {value!r}", path=source)
         return value
     return value
+
+
+def _number(key: str, value: Any, source: str | Path) -> float:
+    """A float setting: a number, or a string that reads as a finite one (``"2e-3"``)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise LFDError(f"{key}: expected a number (e.g. 0.002 or 2e-3), got {value!r}", path=source)
+        return number
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LFDError(f"{key}: expected a number (e.g. 0.002 or 2e-3), got {value!r}", path=source)
+    return float(value)
 
 
 GRID_TRAIN_KEYS = ("lr", "weight_decay", "batch_size")

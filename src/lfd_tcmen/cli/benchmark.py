@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lfd_tcmen.benchmark_config import BenchmarkConfig, load_benchmark
 from lfd_tcmen.cli.common import (
+    add_set_option,
     add_worker_options,
     at_least_one,
     check_worker_options,
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default results/<name>)")
     parser.add_argument("--data", type=Path, default=None, help="data folder (overrides data.path)")
+    add_set_option(parser, " over every method's settings")
     parser.add_argument(
         "--root",
         type=Path,
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         raise LFDError("give both --root and --annotations (to prepare the feature store), or neither")
     if args.seeds is not None:
         bench = replace(bench, seeds=seed_list(args.seeds))
+    if args.overrides:
+        bench = bench.with_overrides(args.overrides)
     at_least_one(args.resamples, "--resamples")
     methods = names(args.methods, "--methods")
     for name in methods or []:

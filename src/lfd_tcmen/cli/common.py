@@ -68,12 +68,30 @@ def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]
     A relative ``data.path`` is looked up from the working folder, then from the folder above
     the config's (the repository root for ``configs/*.yaml``).
     """
-    bases = [Path.cwd(), config_path.resolve().parent.parent]
+    path = locate_data(data, config_path, [Path.cwd(), config_path.resolve().parent.parent])
+    return load_features(data, path), path
+
+
+def locate_data(data: DataConfig, config_path: Path, bases: list[Path]) -> Path:
+    """Where a config's data is: a relative ``data.path`` from the first of ``bases`` where it
+    exists (else the first), a null composite path from ``$LFD_TCMEN_DATA`` or ``../shared/data``."""
     try:
-        path = resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
+        return resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
     except LFDError as err:  # a data section that names no data: the config file is at fault
         raise LFDError(err.message, err.path or config_path, err.row) from None
-    return load_features(data, path), path
+
+
+def add_set_option(parser: argparse.ArgumentParser, scope: str = "") -> None:
+    """``--set KEY=VALUE`` (repeatable): one config value over the YAML's (``load_config``)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="override one config value, e.g. train.lr=0.002 or model.params.w_orth=0 (repeatable; the "
+        f"value is read as YAML and checked like the file){scope}; the run folder's config.yaml records it",
+    )
 
 
 def add_worker_options(parser: argparse.ArgumentParser, what: str) -> None:

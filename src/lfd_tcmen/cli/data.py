@@ -10,7 +10,8 @@ from pathlib import Path
 
 from lfd_tcmen.cli.common import add_corrections_option, warnings_as_lines
 from lfd_tcmen.data.corrections import CorrectionLog
-from lfd_tcmen.data.datasets import load_samples
+from lfd_tcmen.data.datasets import dataset_description, dataset_names, dataset_protocols, load_samples
+from lfd_tcmen.data.protocols import get_protocol, protocol_names
 from lfd_tcmen.data.summary import format_summary, summarize
 from lfd_tcmen.data.synthetic import (
     FRAMES_DIR,
@@ -22,8 +23,16 @@ from lfd_tcmen.data.synthetic import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="inspect datasets, write a synthetic dataset")
+    parser = subparsers.add_parser("data", help="list datasets, inspect one, write a synthetic one")
     actions = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
+    datasets = actions.add_parser(
+        "datasets",
+        help="the dataset loaders (--dataset names) and the label protocols (--protocol names)",
+        description="List every dataset loader with the protocols written for it, then every protocol "
+        "with its classes. A protocol applies to any dataset whose emotion words it knows.",
+    )
+    datasets.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     summary = actions.add_parser(
         "summary",
@@ -32,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "subjects and samples per class under a protocol.",
     )
     summary.add_argument(
-        "--dataset", required=True, help="dataset loader name (casme2, samm, smic, casme3, ...)"
+        "--dataset",
+        required=True,
+        help="dataset loader name (casme2, samm, smic, casme3, ...; see `lfd-tcmen data datasets`)",
     )
     summary.add_argument("--annotations", required=True, type=Path, help="coding sheet, csv or label folder")
     summary.add_argument(
@@ -79,9 +90,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data_command == "datasets":
+        return _datasets(args)
     if args.data_command == "summary":
         return _summary(args)
     return _synth(args)
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    loaders = {
+        name: {"description": dataset_description(name), "protocols": dataset_protocols(name)}
+        for name in dataset_names()
+    }
+    protocols = {
+        name: {"classes": list(p.class_names), "description": p.description}
+        for name, p in ((n, get_protocol(n)) for n in protocol_names())
+    }
+    if args.json:
+        print(json.dumps({"datasets": loaders, "protocols": protocols}, indent=2))
+        return 0
+    print("datasets (--dataset), with their protocols:")
+    for name, d in loaders.items():
+        print(f"  {name:<9} {d['description']}")
+        print(f"  {'':<9} protocols: {', '.join(d['protocols']) or '(none named after it)'}")
+    print("\nprotocols (--protocol):")
+    for name, p in protocols.items():
+        print(
+            f"  {name:<16} {', '.join(p['classes'])}"
+            + (f"  ({p['description']})" if p["description"] else "")
+        )
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:

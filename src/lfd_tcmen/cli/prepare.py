@@ -17,6 +17,7 @@ from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import json_text
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_preprocess_config
 from lfd_tcmen.preprocess.store import PrepareReport, export_uvs28_pngs, prepare_dataset
@@ -33,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "listed with their file and reason."
         ),
     )
-    parser.add_argument("--dataset", required=True, help="dataset loader name (see `lfd-tcmen data`)")
+    parser.add_argument(
+        "--dataset", required=True, help="dataset loader name (see `lfd-tcmen data datasets`)"
+    )
     parser.add_argument("--root", required=True, type=Path, help="dataset folder holding the frames")
     parser.add_argument(
         "--annotations",
@@ -43,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="the dataset's annotation file (DFME: one per part, all into one store)",
     )
-    parser.add_argument("--protocol", required=True, help="label protocol, e.g. casme2-5class")
+    parser.add_argument(
+        "--protocol", required=True, help="label protocol, e.g. casme2-5class (see `lfd-tcmen data datasets`)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="feature store folder")
     add_worker_options(parser, "clips")
     parser.add_argument("--config", type=Path, default=None, help="YAML with preprocess settings")
@@ -56,13 +61,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also write each onset->apex flow as the peers' 28x28 (u, v, strain) PNG into DIR",
     )
     add_corrections_option(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (counts, skipped samples, corrections, manifest) instead of text",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_worker_options(args)
     config = read_preprocess_config(args.config)
-    prepare_store(
+    report, log = prepare_store(
         args.dataset,
         args.annotations,
         args.root,
@@ -74,11 +84,31 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         corrections=not args.no_corrections,
+        text=not args.json,
     )
-    if args.export_uvs28 is not None:
-        written = export_uvs28_pngs(args.out, args.export_uvs28)
+    written = None if args.export_uvs28 is None else export_uvs28_pngs(args.out, args.export_uvs28)
+    if args.json:
+        print(json_text(prepare_json(report, log, written)).rstrip())
+    elif written is not None:
         print(f"wrote {len(written)} uvs28 PNGs to {args.export_uvs28}")
     return 0
+
+
+def prepare_json(report: PrepareReport, log: CorrectionLog, uvs28: list[Path] | None = None) -> dict:
+    """What ``prepare --json`` prints: the text report's counts and lists, as data."""
+    return {
+        "out": report.out_dir,
+        "manifest": report.manifest,
+        "config_digest": report.digest,
+        "total": report.total,
+        "prepared": report.prepared,
+        "computed": report.computed,
+        "reused": report.reused,
+        "skipped": report.skipped,
+        "recomputed": report.recomputed,
+        "corrections": log.to_dict(),
+        **({} if uvs28 is None else {"uvs28": [str(p) for p in uvs28]}),
+    }
 
 
 def prepare_store(
@@ -93,18 +123,20 @@ def prepare_store(
     engine: str = "process",
     ray_address: str | None = None,
     corrections: bool = True,
-) -> PrepareReport:
+    text: bool = True,
+) -> tuple[PrepareReport, CorrectionLog]:
     """``lfd-tcmen prepare`` (also run by ``benchmark --root``): the samples of every annotation
     file (DFME ships one per part) into the store ``out``, resumably; the report on stdout, each
     problem as a warning line on stderr. No sample prepared is an error. ``corrections``: apply
-    the packaged annotation corrections (reported, and recorded in the manifest) or not."""
+    the packaged annotation corrections (reported, and recorded in the manifest) or not.
+    ``text`` False: nothing on stdout (``--json`` prints the returned report and log instead)."""
     samples = []
     log = CorrectionLog(enabled=corrections)
     # a missing frame or clip folder skips that sample (reported at the end), not the whole run
     with deferred_frame_errors(), warnings_as_lines():
         for path in annotations:
             samples += load_samples(dataset, path, root=root, protocol=protocol, corrections=log)
-    if log.worth_reporting():
+    if text and log.worth_reporting():
         print(log.format())
     if not samples:
         raise LFDError(f"no sample of dataset {dataset} under protocol {protocol}", annotations[0])
@@ -118,10 +150,12 @@ def prepare_store(
         ray_address=ray_address,
         annotation_corrections=log.manifest_entry(),
     )
-    print(report.format(problems=False))
+    if text:
+        print(report.format(problems=False))
     for problem in report.problems():  # on stderr, like every line a user must not miss
         print(f"lfd-tcmen: warning: {problem}", file=sys.stderr)
     if report.prepared == 0:
         raise LFDError(f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", out)
-    print(f"manifest: {report.manifest}", file=sys.stdout)
-    return report
+    if text:
+        print(f"manifest: {report.manifest}", file=sys.stdout)
+    return report, log

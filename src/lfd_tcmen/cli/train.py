@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_worker_options, check_worker_options, features_for, names, seed_list
+from lfd_tcmen.cli.common import (
+    add_set_option,
+    add_worker_options,
+    check_worker_options,
+    features_for,
+    names,
+    seed_list,
+)
 from lfd_tcmen.config import PROTOCOLS, load_config
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.files import json_text
 from lfd_tcmen.models import model_default_train, model_names
 from lfd_tcmen.report.html import REPORT
-from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.experiment import RunSummary, run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.final import final_config, final_models, read_estimate, record_estimate
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -45,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the seed ensemble (OUT/ensemble/) and mean and sd over seeds (OUT/seeds.json)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs")
+    add_set_option(parser)
     parser.add_argument(
         "--protocol",
         choices=PROTOCOLS,
@@ -80,11 +90,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_worker_options(parser, "folds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (run folder, metrics or per-seed scores, failures) "
+        "instead of the text summary",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config).override(seed=args.seed, protocol=args.protocol, model=args.model)
+    config = load_config(args.config, args.overrides).override(
+        seed=args.seed, protocol=args.protocol, model=args.model
+    )
     if args.model is not None and args.model not in model_names():
         raise LFDError(f"unknown model {args.model!r}; known: {', '.join(model_names())}")
     if args.model_defaults:
@@ -101,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
     features, path = features_for(config.data, args.config)
     folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
-        for fold in folds:
-            print(fold.name)
+        print(json.dumps([f.name for f in folds]) if args.json else "\n".join(f.name for f in folds))
         return 0
     fold_names = names(args.folds, "--folds")
     selected = select_folds(folds, fold_names)  # bad names fail before any work
@@ -130,12 +147,14 @@ def run(args: argparse.Namespace) -> int:
         summaries, over_seeds = run_seeds(config, features, out, seeds, preprocess=preprocess, **options)
         if args.final:
             _record(final_models(out, seeds), estimate)
-        print(format_seeds(over_seeds, out))
+        print(json_text({"out": out, **over_seeds}).rstrip() if args.json else format_seeds(over_seeds, out))
         return _report_failures([f for s in summaries for f in s.failed], out)
     summary = run_experiment(config, features, out, preprocess=preprocess, **options)
     if args.final:
         _record(final_models(out), estimate)
-    if summary.metrics.get("folds_done"):
+    if args.json:
+        print(json_text(summary_json(summary)).rstrip())
+    elif summary.metrics.get("folds_done"):
         print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
         print(f"report: {summary.out_dir / REPORT}")
     return _report_failures(summary.failed, summary.out_dir)
@@ -155,6 +174,18 @@ def _record(models: list[Path], estimate: dict | None) -> None:
             f"final model(s) {', '.join(map(str, models))} carry the estimate of {estimate['run']}",
             file=sys.stderr,
         )
+
+
+def summary_json(summary: RunSummary) -> dict:
+    """What ``train --json`` prints: where the run is, its metrics, what was kept and what failed."""
+    return {
+        "out": summary.out_dir,
+        "wall_s": summary.wall_s,
+        "folds_trained": sorted(summary.folds_trained),
+        "folds_kept": sorted(summary.folds_kept),
+        "failed": [{"fold": f["fold"], "error": f["error"]} for f in summary.failed],
+        "metrics": summary.metrics,
+    }
 
 
 def _report_failures(failed: list[dict], out_dir: Path) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lfd_tcmen.data import loaders  # noqa: F401  (the loaders register themselves)
 from lfd_tcmen.data.corrections import CorrectionLog, collecting
-from lfd_tcmen.data.protocols import apply_protocol
+from lfd_tcmen.data.protocols import apply_protocol, protocol_names
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import LOADERS
 from lfd_tcmen.errors import LFDError
@@ -18,6 +18,18 @@ from lfd_tcmen.errors import LFDError
 
 def dataset_names() -> list[str]:
     return LOADERS.names()
+
+
+def dataset_description(dataset: str) -> str:
+    """The first line of ``dataset``'s loader docstring: what it reads."""
+    return (LOADERS.get(dataset).__doc__ or "").strip().splitlines()[0]
+
+
+def dataset_protocols(dataset: str) -> list[str]:
+    """The protocols named after ``dataset`` (``casme2-5class`` for casme2; ``casme3-*`` also for
+    casme3c). Any protocol applies to any dataset whose emotion words it knows; these are the
+    ones written for it."""
+    return [p for p in protocol_names() if dataset.startswith(p.split("-", 1)[0])]
 
 
 def load_samples(

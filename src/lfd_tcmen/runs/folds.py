@@ -45,15 +45,16 @@ def make_folds(features: FeatureSet, data: DataConfig, seed: int = 0) -> list[Fo
 def select_folds(folds: Sequence[Fold], names: Sequence[str] | None) -> list[Fold]:
     """The folds named in ``names`` (in the run's fold order); None or empty selects all.
 
-    A LOSO fold may also be named by its bare subject ("sub01") when that is unambiguous.
+    A fold may be named as printed ("casme2/sub01") or as its folder ("casme2__sub01"); a LOSO
+    fold also by its bare subject ("sub01") when that is unambiguous.
     """
     if not names:
         return list(folds)
-    by_name = {f.name: f for f in folds}
+    by_name = {f.name: f for f in folds} | {fold_dirname(f.name): f for f in folds}
     chosen: set[str] = set()
     for name in names:
         if name in by_name:
-            chosen.add(name)
+            chosen.add(by_name[name].name)
             continue
         matches = [f.name for f in folds if f.name.split("/", 1)[-1] == name]
         if len(matches) == 1:
