@@ -22,17 +22,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.subjects import canonical_subject, qualified_subject
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.progress import progress_bar
 
 GT_FILE = "combined_3class_gt.csv"
 FLOW_DIR = "flow_uvos_28"
@@ -186,7 +185,7 @@ def load_composite(
     n = len(entries)
     faces = np.empty((n, 1, face_size, face_size), dtype=np.float32)
     flows = np.empty((n, 1, 3, flow_size, flow_size), dtype=np.float32)
-    for i, entry in enumerate(tqdm(entries, desc="composite", disable=not progress, file=sys.stderr)):
+    for i, entry in enumerate(progress_bar(entries, desc="composite", disable=not progress)):
         faces[i, 0] = read_face(entry.face, face_size)
         flows[i, 0] = read_flow(entry.flow, flow_size)
     return FeatureSet(

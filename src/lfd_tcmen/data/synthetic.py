@@ -25,13 +25,11 @@ The renderer is ``synthetic_clips``; the faces and their actions are ``synthetic
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 # the layouts register themselves on import
 from lfd_tcmen.data import (  # noqa: F401
@@ -46,6 +44,7 @@ from lfd_tcmen.data.synthetic_casme2 import FRAMES_DIR, HEADER, SHEET_NAME
 from lfd_tcmen.data.synthetic_clips import EMOTIONS, Motion, draw_motion, draw_subject, write_frames
 from lfd_tcmen.data.synthetic_layout import LAYOUTS, Layout, Placement, RenderedClip, objective_class
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.progress import progress_bar
 
 __all__ = [
     "EMOTIONS",
@@ -107,12 +106,8 @@ def render_layout(
     out.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder is named, not a clip under it
     clips: list[RenderedClip] = []
     emotion_order = np.random.default_rng([seed]).permutation(len(EMOTIONS))
-    with tqdm(
-        total=subjects * clips_per_subject,
-        desc="synthetic clips",
-        unit="clip",
-        file=sys.stderr,
-        disable=not progress,
+    with progress_bar(
+        total=subjects * clips_per_subject, desc="synthetic clips", unit="clip", disable=not progress
     ) as bar:
         for s in range(subjects):
             rng = np.random.default_rng([seed, s])

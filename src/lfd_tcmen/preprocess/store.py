@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import sys
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.protocols import get_protocol
@@ -38,6 +36,7 @@ from lfd_tcmen.parallel import ENGINES, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.flow import export_uvs28
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
+from lfd_tcmen.progress import progress_bar
 
 MANIFEST = "manifest.json"
 FLOW_NORMS = ("minmax", "none")
@@ -244,7 +243,7 @@ def prepare_dataset(
             seen.add(name)
             entries.append(entry)
         reused = sum(1 for e in entries if e["status"] == "ok")
-        bar = tqdm(total=len(jobs), desc="prepare", unit="clip", disable=not progress, file=sys.stderr)
+        bar = progress_bar(total=len(jobs), desc="prepare", unit="clip", disable=not progress)
         try:
             for i, result in _run(samples, jobs, config, workers, engine, ray_address):
                 entries[i].update(result)

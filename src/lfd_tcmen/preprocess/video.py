@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.errors import LFDError
@@ -39,6 +37,7 @@ from lfd_tcmen.preprocess.face import Box
 from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.pipeline import features_from_aligned
 from lfd_tcmen.preprocess.store import sample_meta, save_clip_features
+from lfd_tcmen.progress import progress_bar
 
 CLIP_JSON = "clip.json"
 FEATURES = "features.npz"
@@ -66,7 +65,7 @@ def track_video_faces(
     detector: str,
     detect_max_side: int = 640,
     every: int = 2,
-    bar: tqdm | None = None,
+    bar: Any = None,
 ) -> list[Box | None]:
     """Face box per frame of a streamed video, in full-frame pixels; None where no face is found.
 
@@ -182,7 +181,7 @@ def prepare_video(
     path, out = Path(video_path), Path(out_dir)
     reader = VideoReader(path, max_frames=max_frames)
     fps = reader.fps if reader.fps > 0 else _DEFAULT_FPS
-    with tqdm(desc="track faces", unit="frame", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(desc="track faces", unit="frame", disable=not progress) as bar:
         boxes = track_video_faces(
             (frame for _, frame in reader.frames()), config.detector, detect_max_side, bar=bar
         )

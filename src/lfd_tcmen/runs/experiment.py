@@ -32,8 +32,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from lfd_tcmen.config import LEAKY, NESTED, ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
@@ -41,6 +39,7 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import write_json
 from lfd_tcmen.locks import exclusive
 from lfd_tcmen.parallel import Executor, make_executor
+from lfd_tcmen.progress import progress_bar
 from lfd_tcmen.report.html import write_run_report
 from lfd_tcmen.report.probe import fold_probe
 from lfd_tcmen.report.provenance import now, partial_fields
@@ -266,7 +265,7 @@ def _train(
         for i, fold in tasks
     ]
     many = len(plans) > 1
-    bar = tqdm(
+    bar = progress_bar(
         total=len(tasks), desc=_bar_title(plans), unit="fold", disable=not options.progress, position=0
     )
     try:
@@ -277,7 +276,7 @@ def _train(
             if not outcome.ok:
                 failed[i].append({"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback})
                 who = f"{plans[i].label} " if many else ""
-                tqdm.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
+                bar.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
                 continue
             for protocol, result in outcome.value.items():
                 config = plans[i].config_for(protocol)

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lfd_tcmen.config import ExperimentConfig, TrainConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.models import MERModel, ModelSpec, create_model_for
+from lfd_tcmen.progress import progress_bar
 from lfd_tcmen.training.device import Precision
 from lfd_tcmen.training.epoch import BatchHook, FoldData, Stepper, train_epoch
 from lfd_tcmen.training.evaluate import CODE_KEYS, evaluate
@@ -102,7 +102,7 @@ def train_fold(
         rng = np.random.default_rng(seed)
         rules = protocol_rules(tuple(protocols or (train.protocol,)), data, train, precision, chosen_epoch)
         histories: dict[str, list[dict[str, float]]] = {rule.protocol: [] for rule in rules}
-        bar = tqdm(
+        bar = progress_bar(
             range(train.epochs),
             desc=f"  {fold.name}",
             unit="epoch",
