@@ -33,8 +33,12 @@ _HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, Resourc
 _LEVELS = ("lfd-tcmen: error:", "lfd-tcmen: warning:")
 # train's and benchmark's opening line: "<name>: ... 6 samples, 2 subjects (<data>); ..."
 _BANNER = re.compile(r"^[\w.-]+: .*\d+ samples, \d+ subjects \(")
-# a tqdm bar, with a total ("synthetic clips:  40%|...") or without ("track faces: 24frame [00:00, ...]")
-_PROGRESS = re.compile(r"^[\w ]+: +(\d+%\||\d+\w+ \[\d)")
+# a tqdm bar, with a total ("synthetic clips:  40%|...") or without ("track faces: 24frame [00:00, ...]"),
+# or the plain line progress.progress_bar prints instead off a terminal
+_PROGRESS = re.compile(
+    r"^[\w \[\]-]+: +(\d+%\||\d+\w+ \[\d"  # a tqdm bar (a terminal)
+    r"|\d+(/\d+)? \w+( \(\d+%\))?, \d+ s)"  # progress.PlainProgress's line (a log: "track faces: 24 frame, 1 s")
+)
 
 
 @dataclass

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
-    print(f"report: {result.out_dir / REPORT}")
+    print(f"report: {result.out_dir / REPORT}", file=sys.stderr)  # stdout is the table alone
     return 0
 
 
