@@ -139,6 +139,8 @@ def _intervals(predictions: Path, resamples: int) -> tuple[dict[str, Any], str]:
 
 def _per_class(metrics: Mapping[str, Any]) -> str:
     rows = metrics.get("per_class") or []
+    if not rows:
+        return '<p class="note">Not in this run\'s metrics.json (written by a version before per-class scores).</p>'
     colors = class_colors([r["class"] for r in rows])
     shown = [{**r, "name": swatch(c) + esc(r["class"])} for r, c in zip(rows, colors)]
     cols = [("name", "class"), ("precision", "precision"), ("recall", "recall"), ("f1", "F1")]
