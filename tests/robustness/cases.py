@@ -95,8 +95,9 @@ def params(*cases: Case) -> list:
     return out
 
 
-def check(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
-    """Build the case's input, run the command, assert what the user sees (module docstring)."""
+def check(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> str:
+    """Build the case's input, run the command, assert what the user sees (module docstring).
+    Returns what carries the case's fragment: the one message line, or stdout for an "ok" case."""
     given = case.build(env)
     capfd.readouterr()  # whatever the builder printed
     with warnings.catch_warnings(record=True) as caught:
@@ -112,6 +113,7 @@ def check(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
     if case.expected_level == "ok":
         assert not lines, err
         assert case.fragment in out, out
+        seen = out
     else:
         assert len(lines) == 1, f"expected one {case.expected_level} line; stderr:\n{err}"
         (line,) = lines
@@ -119,10 +121,12 @@ def check(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
         assert case.fragment in line, line
         for name in given.names:
             assert name in line, f"{name!r} not named in: {line}"
+        seen = line
     noise = [s for s in err.splitlines() if s.strip() and not s.startswith("lfd-tcmen") and not _ours(s)]
     assert not noise, f"stderr lines from elsewhere (a library, C code): {noise}"
     if given.verify is not None:
         given.verify()
+    return seen
 
 
 def _ours(line: str) -> bool:

@@ -64,7 +64,7 @@ SYNTH = [
 
 @pytest.mark.parametrize("case", params(*SYNTH))
 def test_synth(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
-    check(case, env, capfd)
+    assert case.fragment in check(case, env, capfd)
 
 
 # ----------------------------------------------------------------------------- data summary
@@ -224,4 +224,4 @@ SUMMARY = [
 
 @pytest.mark.parametrize("case", params(*SUMMARY))
 def test_summary(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
-    check(case, env, capfd)
+    assert case.fragment in check(case, env, capfd)

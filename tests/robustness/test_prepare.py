@@ -350,4 +350,4 @@ CASES = [
 
 @pytest.mark.parametrize("case", params(*CASES))
 def test_prepare(case: Case, env: Env, capfd: pytest.CaptureFixture[str]) -> None:
-    check(case, env, capfd)
+    assert case.fragment in check(case, env, capfd)
