@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from lfd_tcmen.benchmark_config import benchmark_from_dict, load_benchmark
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.metrics import classification_report
 from lfd_tcmen.models import model_default_train
 from lfd_tcmen.report.benchmark_table import adjust_within_families
 from lfd_tcmen.report.predictions import predictions_name
@@ -18,6 +20,7 @@ from lfd_tcmen.runs import run_dir as rd
 from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import interleaved
+from lfd_tcmen.scoring import read_predictions_csv
 from toys import SMALL_MODEL, make_features
 
 FOLDS = ["toy/s0", "toy/s2"]
@@ -174,6 +177,21 @@ def test_table_has_every_row_with_the_leaky_ones_labelled(bench_run):
     assert len(measured) == 8 and all(r["folds"] == "2/4" and r["n"] == 12 for r in measured)
     assert (out / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((out / "results.json").read_text())["folds"] == FOLDS
+
+
+def test_the_benchmark_page_gives_each_rows_f1_per_class(bench_run):
+    _, features, out, _ = bench_run
+    page = (out / "report.html").read_text()
+    section = page[page.index("F1 per class") :]
+    rows = read_predictions_csv(run_dir(out, "lfd_tcmen", "honest") / "predictions.csv").rows
+    labels, preds = [r["label"] for r in rows], [r["pred"] for r in rows]
+    report = classification_report(labels, preds, len(features.class_names), features.class_names)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", section)
+    first = cells[cells.index("lfd_tcmen") : cells.index("lfd_tcmen") + 2 + len(report)]
+    assert first[1] == "honest" and [float(c) for c in first[2:]] == pytest.approx(
+        [round(r["f1"], 4) for r in report], abs=1e-4
+    )
+    assert "leaky-best-epoch (LEAKY)" in section and "off_apexnet</td>" not in section  # not run: no row
 
 
 def test_every_run_sees_the_same_folds_and_test_samples(bench_run):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 
 import numpy as np
@@ -78,3 +79,16 @@ def test_the_seeds_summary_sums_the_seeds_training_time(two_seeds):
     _, summaries, summary = two_seeds
     total = sum(s.metrics["train_wall_s"] for s in summaries)
     assert summary["train_wall_s"] == round(total, 1) and summary["train_wall_s"] > 0
+
+
+def test_a_multi_seed_run_has_a_page_with_each_seed_and_the_ensemble(two_seeds):
+    out, _, summary = two_seeds
+    page = (out / "report.html").read_text()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    for label, scores in [("seed 0", summary["per_seed"]["0"]), ("seed 5", summary["per_seed"]["5"]),
+                          ("mean over seeds", summary["mean"]), ("seed ensemble", summary["ensemble"])]:  # fmt: skip
+        i = cells.index(label)
+        assert [float(c) for c in cells[i + 1 : i + 3]] == pytest.approx(
+            [scores["uf1"], scores["uar"]], abs=1e-4
+        )
+    assert 'href="seed0/report.html"' in page and "HONEST" in page and "http" not in page

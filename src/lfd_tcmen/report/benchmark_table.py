@@ -256,7 +256,12 @@ def write_reports(
         ]
         plot_benchmark_bars(grouped, out / BARS, title=f"{bench.name}: pooled UF1 / UAR")
     folds_run = (len(folds), folds_total)
-    linked = [dict(s, run=f"{RUNS_DIR}/{r['method']}__{r['protocol']}") for r, s in zip(rows, shown)]
+    linked = [
+        dict(
+            s, run=f"{RUNS_DIR}/{r['method']}__{r['protocol']}", ensemble=r.get("variant") == "seed ensemble"
+        )
+        for r, s in zip(rows, shown)
+    ]
     write_benchmark_report(out, bench.name, linked, notes, folds_run)
     write_json(
         out / RESULTS,

@@ -115,7 +115,7 @@ def class_names(path: str | Path) -> list[str] | None:
     return names or None
 
 
-def _breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> dict[str, Any]:
+def breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> dict[str, Any]:
     """Per dataset (UF1, UAR, n) and per class (F1, recall, support): means over the run's seeds."""
     datasets = np.array(run.datasets)
     per_dataset: dict[str, dict[str, float]] = {}
@@ -162,7 +162,7 @@ def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int
                 "seeds": int(run.preds.shape[0]),
                 "n": len(run.samples),
                 **{m: interval[m] for m in METRICS},
-                **_breakdown(run, num_classes, names),
+                **breakdown(run, num_classes, names),
             }
         )
     for path in paths[1:]:

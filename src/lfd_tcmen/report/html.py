@@ -1,6 +1,7 @@
 """report.html: one self-contained page for a run folder, and one for a benchmark folder.
 
     write_run_report(run_dir)            # RUN/report.html from its metrics.json, run.json, figures
+    write_seeds_report(out, summary)     # OUT/report.html of a multi-seed run: seeds, ensemble, links
     write_benchmark_report(out, ...)     # OUT/report.html from the benchmark's rows and notes
 
 Built only from the files a run leaves (nothing is retrained or re-evaluated), except the
@@ -17,6 +18,7 @@ from typing import Any
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import atomic_write_text, read_json
+from lfd_tcmen.report.compare import ENSEMBLE, breakdown, class_names, read_run
 from lfd_tcmen.report.page import banner, esc, figure, page, section, swatch, table
 from lfd_tcmen.report.plots import class_colors
 from lfd_tcmen.scoring import read_predictions_csv
@@ -48,6 +50,71 @@ def partial_banner(done: int, total: int) -> str:
         "partial",
         f"PARTIAL RUN: {done} of {total} folds. Every score on this page covers these folds only.",
     )
+
+
+def _benchmark_per_class(out: Path, rows: Sequence[Mapping[str, Any]]) -> str:
+    """F1 of every class for each measured row (mean over its seeds; its ensemble's own), read
+    from the rows' prediction files, in one class order and palette."""
+    shown: list[dict[str, Any]] = []
+    classes: list[str] = []
+    for r in rows:
+        if not r.get("run") or r.get("status") == "not run":
+            continue
+        folder = out / str(r["run"]) / (ENSEMBLE if r.get("ensemble") else "")
+        try:
+            run = read_run(folder)
+        except LFDError:
+            continue  # a row without predictions (not run, or failed): the results table says so
+        names = class_names(folder) or []
+        k = max(len(names), int(max(run.labels.max(), run.preds.max())) + 1)
+        names = names if len(names) == k else [str(c) for c in range(k)]
+        classes = classes or names
+        f1 = {c["class"]: c["f1"] for c in breakdown(run, k, names)["per_class"]}
+        protocol = r.get("protocol", "")
+        shown.append(
+            {
+                "method": r["method"],
+                "protocol": f"{protocol} (LEAKY)" if protocol == LEAKY else protocol,
+                **f1,
+            }
+        )
+    if not shown:
+        return ""
+    colors = class_colors(classes)
+    cols = [("method", "method"), ("protocol", "protocol")] + [(c, c) for c in classes]
+    head = " ".join(f"{swatch(col)}{esc(c)}" for c, col in zip(classes, colors))
+    return table(shown, cols) + f'<p class="note">Classes: {head}. Mean over a row\'s seeds.</p>'
+
+
+# ----------------------------------------------------------------------------- a multi-seed run
+def write_seeds_report(out: Path, summary: Mapping[str, Any]) -> Path:
+    """``out/report.html`` of a multi-seed run (``runs.seeds``' ``seeds.json`` summary): each seed's
+    pooled scores with a link to its own page, their mean and sd, and the seed ensemble's."""
+    protocol = str(summary.get("protocol", "honest"))
+    rows: list[dict[str, Any]] = []
+    for seed, scores in (summary.get("per_seed") or {}).items():
+        page_path = out / f"seed{seed}" / REPORT
+        link = f'<a href="seed{esc(seed)}/{REPORT}">seed report</a>' if page_path.is_file() else ""
+        rows.append({"what": f"seed {seed}", **(scores or {}), "link": link})
+    for what, key in (("mean over seeds", "mean"), ("sd over seeds", "sd"), ("seed ensemble", "ensemble")):
+        if summary.get(key):
+            rows.append({"what": what, **summary[key], "link": ""})
+    cols = [("what", ""), ("uf1", "UF1"), ("uar", "UAR"), ("accuracy", "accuracy"), ("link", "")]
+    note = (
+        "Each seed's scores are pooled over its folds; the seed ensemble scores the seeds' test "
+        "probabilities averaged per sample (no test information is used)."
+    )
+    parts = [
+        f"<h1>{esc(summary.get('name', out.name))}: {esc(summary.get('model', ''))}, "
+        f"{len(summary.get('seeds') or [])} seeds</h1>",
+        f'<p class="note">Run folder {esc(out.resolve())}</p>',
+        protocol_banner(protocol),
+        partial_banner(int(summary.get("folds_done", 0)), int(summary.get("folds_total", 0))),
+        section("Scores", table(rows, cols, raw=("link",)) + f'<p class="note">{note}</p>'),
+    ]
+    path = out / REPORT
+    atomic_write_text(path, page(f"{summary.get('name', out.name)}: seeds", [p for p in parts if p]))
+    return path
 
 
 # ----------------------------------------------------------------------------- the run page
@@ -291,6 +358,7 @@ def write_benchmark_report(
         *banners,
         section("Results", table(shown, cols, raw=("protocol_html", "link"))),
         section("UF1 and UAR", figure(out / "bars.png", "bar chart")),
+        section("F1 per class", _benchmark_per_class(out, rows)),
         section("Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"),
     ]
     path = out / REPORT

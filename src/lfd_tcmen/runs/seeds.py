@@ -2,6 +2,7 @@
 
     OUT/seed<k>/       a normal run folder for seed k (its folds, predictions, metrics)
     OUT/ensemble/      the seed ensemble: predictions.csv (or predictions_<protocol>.csv), metrics.json
+    OUT/report.html    a page with each seed's scores and page, their mean and sd, the ensemble's
     OUT/seeds.json     each seed's pooled scores, their mean and standard deviation, the ensemble's
 
 The seed ensemble averages, per test sample, the class probabilities of the seeds' models (each
@@ -26,6 +27,7 @@ from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.files import read_json, write_csv, write_json
 from lfd_tcmen.metrics import score_table
 from lfd_tcmen.report.compare import ENSEMBLE
+from lfd_tcmen.report.html import write_seeds_report
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name
 from lfd_tcmen.report.summary import METRICS, read_metrics
 from lfd_tcmen.runs import run_dir
@@ -82,6 +84,7 @@ def summarize_seeds(
             "overall"
         ]
     write_json(out / SUMMARY, summary)
+    write_seeds_report(out, summary)
     return summary
 
 
