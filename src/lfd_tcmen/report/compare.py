@@ -115,6 +115,12 @@ def class_names(path: str | Path) -> list[str] | None:
     return names or None
 
 
+def _mean_defined(values: Sequence[float]) -> float:
+    """The mean of the defined (non-NaN) values; NaN when none is (a class no seed could score)."""
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
 def breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> dict[str, Any]:
     """Per dataset (UF1, UAR, n) and per class (F1, recall, support): means over the run's seeds."""
     datasets = np.array(run.datasets)
@@ -131,8 +137,8 @@ def breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> di
     per_class = [
         {
             "class": names[c],
-            "f1": float(np.nanmean([r[c]["f1"] for r in reports])),
-            "recall": float(np.nanmean([r[c]["recall"] for r in reports])),
+            "f1": _mean_defined([r[c]["f1"] for r in reports]),
+            "recall": _mean_defined([r[c]["recall"] for r in reports]),
             "support": reports[0][c]["support"],
         }
         for c in range(num_classes)
