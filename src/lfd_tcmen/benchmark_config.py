@@ -203,18 +203,15 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
     if bad:
         raise LFDError(f"protocols: unknown {', '.join(bad)}; known: {', '.join(PROTOCOLS)}", path=source)
     methods: dict[str, Method] = {}
+    composite = (raw.get("data") or {}).get("source") == "composite"
     for section in ("methods", "ablations", "variants"):
         for entry in raw.get(section) or []:
-            m = _method(entry, methods, section, source)
+            m = _method(entry, methods, section, source, composite)
             if m.name in methods:
                 raise LFDError(f"{section}: method {m.name!r} named twice", path=source)
             methods[m.name] = m
     if not methods:
         raise LFDError("no methods", path=source)
-    if (raw.get("data") or {}).get("source") == "composite":  # a reason that holds on the composite only
-        for name, entry in _entries(raw):
-            if entry.get("skip_on_composite") and not methods[name].skip:
-                methods[name] = replace(methods[name], skip=str(entry["skip_on_composite"]))
     bench = BenchmarkConfig(
         name=str(raw.get("name", "benchmark")),
         seeds=_seeds(raw, source),
@@ -234,7 +231,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
     return bench
 
 
-def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) -> Method:
+def _method(entry: Any, known: Mapping[str, Method], section: str, source: str, composite: bool) -> Method:
     if not isinstance(entry, Mapping) or "name" not in entry:
         raise LFDError(f"{section}: each entry is a mapping with a name, got {entry!r}", path=source)
     unknown = sorted(set(entry) - _METHOD_KEYS)
@@ -260,7 +257,7 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
             params={**base.params, **(entry.get("params") or {})},
             train={**base.train, **(entry.get("train") or {})},
             use_model_defaults=bool(entry.get("use_model_defaults", base.use_model_defaults)),
-            skip=entry.get("skip"),
+            skip=_skip(entry, composite),
             note=str(entry.get("note", "")),
             **{link: str(base_name)},
         )
@@ -272,18 +269,15 @@ def _method(entry: Any, known: Mapping[str, Method], section: str, source: str) 
         params=dict(entry.get("params") or {}),
         train=dict(entry.get("train") or {}),
         use_model_defaults=bool(entry.get("use_model_defaults", False)),
-        skip=entry.get("skip"),
+        skip=_skip(entry, composite),
         note=str(entry.get("note", "")),
     )
 
 
-def _entries(raw: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [
-        (str(e["name"]), e)
-        for section in ("methods", "ablations", "variants")
-        for e in raw.get(section) or []
-        if isinstance(e, Mapping) and "name" in e
-    ]
+def _skip(entry: Mapping[str, Any], composite: bool) -> str | None:
+    """Why the method is not run: its ``skip``, or on the composite its ``skip_on_composite``."""
+    reason = entry.get("skip") or (entry.get("skip_on_composite") if composite else None)
+    return None if reason is None else str(reason)
 
 
 def _prepare(raw: Any, source: str) -> Prepare | None:
