@@ -30,15 +30,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.video import prepare_video
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from still_videos import write_video  # noqa: E402  (the tests' writer of lossy MPEG-4 clips)
 
 VIDEOS = {  # name -> frames usable (a face in all of them)
     "single_face.mp4": 72,
@@ -62,14 +65,6 @@ def data_root(arg: Path | None) -> Path:
         return arg
     env = os.environ.get("LFD_TCMEN_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float) -> None:
-    h, w = frames[0].shape
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for f in frames:
-        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
-    writer.release()
 
 
 def peak(video: Path, work: Path, max_frames: int | None = None) -> float:
