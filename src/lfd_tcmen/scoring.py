@@ -44,8 +44,8 @@ class PredictionFile:
 
     rows: dicts ``{"dataset": str | None, "subject": str, "sample": str | None, "label": int,
     "pred": int, "line": int}`` in file order (``line``: where the row is in the file);
-    notes: what the reader had to assume (shown to the user); num_classes: what the file itself
-    says (a predictions CSV's ``p_<class>`` columns), else None.
+    notes: what the reader had to assume (shown to the user); num_classes and class_names: what
+    the file itself says (a predictions CSV's ``p_<class>`` columns), else None.
     """
 
     path: Path
@@ -53,6 +53,7 @@ class PredictionFile:
     rows: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None  # a predictions CSV's p_<class> columns, in order
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -143,8 +144,8 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
     if not rows:
         raise LFDError("no prediction rows", path)
     _refuse_repeated(rows, path)
-    probabilities = [h for h in header if h.startswith("p_")]
-    return PredictionFile(path, "csv", rows, num_classes=len(probabilities) or None)
+    names = tuple(h[2:] for h in header if h.startswith("p_"))
+    return PredictionFile(path, "csv", rows, num_classes=len(names) or None, class_names=names or None)
 
 
 def read_megc2019_log(path: str | Path) -> PredictionFile:

@@ -10,7 +10,6 @@ seed, each with its predictions): then every seed takes part.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,14 +104,8 @@ def format_comparison(result: dict[str, Any]) -> str:
 
 def class_names(path: str | Path) -> list[str] | None:
     """The class names a run's predictions file gives in its ``p_<class>`` columns, else None."""
-    first = prediction_files(Path(path))[0]
-    try:
-        with first.open(newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
-    except (OSError, UnicodeDecodeError):
-        return None
-    names = [c[2:] for c in header if c.startswith("p_")]
-    return names or None
+    names = read_predictions_csv(prediction_files(Path(path))[0]).class_names
+    return list(names) if names else None
 
 
 def _mean_defined(values: Sequence[float]) -> float:
