@@ -12,8 +12,9 @@ way a fold trains. Rows:
   other kernels (float rounding differs);
 - bf16 autocast: forward under ``torch.autocast("cpu", torch.bfloat16)`` (changes the numbers);
 - channels_last + bf16;
-- torch.compile (``--compile``): inductor, after its warm-up steps (the warm-up time is printed;
-  a fold would pay it for every new model unless the compiled graph is reused);
+- torch.compile (``--compile``): inductor over the forward pass and the loss as one graph, after
+  its warm-up steps (the warm-up time is printed; a fold would pay it for every new model unless
+  the compiled graph is reused), default layout and channels-last;
 - vmap S seeds: S copies of the model stacked (``torch.func.stack_module_state``) and trained as
   one batched step (``torch.func.vmap`` over parameters and batches): the time per seed-step.
   Under vmap the identity loss is computed without its "no known subject" branch (every
@@ -82,16 +83,19 @@ def single_step(
     channels_last: bool, bf16: bool, compiled: bool, b: int, spec: ModelSpec = SPEC, **params: int
 ) -> Callable[[], None]:
     m = model(0, channels_last, spec, **params)
-    forward = torch.compile(m) if compiled else m
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     data = batch(b, 0, spec)
 
+    def objective(faces: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = m(faces, flows)
+        return m.loss(out, data)[0]
+
+    total_loss = torch.compile(objective) if compiled else objective  # forward and loss as one graph
+
     def step() -> None:
         opt.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = forward(data["faces"], data["flows"])
-        total, _ = m.loss(out, data)
-        total.backward()
+        total_loss(data["faces"], data["flows"]).backward()
         opt.step()
 
     return step
@@ -167,7 +171,7 @@ def main() -> None:
         ("channels_last + bf16", True, True, False),
     ]
     if args.compile:
-        cases.append(("torch.compile", False, False, True))
+        cases += [("torch.compile", False, False, True), ("channels_last + torch.compile", True, False, True)]
     for name, cl, bf16, compiled in cases:
         step = single_step(cl, bf16, compiled, args.batch)
         start = time.perf_counter()
