@@ -66,6 +66,28 @@ def test_benchmark_writes_table_runs_and_resumes(composite, tmp_path, capsys):
     after = (out / "runs" / "lfd_tcmen__honest" / "folds" / "casme2__sub01" / "arrays.npz").stat().st_mtime_ns
     assert before == after
 
+    # --list reads how far each row is, and estimates what is left from its finished folds
+    capsys.readouterr()
+    listed = [*args[:-4], "--list", "--workers", "2"]
+    assert main(listed) == 0
+    lines = capsys.readouterr().out.splitlines()
+    seconds = [
+        json.loads(
+            (out / "runs" / "lfd_tcmen__honest" / "folds" / f"casme2__{s}" / "history.json").read_text()
+        )["wall_s"]
+        for s in ("sub01", "sub03")
+    ]
+    assert lines[0].startswith("lfd_tcmen") and lines[0].endswith(
+        f"2/3 trained, median {sum(seconds) / 2:.1f} s a fold"
+    )
+    assert lines[1].startswith("ststnet") and "2/3 trained" in lines[1]
+    assert "skip:" in lines[2] and "trained" not in lines[2]
+    assert lines[3].startswith("no_drl") and lines[3].endswith("0/3 trained")
+    assert lines[4].startswith(f"{out}: 5 training(s) left; about ")
+    assert lines[4].endswith(
+        "on 2 worker(s) from each row's median fold time (3 in rows with no finished fold: not estimated)"
+    )
+
 
 def test_unknown_method_is_one_error_line(composite, capsys):
     args = ["benchmark", "--config", str(CONFIG), "--data", str(composite), "--methods", "nope"]

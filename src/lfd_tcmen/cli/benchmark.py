@@ -20,8 +20,9 @@ from lfd_tcmen.cli.common import (
 from lfd_tcmen.cli.prepare import prepare_store
 from lfd_tcmen.config import DataConfig
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.report.benchmark_table import RUNS_DIR
 from lfd_tcmen.report.html import REPORT
-from lfd_tcmen.runs.benchmark import run_benchmark
+from lfd_tcmen.runs.benchmark import benchmark_progress, run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
 
@@ -80,7 +81,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="train nothing: rebuild the table from the finished folds"
     )
-    parser.add_argument("--list", action="store_true", help="print methods, settings and fold count; exit")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print methods, settings and fold count; with OUT there, each row's finished trainings "
+        "and the time left, estimated from its finished folds (on --workers workers); exit",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -108,12 +114,9 @@ def run(args: argparse.Namespace) -> int:
     folds = make_folds(features, first.data, bench.seed)
     fold_names = names(args.folds, "--folds")
     selected = select_folds(folds, fold_names)
+    out = args.out or Path("results") / bench.name
     if args.list:
-        for m in bench.methods:
-            cfg = bench.experiment(m.name, bench.protocols[0])
-            t = cfg.train
-            what = f"skip: {m.skip}" if m.skip else f"epochs {t.epochs}, lr {t.lr:g}, batch {t.batch_size}"
-            print(f"{m.name:24s} {m.kind:8s} {m.model:12s} {what}")
+        _list(bench, out, methods, protocols, [f.name for f in selected], args.workers)
         print(
             f"{len(folds)} folds ({len(selected)} selected); protocols {', '.join(bench.protocols)}; "
             f"seeds {', '.join(map(str, bench.seeds))}"
@@ -144,6 +147,43 @@ def run(args: argparse.Namespace) -> int:
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
     print(f"report: {result.out_dir / REPORT}", file=sys.stderr)  # stdout is the table alone
     return 0
+
+
+def _list(
+    bench: BenchmarkConfig,
+    out: Path,
+    methods: list[str] | None,
+    protocols: list[str] | None,
+    fold_names: list[str],
+    workers: int,
+) -> None:
+    """One line per method (settings; with OUT there, its finished trainings and their median
+    time), then, with OUT there, what is left and a time estimate from those medians."""
+    progress = {}
+    if (out / RUNS_DIR).is_dir():
+        progress = {r.method: r for r in benchmark_progress(bench, out, fold_names, methods, protocols)}
+    for m in bench.methods:
+        if methods and m.name not in methods:
+            continue
+        cfg = bench.experiment(m.name, bench.protocols[0])
+        t = cfg.train
+        what = f"skip: {m.skip}" if m.skip else f"epochs {t.epochs}, lr {t.lr:g}, batch {t.batch_size}"
+        line = f"{m.name:24s} {m.kind:8s} {m.model:12s} {what}"
+        row = progress.get(m.name)
+        if row is not None:
+            median = f", median {row.fold_seconds:.1f} s a fold" if row.fold_seconds is not None else ""
+            line = f"{line:80s} {row.done}/{row.total} trained{median}"
+        print(line)
+    if progress:
+        left = sum(r.left for r in progress.values())
+        timed = [r for r in progress.values() if r.left and r.fold_seconds is not None]
+        hours = sum(r.left * r.fold_seconds for r in timed) / max(1, workers) / 3600
+        untimed = left - sum(r.left for r in timed)
+        print(
+            f"{out}: {left} training(s) left; about {hours:.1f} h on {max(1, workers)} worker(s) "
+            "from each row's median fold time"
+            + (f" ({untimed} in rows with no finished fold: not estimated)" if untimed else "")
+        )
 
 
 def _prepare(bench: BenchmarkConfig, data: DataConfig, args: argparse.Namespace) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lfd_tcmen.benchmark_config import BenchmarkConfig
 from lfd_tcmen.config import PROTOCOLS
 from lfd_tcmen.data.features import FeatureSet
@@ -30,7 +32,7 @@ from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
-from lfd_tcmen.runs.run_dir import count_parameters, data_fingerprint
+from lfd_tcmen.runs.run_dir import count_parameters, data_fingerprint, is_finished, read_fold_info
 from lfd_tcmen.runs.seeds import read_summary, seed_dir, summarize_seeds
 
 
@@ -73,6 +75,49 @@ def benchmark_plans(
                 dirs = {p: seed_dir(d, k) for p, d in dirs.items()}
             plans.append(RunPlan(config, dirs, m.name if len(bench.seeds) == 1 else f"{m.name} seed {k}"))
     return plans
+
+
+@dataclass(frozen=True)
+class RowProgress:
+    """How far one method's row is: finished (seed, fold) trainings and their median wall time."""
+
+    method: str
+    done: int
+    total: int
+    fold_seconds: float | None  # median over the finished folds; None when none is finished
+
+    @property
+    def left(self) -> int:
+        return self.total - self.done
+
+
+def benchmark_progress(
+    bench: BenchmarkConfig,
+    out_dir: str | Path,
+    fold_names: Sequence[str],
+    methods: Sequence[str] | None = None,
+    protocols: Sequence[str] | None = None,
+) -> list[RowProgress]:
+    """Each chosen method's finished trainings of ``fold_names`` (all seeds) in ``out_dir``.
+
+    A training counts once, in its first protocol's run folder (the protocols share it). Nothing
+    is verified here beyond the files being there: ``--resume`` verifies before it reuses.
+    """
+    protocols = tuple(protocols or bench.protocols)
+    rows = []
+    for m in bench.methods:
+        if m.skip or (methods and m.name not in methods):
+            continue
+        plans = benchmark_plans(bench, out_dir, [m.name], protocols)  # one per seed
+        seconds = [
+            float(read_fold_info(plan.dirs[protocols[0]], fold).get("wall_s") or 0.0)
+            for plan in plans
+            for fold in fold_names
+            if is_finished(plan.dirs[protocols[0]], fold)
+        ]
+        median = float(np.median(seconds)) if seconds else None
+        rows.append(RowProgress(m.name, len(seconds), len(plans) * len(fold_names), median))
+    return rows
 
 
 def run_benchmark(
