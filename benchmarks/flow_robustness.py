@@ -39,6 +39,7 @@ from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.features import load_features, resolve_data_path
+from lfd_tcmen.stats import RunPredictions, paired_bootstrap
 from lfd_tcmen.training.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,12 +73,12 @@ def seed_runs(folder: Path) -> list[Path]:
     return seeds or [folder]
 
 
-def score_run(folder: Path, renderings: dict[str, FeatureSet]) -> dict[str, float]:
-    """Pooled UF1 of ``folder``'s finished folds under each rendering."""
+def score_run(folder: Path, renderings: dict[str, FeatureSet]) -> dict[str, np.ndarray]:
+    """Predicted class of every test sample of ``folder``'s finished folds (in sample order)
+    under each rendering."""
     config = load_config(folder / "config.yaml")
     probs: dict[str, list[np.ndarray]] = {name: [] for name in renderings}
-    labels = []
-    features = renderings["clean"]
+    index = []
     for name in run_dir.finished_folds(folder):
         record = run_dir.read_fold(folder, name)
         model = load_checkpoint(record.model_path).model
@@ -86,9 +87,25 @@ def score_run(folder: Path, renderings: dict[str, FeatureSet]) -> dict[str, floa
                 model, data, record.test_index, config.train.eval_batch_size, hflip=config.train.tta_hflip
             )
             probs[rendering].append(out["probs"])
-        labels.append(features.labels[record.test_index])
-    y = np.concatenate(labels)
-    return {r: uf1(y, np.concatenate(p).argmax(1), features.num_classes) for r, p in probs.items()}
+        index.append(record.test_index)
+    order = np.argsort(np.concatenate(index))
+    if not np.array_equal(np.concatenate(index)[order], np.arange(len(renderings["clean"]))):
+        raise SystemExit(f"{folder}: its finished folds do not test every sample once")
+    return {r: np.concatenate(p).argmax(1)[order] for r, p in probs.items()}
+
+
+def predictions(features: FeatureSet, preds: list[np.ndarray]) -> RunPredictions:
+    """One run's predictions (one array per seed) for the paired bootstrap."""
+    rows = [
+        [
+            {"dataset": d, "subject": s.split("/", 1)[-1], "sample": i, "label": y, "pred": p}
+            for d, s, i, y, p in zip(
+                features.datasets, features.subjects, features.sample_ids, features.labels, seed
+            )
+        ]
+        for seed in preds
+    ]
+    return RunPredictions.from_rows(rows)
 
 
 def from_store(features: FeatureSet, data: DataConfig, path: Path) -> FeatureSet:
@@ -123,14 +140,17 @@ def main() -> None:
     print("pooled UF1 with the flows re-rendered (fold models as trained); mean ± sd over seeds\n")
     print("| run | seeds | " + " | ".join(names) + " | worst drop |")
     print("|---|---|" + "---|" * len(names) + "---|")
+    preds: dict[Path, list[dict[str, np.ndarray]]] = {}
     for folder in args.runs:
         scores = []
         for run in seed_runs(folder):
-            s = score_run(run, renderings)
+            predicted = score_run(run, renderings)
+            s = {r: uf1(features.labels, y, features.num_classes) for r, y in predicted.items()}
             reported = (read_metrics(run) or {}).get("overall", {}).get("uf1")
             if reported is not None and abs(reported - s["clean"]) > 1e-9:
                 print(f"note: {run}: clean UF1 {s['clean']:.4f} differs from the run's {reported:.4f}")
             scores.append(s)
+            preds.setdefault(folder, []).append(predicted)
         cells = []
         for r in names:
             values = [s[r] for s in scores]
@@ -139,6 +159,19 @@ def main() -> None:
         drops = [np.mean([s["clean"] - s[r] for s in scores]) for r in names if r != "clean"]
         worst = f"{max(drops):.3f}" if drops else "-"
         print(f"| {folder.name} | {len(scores)} | " + " | ".join(cells) + f" | {worst} |")
+    if len(args.runs) > 1:
+        base = args.runs[0]
+        print(f"\nΔUF1 against {base.name} under the same rendering [paired subject-bootstrap 95% CI]\n")
+        print("| run | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for folder in args.runs[1:]:
+            cells = []
+            for r in names:
+                a = predictions(features, [p[r] for p in preds[folder]])
+                b = predictions(features, [p[r] for p in preds[base]])
+                d = paired_bootstrap(a, b)["uf1"]
+                cells.append(f"{d['delta']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+            print(f"| {folder.name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,11 @@ class TrainConfig:
     mixup: mixup of the FLOWS within each batch (Zhang et al. 2018), alpha of its Beta(alpha,
         alpha) weight; the classification loss mixes the two labels alike. Faces are left
         alone (identity stays the sample's own). 0: off.
+    flow_jitter: probability that a training sample's flow image is re-rendered, as another
+        flow pipeline might have drawn it: each segment and channel gets a random tone curve
+        ``f ** g`` (g log-uniform in [1/1.4, 1.4]) and a random window ``a f + b`` (a in
+        [.75, 1], b in [0, 1 - a]). Needs min-max flows in [0, 1] (``data.flow_norm: minmax``).
+        0: off.
     hflip: mirror faces and flows at random (u negated), probability 0.5 per sample.
     shift: random translation of faces and flows by up to ``shift`` pixels (0: off).
     class_weights: weight the classification loss by inverse class frequency of the TRAINING
@@ -145,6 +150,7 @@ class TrainConfig:
     sampler: str = "random"
     pk_subjects: int = 8
     mixup: float = 0.0
+    flow_jitter: float = 0.0
     hflip: bool = True
     shift: int = 0
     class_weights: bool = True
@@ -188,6 +194,8 @@ class TrainConfig:
             raise ValueError(f"train.shift must be >= 0, got {self.shift}")
         if self.mixup < 0:
             raise ValueError(f"train.mixup must be >= 0, got {self.mixup}")
+        if not 0 <= self.flow_jitter <= 1:
+            raise ValueError(f"train.flow_jitter must be a probability in [0, 1], got {self.flow_jitter}")
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,13 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
     name: str = "experiment"
+
+    def __post_init__(self) -> None:
+        if self.train.flow_jitter > 0 and self.data.flow_norm != "minmax":
+            raise ValueError(
+                f"train.flow_jitter re-renders min-max flow images: it needs data.flow_norm minmax, "
+                f"not {self.data.flow_norm!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (YAML-, JSON- and ``torch.load(weights_only=True)``-safe)."""

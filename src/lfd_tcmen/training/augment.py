@@ -1,4 +1,5 @@
-"""Training-time augmentation of a batch: random mirror and shift, faces and flows alike."""
+"""Training-time augmentation of a batch: random mirror and shift, faces and flows alike, and
+random re-rendering of the flow images."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from lfd_tcmen.config import TrainConfig
 def augment(
     faces: np.ndarray, flows: np.ndarray, train: TrainConfig, rng: np.random.Generator, flow_normalised: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random mirror and shift of a batch (returns new arrays).
+    """Random mirror, shift and flow re-rendering of a batch (returns new arrays).
 
     faces: (B, F, S, S); flows: (B, K, 3, R, R) with channels (u, v, strain). Mirroring
     negates u (1 - u when flows are min-max normalised to [0, 1]); strain and v are unchanged.
+    ``train.flow_jitter`` re-renders flows (``rerender``); off, it draws nothing from ``rng``.
     """
     faces = faces.copy()
     flows = flows.copy()
@@ -28,7 +30,31 @@ def augment(
             faces[i] = shift(faces[i], int(dy), int(dx))
             scale = flows.shape[-1] / size
             flows[i] = shift(flows[i], round(dy * scale), round(dx * scale))
+    if train.flow_jitter > 0:
+        flows = rerender(flows, rng, train.flow_jitter)
     return faces, flows
+
+
+MAX_GAMMA = 1.4
+MIN_GAIN = 0.75
+
+
+def rerender(flows: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """Each sample of min-max flows (B, K, 3, R, R) in [0, 1], with probability ``p``, drawn again
+    as another pipeline might: per segment and channel a tone curve ``f ** g`` (g log-uniform in
+    [1/MAX_GAMMA, MAX_GAMMA]) then a window ``a f + b`` (a in [MIN_GAIN, 1], b in [0, 1 - a]),
+    so the result stays in [0, 1]. Returns a new array."""
+    chosen = np.flatnonzero(rng.random(len(flows)) < p)
+    out = flows.copy()
+    if not len(chosen):
+        return out
+    shape = (len(chosen), *flows.shape[1:3], 1, 1)
+    gamma = np.exp(rng.uniform(-np.log(MAX_GAMMA), np.log(MAX_GAMMA), size=shape))
+    gain = rng.uniform(MIN_GAIN, 1.0, size=shape)
+    offset = rng.uniform(0.0, 1.0, size=shape) * (1.0 - gain)
+    drawn = gain * np.power(np.clip(flows[chosen], 0.0, 1.0), gamma) + offset
+    out[chosen] = drawn.astype(flows.dtype)
+    return out
 
 
 def mirror(faces: np.ndarray, flows: np.ndarray, flow_normalised: bool) -> tuple[np.ndarray, np.ndarray]:
