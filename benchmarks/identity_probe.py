@@ -27,8 +27,11 @@ import numpy as np
 
 from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.config import HONEST
+from lfd_tcmen.report.heldout import heldout_hits
+from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, run_experiments
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
+from lfd_tcmen.stats import paired_rate_bootstrap
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_METHODS = "lfd_tcmen,cls_only,no_identity,no_drl,off_apexnet_shared,ststnet_shared"
@@ -43,6 +46,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None, help="override every method's epochs")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", type=Path, default=REPO / "runs" / "identity_probe")
+    p.add_argument("--reference", default="lfd_tcmen", help="method whose codes the others are compared with")
     args = p.parse_args()
 
     bench = load_benchmark(args.benchmark)
@@ -64,8 +68,14 @@ def main() -> None:
         preprocess_info(features, data),
     )
     by_method: dict[str, list[dict[str, Any]]] = {}
+    hits: dict[str, dict[str, list[np.ndarray]]] = {}  # method -> code -> one (N,) array per seed
     for plan, summary in zip(plans, summaries):
-        by_method.setdefault(plan.config.name.split("-", 1)[-1], []).append(summary.metrics)
+        method = plan.config.name.split("-", 1)[-1]
+        by_method.setdefault(method, []).append(summary.metrics)
+        folder = plan.dirs[HONEST]
+        records = [run_dir.read_fold(folder, f) for f in run_dir.finished_folds(folder)]
+        for code, h in heldout_hits(records, features, plan.config).items():
+            hits.setdefault(method, {}).setdefault(code, []).append(h)
 
     print(
         f"{bench.name}: {len(features.labels)} samples, {len(set(features.subjects))} subjects; "
@@ -88,6 +98,28 @@ def main() -> None:
             untrained = _probe_cell([pr["untrained"][code] for pr in probes if code in pr["untrained"]])
             print(f"| {name} | {uf1} | {code} | {trained} | {untrained} | {raw} |")
             name, uf1, raw = "", "", ""
+    _paired(hits, features, args.reference)
+
+
+def _paired(hits: dict[str, dict[str, list[np.ndarray]]], features: Any, reference: str) -> None:
+    """Retrieval differences with paired subject-bootstrap intervals (negative: less identity)."""
+    print(
+        "\nΔ same-subject 1-NN retrieval, paired 95% subject-bootstrap interval (seeds resampled); "
+        "negative = less identity\n"
+    )
+    print(f"| method | code | trained - untrained, same shape | minus {reference}'s same code |")
+    print("|---|---|---|---|")
+
+    def cell(a: list[np.ndarray], b: list[np.ndarray]) -> str:
+        r = paired_rate_bootstrap(np.stack(a), np.stack(b), features.subjects, features.datasets)
+        return f"{r['delta']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+
+    for method, codes in hits.items():
+        for code in (c for c in ("motion", "identity", "classifier") if c in codes):
+            own = cell(codes[code], codes[f"untrained {code}"]) if f"untrained {code}" in codes else "-"
+            ref = hits.get(reference, {}).get(code)
+            against = cell(codes[code], ref) if ref is not None and method != reference else ""
+            print(f"| {method} | {code} | {own} | {against} |")
 
 
 def _mean_sd(values: list[float]) -> str:

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.metrics import scores_from_confusion
-from lfd_tcmen.stats import RunPredictions, holm, paired_bootstrap, pooled_scores, score_interval, verdict
+from lfd_tcmen.stats import (
+    RunPredictions,
+    holm,
+    paired_bootstrap,
+    paired_rate_bootstrap,
+    pooled_scores,
+    score_interval,
+    verdict,
+)
 
 
 def run(labels, *seeds, subjects=None, datasets=None) -> RunPredictions:
@@ -123,3 +131,55 @@ def test_one_runs_interval_is_the_subject_bootstrap_of_its_score():
     )
     assert noisy["uf1"]["ci_low"] < noisy["uf1"]["score"] < noisy["uf1"]["ci_high"]
     assert 0 < noisy["uf1"]["half_width"] < 0.3
+
+
+# ----------------------------------------------------------------------------- rates (probe hits)
+def _subjects(n_subjects: int = 20, per: int = 5) -> tuple[list[str], list[str]]:
+    subjects = [f"s{i:02d}" for i in range(n_subjects) for _ in range(per)]
+    return subjects, ["d0" if int(s[1:]) % 2 else "d1" for s in subjects]
+
+
+def test_rates_of_identical_outcomes_differ_by_exactly_nothing():
+    subjects, datasets = _subjects()
+    hits = np.random.default_rng(0).integers(0, 2, size=(1, len(subjects))).astype(float)
+    hits = np.repeat(hits, 3, axis=0)  # three seeds that agree (each run's seeds are drawn apart)
+    r = paired_rate_bootstrap(hits, hits, subjects, datasets, resamples=500)
+    assert r["delta"] == 0 and r["ci_low"] == 0 and r["ci_high"] == 0 and r["p"] == 1.0
+
+
+def test_all_hits_against_all_misses_is_a_difference_of_one():
+    subjects, datasets = _subjects()
+    ones, zeros = np.ones((1, len(subjects))), np.zeros((2, len(subjects)))
+    r = paired_rate_bootstrap(ones, zeros, subjects, datasets, resamples=500)
+    assert (r["a"], r["b"], r["delta"], r["ci_low"], r["ci_high"], r["p"]) == (1.0, 0.0, 1.0, 1.0, 1.0, 0.0)
+
+
+def test_uncounted_samples_are_left_out_of_the_rate():
+    subjects, datasets = _subjects()
+    a = np.ones((1, len(subjects)))
+    a[0, ::5] = np.nan  # one sample of each subject not queried
+    b = np.full((1, len(subjects)), 0.5)
+    r = paired_rate_bootstrap(a, b, subjects, datasets, resamples=200)
+    assert r["a"] == 1.0 and r["delta"] == 0.5 and r["ci_low"] == r["ci_high"] == 0.5
+
+
+def test_a_rate_difference_in_one_subject_of_twenty_is_not_a_finding():
+    subjects, datasets = _subjects()
+    a = np.ones((1, len(subjects)))
+    b = a.copy()
+    b[0, :5] = 0.0  # subject s00 only
+    r = paired_rate_bootstrap(a, b, subjects, datasets, resamples=2000)
+    assert r["delta"] == pytest.approx(0.05)
+    assert r["ci_low"] == 0.0 < r["ci_high"] and r["p"] > 0.05
+
+
+def test_seed_spread_widens_the_rate_interval():
+    subjects, datasets = _subjects()
+    rng = np.random.default_rng(1)
+    base = (rng.random((1, len(subjects))) < 0.6).astype(float)
+    steady = np.repeat(base, 4, axis=0)
+    noisy = np.concatenate([base, np.ones_like(base), base, np.zeros_like(base)])  # seeds far apart
+    ref = (rng.random((1, len(subjects))) < 0.6).astype(float)
+    one = paired_rate_bootstrap(steady, ref, subjects, datasets, resamples=2000)
+    spread = paired_rate_bootstrap(noisy, ref, subjects, datasets, resamples=2000)
+    assert spread["ci_high"] - spread["ci_low"] > one["ci_high"] - one["ci_low"]

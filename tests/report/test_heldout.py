@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from lfd_tcmen.report.heldout import heldout_hits
 from lfd_tcmen.report.probe import _auc, heldout_identity
 from lfd_tcmen.runs.experiment import run_experiment
+from lfd_tcmen.runs.run_dir import finished_folds, read_fold
 
 
 def test_identity_codes_are_found_and_random_codes_are_not():
@@ -44,6 +46,27 @@ def test_a_kfold_run_measures_it_within_each_folds_model_beside_its_references(
     # the toy faces carry the subject in their brightness: the raw input mostly names it
     assert heldout["raw_input"]["retrieval"] > 2 * heldout["raw_input"]["retrieval_chance"]
     assert "TRAINING" in run.metrics["identity_leakage"]["what"]
+
+    # per-sample hits, for paired intervals: every sample is queried here (6 per subject), and
+    # their mean is the probe's retrieval
+    records = [read_fold(tmp_path, f) for f in finished_folds(tmp_path)]
+    assert len(records) == 2
+    hits = heldout_hits(records, features, config)
+    assert set(hits) == {"motion", "identity", "classifier", "raw input"} | {
+        f"untrained {n}" for n in ("motion", "identity", "classifier")
+    }
+    for name, h in hits.items():
+        assert h.shape == (24,) and set(np.unique(h)) <= {0.0, 1.0}
+        probe = (
+            heldout["raw_input"]
+            if name == "raw input"
+            else (
+                heldout["untrained"][name.split()[1]]
+                if name.startswith("untrained")
+                else heldout["codes"][name]
+            )
+        )
+        assert h.mean() == pytest.approx(probe["retrieval"])
 
 
 def test_leave_one_subject_out_says_why_it_cannot_measure_it(tmp_path, make_features, make_config):

@@ -16,6 +16,7 @@ person (untrained models included). Such a run records why the probe is not avai
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import torch
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models import create_model_for
-from lfd_tcmen.report.probe import heldout_identity
+from lfd_tcmen.report.probe import heldout_identity, same_subject_hits
 from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.training.evaluate import evaluate
 
@@ -45,28 +46,15 @@ def heldout_probe(
             "subject's codes sit in their own model's space, so retrieval would find the model, not the "
             "person; run a subject k-fold split (data.split: kfold) to measure it",
         }
-    untrained = _untrained_codes(usable, features, config)
-    per_fold = []
-    for j, r in enumerate(usable):
-        subjects = [features.subjects[i] for i in r.test_index]
-        raw = np.concatenate(
-            [
-                features.faces[r.test_index].reshape(len(subjects), -1),
-                features.flows[r.test_index].reshape(len(subjects), -1),
-            ],
-            axis=1,
-        )
-        per_fold.append(
-            {
-                "codes": {
-                    n: heldout_identity(r.codes[f"test_{n}"], subjects)
-                    for n in CODES
-                    if f"test_{n}" in r.codes
-                },
-                "raw_input": heldout_identity(raw, subjects),
-                "untrained": {n: heldout_identity(codes[j], subjects) for n, codes in untrained.items()},
-            }
-        )
+    per_fold = [
+        {
+            "codes": {n: heldout_identity(c, fold.subjects) for n, c in fold.codes.items()},
+            "raw_input": heldout_identity(fold.raw, fold.subjects),
+            "untrained": {n: heldout_identity(c, fold.subjects) for n, c in fold.untrained.items()},
+        }
+        for fold in _fold_codes(usable, features, config)
+    ]
+    untrained = per_fold[0]["untrained"]  # the same codes in every fold (_untrained_codes)
     names = [n for n in CODES if all(n in f["codes"] for f in per_fold)]
     return {
         "available": True,
@@ -77,6 +65,61 @@ def heldout_probe(
         "raw_input": _mean([f["raw_input"] for f in per_fold]),
         "untrained": {n: _mean([f["untrained"][n] for f in per_fold]) for n in names if n in untrained},
     }
+
+
+def heldout_hits(
+    records: Sequence[FoldRecord], features: FeatureSet, config: ExperimentConfig
+) -> dict[str, np.ndarray]:
+    """Per-sample same-subject 1-NN hits (``report.probe.same_subject_hits``) of the probe's
+    codes, over ``features``' N samples: ``{"motion": (N,), ..., "untrained motion": (N,), ...,
+    "raw input": (N,)}``, 1.0 hit, 0.0 miss, NaN where the sample is not queried (not tested in a
+    fold with two or more subjects, or the only sample of its subject there). For paired
+    comparisons of two runs on the same subject split (``stats.paired_rate_bootstrap``)."""
+    usable = [r for r in records if len({features.subjects[i] for i in r.test_index}) >= 2]
+    hits: dict[str, np.ndarray] = {}
+
+    def put(name: str, index: np.ndarray, codes: np.ndarray, subjects: list[str]) -> None:
+        hits.setdefault(name, np.full(len(features), np.nan))[index] = same_subject_hits(codes, subjects)
+
+    for fold in _fold_codes(usable, features, config):
+        for n, c in fold.codes.items():
+            put(n, fold.index, c, fold.subjects)
+        for n, c in fold.untrained.items():
+            put(f"untrained {n}", fold.index, c, fold.subjects)
+        put("raw input", fold.index, fold.raw, fold.subjects)
+    return hits
+
+
+@dataclass
+class _FoldCodes:
+    index: np.ndarray  # the fold's test samples
+    subjects: list[str]
+    codes: dict[str, np.ndarray]  # the trained model's, by CODES name
+    raw: np.ndarray  # faces and flows flattened
+    untrained: dict[str, np.ndarray]  # the fold's model as initialised, never trained
+
+
+def _fold_codes(
+    records: Sequence[FoldRecord], features: FeatureSet, config: ExperimentConfig
+) -> list[_FoldCodes]:
+    """Each fold's held-out codes: trained, raw input and untrained (the probe's three columns)."""
+    untrained = _untrained_codes(records, features, config)
+    folds = []
+    for j, r in enumerate(records):
+        n = len(r.test_index)
+        raw = np.concatenate(
+            [features.faces[r.test_index].reshape(n, -1), features.flows[r.test_index].reshape(n, -1)], axis=1
+        )
+        folds.append(
+            _FoldCodes(
+                index=r.test_index,
+                subjects=[features.subjects[i] for i in r.test_index],
+                codes={name: r.codes[f"test_{name}"] for name in CODES if f"test_{name}" in r.codes},
+                raw=raw,
+                untrained={name: codes[j] for name, codes in untrained.items()},
+            )
+        )
+    return folds
 
 
 def _mean(probes: Sequence[dict[str, float | int]]) -> dict[str, float | int]:

@@ -99,6 +99,30 @@ def heldout_identity(codes: np.ndarray, subjects: Sequence[str]) -> dict[str, fl
       0.5 for a code that carries no identity;
     - "n_samples", "n_subjects".
     """
+    similarity, same = _similarity(codes, subjects)
+    hits = _hits(similarity, same)
+    query = ~np.isnan(hits)
+    others = same.sum(axis=1) - 1  # other samples of the same subject (the diagonal counted out)
+    upper = np.triu_indices(len(hits), k=1)
+    return {
+        "retrieval": float(np.mean(hits[query])) if query.any() else float("nan"),
+        "retrieval_chance": float(np.mean(others[query] / (len(hits) - 1))) if query.any() else float("nan"),
+        "auc": _auc(similarity[upper], same[upper]),
+        "n_samples": int(len(hits)),
+        "n_subjects": int(len(set(subjects))),
+    }
+
+
+def same_subject_hits(codes: np.ndarray, subjects: Sequence[str]) -> np.ndarray:
+    """Per sample, 1.0 when its nearest other sample (``heldout_identity``'s similarity) is of
+    the same subject, else 0.0; NaN for a sample whose subject has no other sample (not queried).
+    The mean over the queried samples is ``heldout_identity``'s "retrieval"."""
+    return _hits(*_similarity(codes, subjects))
+
+
+def _similarity(codes: np.ndarray, subjects: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, N) cosine similarity of the codes standardised per dimension (diagonal -inf) and the
+    (N, N) same-subject mask."""
     x = np.asarray(codes, dtype=np.float64).reshape(len(codes), -1)
     names = np.array([str(s) for s in subjects])
     if len(x) != len(names):
@@ -106,20 +130,15 @@ def heldout_identity(codes: np.ndarray, subjects: Sequence[str]) -> dict[str, fl
     x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     similarity = x @ x.T
-    same = names[:, None] == names[None, :]
     np.fill_diagonal(similarity, -np.inf)
-    others = same.sum(axis=1) - 1  # other samples of the same subject
-    query = others > 0
+    return similarity, names[:, None] == names[None, :]
+
+
+def _hits(similarity: np.ndarray, same: np.ndarray) -> np.ndarray:
     nearest = similarity.argmax(axis=1)
-    upper = np.triu_indices(len(x), k=1)
-    scores, positive = similarity[upper], same[upper]
-    return {
-        "retrieval": float(np.mean(names[nearest][query] == names[query])) if query.any() else float("nan"),
-        "retrieval_chance": float(np.mean(others[query] / (len(x) - 1))) if query.any() else float("nan"),
-        "auc": _auc(scores, positive),
-        "n_samples": int(len(x)),
-        "n_subjects": int(len(set(names))),
-    }
+    hits = same[np.arange(len(same)), nearest].astype(np.float64)
+    hits[same.sum(axis=1) <= 1] = np.nan  # only itself: nobody to retrieve
+    return hits
 
 
 def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
