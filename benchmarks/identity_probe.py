@@ -27,7 +27,8 @@ import numpy as np
 
 from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.config import HONEST
-from lfd_tcmen.report.heldout import heldout_hits
+from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.report.heldout import CODES, heldout_hits
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, run_experiments
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
@@ -101,7 +102,7 @@ def main() -> None:
     _paired(hits, features, args.reference)
 
 
-def _paired(hits: dict[str, dict[str, list[np.ndarray]]], features: Any, reference: str) -> None:
+def _paired(hits: dict[str, dict[str, list[np.ndarray]]], features: FeatureSet, reference: str) -> None:
     """Retrieval differences with paired subject-bootstrap intervals (negative: less identity)."""
     print(
         "\nΔ same-subject 1-NN retrieval, paired 95% subject-bootstrap interval (seeds resampled); "
@@ -115,7 +116,7 @@ def _paired(hits: dict[str, dict[str, list[np.ndarray]]], features: Any, referen
         return f"{r['delta']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
 
     for method, codes in hits.items():
-        for code in (c for c in ("motion", "identity", "classifier") if c in codes):
+        for code in (c for c in CODES if c in codes):
             own = cell(codes[code], codes[f"untrained {code}"]) if f"untrained {code}" in codes else "-"
             ref = hits.get(reference, {}).get(code)
             against = cell(codes[code], ref) if ref is not None and method != reference else ""
