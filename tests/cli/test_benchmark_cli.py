@@ -94,3 +94,16 @@ def test_unknown_method_is_one_error_line(composite, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("lfd-tcmen: error: ") and "unknown method 'nope'" in err
+
+
+def test_list_counts_every_seeds_trainings(composite, tmp_path, capsys):
+    out = tmp_path / "bench"
+    common = ["benchmark", "--config", str(CONFIG), "--data", str(composite), "--out", str(out)]
+    common += ["--seeds", "0,1", "--methods", "ststnet", "--no-progress"]
+    assert main([*common, "--folds", "sub02"]) == 0
+    assert sorted(p.name for p in (out / "runs" / "ststnet__honest").glob("seed?")) == ["seed0", "seed1"]
+    capsys.readouterr()
+    assert main([*common, "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("ststnet") and " 2/6 trained, median " in lines[0]
+    assert lines[1].startswith(f"{out}: 4 training(s) left; about ") and "not estimated" not in lines[1]
