@@ -26,6 +26,7 @@ from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.locks import LOCK_NAME
 from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset
@@ -355,7 +356,8 @@ def test_prepare_in_parallel_writes_the_same_files(engine, tmp_path):
     assert one.computed == two.computed == len(samples) == 4
     files = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "two").iterdir()) and MANIFEST in files
-    for name in files:
+    assert LOCK_NAME in files  # who held the folder and since when: not an output
+    for name in (f for f in files if f != LOCK_NAME):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     with pytest.raises(LFDError, match="engine"):
         prepare_dataset(samples, config, tmp_path / "three", engine="threads")
