@@ -91,6 +91,16 @@ def _subject_confusions(run: RunPredictions, subjects: list[str], num_classes: i
     return out
 
 
+def _strata(subjects: Sequence[str], datasets: Sequence[str]) -> tuple[list[str], dict[str, list[int]]]:
+    """The sorted subject names and, per dataset, the indices (into them) of its subjects: what
+    a resample draws from, within each dataset."""
+    names = sorted(set(subjects))
+    strata: dict[str, list[int]] = {}
+    for subject, dataset in sorted(set(zip(subjects, datasets))):
+        strata.setdefault(dataset, []).append(names.index(subject))
+    return names, strata
+
+
 def _subject_weights(
     datasets: dict[str, list[int]], n_subjects: int, resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -123,11 +133,8 @@ def _boot(
     for other in runs[1:]:
         if other.samples != a.samples or not np.array_equal(other.labels, a.labels):
             raise ValueError("the two runs do not hold the same samples with the same labels")
-    subjects = sorted(set(a.subjects))
+    subjects, strata = _strata(a.subjects, a.datasets)
     num_classes = int(max([a.labels.max()] + [r.preds.max() for r in runs])) + 1
-    strata: dict[str, list[int]] = {}
-    for subject, dataset in sorted(set(zip(a.subjects, a.datasets))):
-        strata.setdefault(dataset, []).append(subjects.index(subject))
     rng = np.random.default_rng(seed)
     weights = _subject_weights(strata, len(subjects), resamples, rng)
     scores = []
@@ -173,18 +180,22 @@ def paired_bootstrap(
     result.update(seeds_a=len(a.preds), seeds_b=len(b.preds))
     for m in METRICS:
         (obs_a, boot_a), (obs_b, boot_b) = scores_a[m], scores_b[m]
-        delta = boot_a - boot_b
-        low, high = np.nanpercentile(delta, [2.5, 97.5])
-        p = min(1.0, 2 * min(np.mean(delta <= 0), np.mean(delta >= 0)))
-        result[m] = {
-            "a": obs_a,
-            "b": obs_b,
-            "delta": obs_a - obs_b,
-            "ci_low": float(low),
-            "ci_high": float(high),
-            "p": float(p),
-        }
+        result[m] = _difference(obs_a, obs_b, boot_a - boot_b)
     return result
+
+
+def _difference(a: float, b: float, delta: np.ndarray) -> dict[str, float]:
+    """Observed ``a - b`` with the 95% percentile interval and the two-sided bootstrap p-value of
+    its resampled values ``delta`` (R,)."""
+    low, high = np.nanpercentile(delta, [2.5, 97.5])
+    return {
+        "a": a,
+        "b": b,
+        "delta": a - b,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p": float(min(1.0, 2 * min(np.mean(delta <= 0), np.mean(delta >= 0)))),
+    }
 
 
 def paired_rate_bootstrap(
@@ -205,11 +216,8 @@ def paired_rate_bootstrap(
     """
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
-    names = sorted(set(subjects))
+    names, strata = _strata(subjects, datasets)
     index = np.array([names.index(s) for s in subjects])
-    strata: dict[str, list[int]] = {}
-    for subject, dataset in sorted(set(zip(subjects, datasets))):
-        strata.setdefault(dataset, []).append(names.index(subject))
     rng = np.random.default_rng(seed)
     weights = _subject_weights(strata, len(names), resamples, rng)  # (R, S)
     observed, boot = [], []
@@ -227,16 +235,7 @@ def paired_rate_bootstrap(
             rates = (weights @ sums.T) / (weights @ counts.T)  # (R, K)
         mix = _seed_weights(len(values), resamples, rng)  # (R, K)
         boot.append(np.einsum("rk,rk->r", mix, rates))
-    delta = boot[0] - boot[1]
-    low, high = np.nanpercentile(delta, [2.5, 97.5])
-    return {
-        "a": observed[0],
-        "b": observed[1],
-        "delta": observed[0] - observed[1],
-        "ci_low": float(low),
-        "ci_high": float(high),
-        "p": float(min(1.0, 2 * min(np.mean(delta <= 0), np.mean(delta >= 0)))),
-    }
+    return _difference(observed[0], observed[1], boot[0] - boot[1])
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -38,7 +38,7 @@ def heldout_probe(
     """``{"available", "codes": {name: probe}, "raw_input": probe, "untrained": {name: probe},
     "folds"}`` over the folds of ``records`` with two or more test subjects (names: motion,
     identity, classifier); ``{"available": False, "reason"}`` when there is none."""
-    usable = [r for r in records if len({features.subjects[i] for i in r.test_index}) >= 2]
+    usable = _several_subjects(records, features)
     if not usable:
         return {
             "available": False,
@@ -75,7 +75,7 @@ def heldout_hits(
     "raw input": (N,)}``, 1.0 hit, 0.0 miss, NaN where the sample is not queried (not tested in a
     fold with two or more subjects, or the only sample of its subject there). For paired
     comparisons of two runs on the same subject split (``stats.paired_rate_bootstrap``)."""
-    usable = [r for r in records if len({features.subjects[i] for i in r.test_index}) >= 2]
+    usable = _several_subjects(records, features)
     hits: dict[str, np.ndarray] = {}
 
     def put(name: str, index: np.ndarray, codes: np.ndarray, subjects: list[str]) -> None:
@@ -88,6 +88,11 @@ def heldout_hits(
             put(f"untrained {n}", fold.index, c, fold.subjects)
         put("raw input", fold.index, fold.raw, fold.subjects)
     return hits
+
+
+def _several_subjects(records: Sequence[FoldRecord], features: FeatureSet) -> list[FoldRecord]:
+    """The folds whose test set holds two or more subjects: the only ones the probe can use."""
+    return [r for r in records if len({features.subjects[i] for i in r.test_index}) >= 2]
 
 
 @dataclass
