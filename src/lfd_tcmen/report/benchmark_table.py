@@ -276,6 +276,12 @@ def write_reports(
     )
 
 
+def format_p(p: float) -> str:
+    """A p-value to three places; one below 0.001 reads "< 0.001", not "0.000" (a bootstrap of
+    10,000 resamples resolves p only to 0.0002, so no smaller figure is claimed)."""
+    return "< 0.001" if p < 0.0005 else f"{p:.3f}"
+
+
 def _display(row: dict[str, Any]) -> dict[str, Any]:
     """A table row: the leaky protocol labelled, lr in short form, counts and seconds readable,
     mean ± sd over seeds, the difference from the reference with its interval."""
@@ -296,7 +302,7 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
         p = ref.get("p_holm", ref["p"])
         shown["vs_reference_uf1"] = (
             f"{ref['delta']:+.4f} [{ref['ci_low']:+.3f}, {ref['ci_high']:+.3f}], "
-            f"p{'_holm' if 'p_holm' in ref else ''} {p:.3f}"
+            f"p{'_holm' if 'p_holm' in ref else ''} {format_p(p)}"
         )
     shown["lr"] = f"{row['lr']:g}"
     shown["parameters"] = f"{row['parameters']:,}"
