@@ -53,6 +53,19 @@ def test_compare_two_runs_and_a_seed_folder(tmp_path, capsys):
     )
     result = json.loads(capsys.readouterr().out)
     assert result["seeds_a"] == 3 and result["seeds_b"] == 1 and result["uf1"]["delta"] < 0
+    assert result["differing"] is None  # 3 seeds against 1: no seed-by-seed pairing
+
+
+def test_compare_counts_the_samples_each_seed_pair_predicts_differently(tmp_path, capsys):
+    labels = [i % 3 for i in range(40)]
+    for run, flips in (("a", (0, 0)), ("b", (1, 5))):  # seed k of b flips its first flips[k] samples
+        for k, n in enumerate(flips):
+            preds = [(y + 1) % 3 if i < n else y for i, y in enumerate(labels)]
+            write_run(tmp_path / run / f"seed{k}", preds, labels)
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--resamples", "200"]) == 0
+    assert "(seed by seed, in folder order): 1, 5 of 40." in capsys.readouterr().out
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--resamples", "200", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["differing"] == [1, 5]
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

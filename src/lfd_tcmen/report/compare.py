@@ -62,10 +62,21 @@ def compare_runs(a: str | Path, b: str | Path, resamples: int = 10_000, seed: in
         result = paired_bootstrap(run_a, run_b, resamples=resamples, seed=seed)
     except ValueError as err:
         raise LFDError(f"cannot compare {a} with {b}: {err}") from err
-    result.update(run_a=str(a), run_b=str(b))
+    result.update(
+        run_a=str(a), run_b=str(b), n=len(run_a.samples), differing=differing_predictions(run_a, run_b)
+    )
     for m in METRICS:
         result[m]["verdict"] = verdict(result[m], "A", "B")
     return result
+
+
+def differing_predictions(a: RunPredictions, b: RunPredictions) -> list[int] | None:
+    """How many samples seed k of ``a`` and seed k of ``b`` predict differently, for each k
+    (seeds paired in folder order); None when the runs have different numbers of seeds. Two
+    runs can score alike while predicting different samples; this says how far apart they are."""
+    if a.preds.shape != b.preds.shape:
+        return None
+    return [int(n) for n in (a.preds != b.preds).sum(axis=1)]
 
 
 def format_comparison(result: dict[str, Any]) -> str:
@@ -98,8 +109,17 @@ def format_comparison(result: dict[str, Any]) -> str:
         "subjects, within each dataset ("
         + ", ".join(f"{d} {n}" for d, n in result["datasets"].items())
         + "), seeds resampled too; pooled MEGC2019 scores. A difference is called better or worse only "
-        "when its interval excludes 0."
+        "when its interval excludes 0." + _differing_line(result)
     )
+
+
+def _differing_line(result: dict[str, Any]) -> str:
+    differing = result.get("differing")
+    if differing is None:
+        return ""
+    counts = ", ".join(str(n) for n in differing)
+    pairing = "seed by seed, in folder order" if len(differing) > 1 else "the one seed"
+    return f"\n\nSamples predicted differently by A and B ({pairing}): {counts} of {result['n']}."
 
 
 def class_names(path: str | Path) -> list[str] | None:
