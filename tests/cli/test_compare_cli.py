@@ -99,3 +99,8 @@ def test_compare_three_runs_per_dataset_and_class_with_holm(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "F1 per class" in out and "B - A" in out and "C - A" in out and "p_holm" in out
+    bad_uf1 = next(line for line in out.splitlines() if line.startswith("| B - A | UF1"))
+    assert bad_uf1.count("< 0.001") == 2  # p and p_holm: below the bootstrap's resolution, not "0.0000"
+    assert main(["compare", str(good), str(bad), "--resamples", "500"]) == 0
+    uf1 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| UF1"))
+    assert "< 0.001" in uf1 and "A better than B" in uf1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.report.tables import format_p, markdown_table
 
 
 def test_markdown_table_formats_and_aligns():
@@ -19,3 +19,11 @@ def test_markdown_table_formats_and_aligns():
         "| ststnet   |   nan |  12 |      |",
         "| x         |       |   3 |      |",
     ]
+
+
+def test_a_p_value_below_the_bootstraps_resolution_is_not_printed_as_zero():
+    assert format_p(0.0) == "< 0.001"
+    assert format_p(0.0004) == "< 0.001"
+    assert format_p(0.0006) == "0.001"
+    assert format_p(0.0123) == "0.012"
+    assert format_p(1.0) == "1.000"

@@ -16,7 +16,7 @@ from lfd_tcmen.files import atomic_write_text, write_json
 from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
 from lfd_tcmen.report.html import write_benchmark_report
 from lfd_tcmen.report.plots import plot_benchmark_bars
-from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.report.tables import format_p, markdown_table
 from lfd_tcmen.stats import METRICS, holm
 
 TABLE = "table.md"
@@ -274,12 +274,6 @@ def write_reports(
             "rows": rows,
         },
     )
-
-
-def format_p(p: float) -> str:
-    """A p-value to three places; one below 0.001 reads "< 0.001", not "0.000" (a bootstrap of
-    10,000 resamples resolves p only to 0.0002, so no smaller figure is claimed)."""
-    return "< 0.001" if p < 0.0005 else f"{p:.3f}"
 
 
 def _display(row: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.metrics import classification_report, summarize
-from lfd_tcmen.report.tables import markdown_table
+from lfd_tcmen.report.tables import format_p, markdown_table
 from lfd_tcmen.scoring import read_predictions_csv
 from lfd_tcmen.stats import METRICS, RunPredictions, holm, paired_bootstrap, score_interval, verdict
 
@@ -88,7 +88,7 @@ def format_comparison(result: dict[str, Any]) -> str:
             "b": r["b"],
             "delta": r["delta"],
             "ci": f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
-            "p": r["p"],
+            "p": format_p(r["p"]),
             "verdict": r["verdict"],
         }
         for m, r in ((m, result[m]) for m in METRICS)
@@ -228,8 +228,8 @@ def format_many(result: dict[str, Any]) -> str:
                     "metric": m.upper(),
                     "delta": d["delta"],
                     "ci": f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]",
-                    "p": d["p"],
-                    "p_holm": d["p_holm"],
+                    "p": format_p(d["p"]),
+                    "p_holm": format_p(d["p_holm"]),
                     "verdict": verdict(d, chr(65 + i) if i < 26 else str(i), "A"),
                 }
             )

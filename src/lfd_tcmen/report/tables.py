@@ -56,3 +56,9 @@ def markdown_table(
         + "|"
     )
     return "\n".join([line(headers), rule, *(line(r) for r in cells)])
+
+
+def format_p(p: float) -> str:
+    """A p-value to three places; one below 0.001 reads "< 0.001", not "0.000" (a bootstrap of
+    10,000 resamples resolves p only to 0.0002, so no smaller figure is claimed)."""
+    return "< 0.001" if p < 0.0005 else f"{p:.3f}"
