@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/step_speed.py                 # eager, channels-last, bf16, 5 seeds vmapped
     .venv/bin/python benchmarks/step_speed.py --compile       # also torch.compile (slow to start)
     .venv/bin/python benchmarks/step_speed.py --regimes       # eager step by input regime and DRL size
+    .venv/bin/python benchmarks/step_speed.py --batches       # samples/s by batch size (work per step)
 
 One training step (forward, the six-term loss, backward, Adam) of lfd_tcmen on a composite-shaped
 batch (apex face 64x64, one 3x28x28 flow, 55 training subjects, batch 32) at one thread, the
@@ -25,14 +26,22 @@ Speed-up = eager's time / the row's time per seed-step. The best of ``--repeats`
 ``--regimes`` prints instead the eager step for both input regimes (composite: apex face and one
 flow; full clips: onset, apex and offset faces and four flow segments) with the DRL at 32x32
 (``face_resolution`` 32, the default) and at the faces' 64x64, and the parameter count.
+
+``--batches`` prints instead samples per second against the batch size, default layout and
+channels-last: how much more work per step buys on this CPU. Five seeds stacked into one model
+(grouped convolutions, or vmap) do the arithmetic of one batch of 5 x 32 in each step, so the
+batch-160 row's ratio to batch 32 is what such stacking could gain at best if its kernels were as
+fast as the dense ones (a guide, not a proof: grouped kernels are usually slower).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="add the torch.compile row")
     p.add_argument("--regimes", action="store_true", help="eager steps by input regime and DRL size instead")
+    p.add_argument("--batches", action="store_true", help="samples/s by batch size instead")
     return p.parse_args()
 
 
@@ -157,11 +167,41 @@ def regimes(args: argparse.Namespace) -> None:
             print(f"| {name} | {resolution or spec.face_size} | {size:,} | {seconds * 1000:.1f} |")
 
 
+def cpu_name() -> str:
+    """The CPU's model name (timings differ between the machines this project has run on)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
+def batches(args: argparse.Namespace) -> None:
+    sizes = (args.batch, 2 * args.batch, 3 * args.batch, args.seeds * args.batch)
+    print(f"lfd_tcmen, composite-shaped batches, one thread, {torch.__version__}, {cpu_name()}\n")
+    print(f"| batch | layout | ms per step | samples/s | samples/s vs batch {args.batch} |")
+    print("|---|---|---|---|---|")
+    for channels_last in (False, True):
+        base = 0.0
+        for b in sorted(set(sizes)):
+            step = single_step(channels_last, False, False, b)
+            for _ in range(3):
+                step()
+            rate = b / best_time(step, args.steps, args.repeats)
+            base = base or rate
+            layout = "channels_last" if channels_last else "default"
+            print(f"| {b} | {layout} | {b / rate * 1000:.1f} | {rate:.0f} | {rate / base:.2f} |", flush=True)
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
     if args.regimes:
         regimes(args)
+        return
+    if args.batches:
+        batches(args)
         return
     rows: list[tuple[str, int, float, str]] = []  # name, seeds per step, seconds per step, note
     cases = [
@@ -187,7 +227,7 @@ def main() -> None:
     rows.append((f"vmap {args.seeds} seeds", args.seeds, best_time(step, args.steps, args.repeats), ""))
 
     eager = rows[0][2]
-    print(f"lfd_tcmen, composite-shaped batch of {args.batch}, one thread, {torch.__version__}")
+    print(f"lfd_tcmen, composite-shaped batch of {args.batch}, one thread, {torch.__version__}, {cpu_name()}")
     print()
     print("| step | ms per seed-step | samples/s | speed-up vs eager | note |")
     print("|---|---|---|---|---|")
