@@ -153,6 +153,13 @@ def best_time(step: Callable[[], None], steps: int, repeats: int) -> float:
     return best
 
 
+def warm_best_time(step: Callable[[], None], args: argparse.Namespace) -> float:
+    """``best_time`` after three warm-up steps."""
+    for _ in range(3):
+        step()
+    return best_time(step, args.steps, args.repeats)
+
+
 def regimes(args: argparse.Namespace) -> None:
     print(f"lfd_tcmen, eager float32, batch of {args.batch}, one thread, {torch.__version__}\n")
     print("| regime | DRL face_resolution | parameters | ms per step |")
@@ -160,9 +167,7 @@ def regimes(args: argparse.Namespace) -> None:
     for name, spec in REGIMES.items():
         for resolution in (32, 0):
             step = single_step(False, False, False, args.batch, spec, face_resolution=resolution)
-            for _ in range(3):
-                step()
-            seconds = best_time(step, args.steps, args.repeats)
+            seconds = warm_best_time(step, args)
             size = model(0, spec=spec, face_resolution=resolution).num_parameters()
             print(f"| {name} | {resolution or spec.face_size} | {size:,} | {seconds * 1000:.1f} |")
 
@@ -185,10 +190,7 @@ def batches(args: argparse.Namespace) -> None:
     for channels_last in (False, True):
         base = 0.0
         for b in sorted(set(sizes)):
-            step = single_step(channels_last, False, False, b)
-            for _ in range(3):
-                step()
-            rate = b / best_time(step, args.steps, args.repeats)
+            rate = b / warm_best_time(single_step(channels_last, False, False, b), args)
             base = base or rate
             layout = "channels_last" if channels_last else "default"
             print(f"| {b} | {layout} | {b / rate * 1000:.1f} | {rate:.0f} | {rate / base:.2f} |", flush=True)
