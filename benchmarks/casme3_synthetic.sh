@@ -11,13 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LFD=.venv/bin/lfd-tcmen
-RAW=runs/casme3_synthetic/raw
-SHEET="$RAW/cas(me)3_part_A_ME_label_JpgIndex-synthetic.xlsx"
-[[ -f "$SHEET" ]] || "$LFD" data synth --layout casme3 --subjects 20 --clips-per-subject 9 --seed 0 --out "$RAW" >/dev/null
+SHEET="raw/cas(me)3_part_A_ME_label_JpgIndex-synthetic.xlsx"
 mkdir -p runs/casme3_synthetic
 cd runs/casme3_synthetic  # the config's data.path (features/casme3-3class) is relative to here
+[[ -f "$SHEET" ]] || "../../$LFD" data synth --layout casme3 --subjects 20 --clips-per-subject 9 --seed 0 --out raw >/dev/null
 start=$(date +%s)
 "../../$LFD" benchmark --config ../../benchmarks/casme3.yaml --root raw/part_A \
-  --annotations "raw/cas(me)3_part_A_ME_label_JpgIndex-synthetic.xlsx" \
+  --annotations "$SHEET" \
   --out ../../results/casme3_synthetic --workers 2 --resume --no-progress "$@"
 echo "wall time: $(( $(date +%s) - start )) s on $(nproc) core(s), $(lscpu | sed -n 's/^Model name: *//p')"
