@@ -123,6 +123,23 @@ def _seed_weights(seeds: int, resamples: int, rng: np.random.Generator) -> np.nd
     return weights / seeds
 
 
+def _mismatch(a: RunPredictions, b: RunPredictions) -> str:
+    """What differs between two runs' samples: counts, and the first few names."""
+    only_a, only_b = sorted(set(a.samples) - set(b.samples)), sorted(set(b.samples) - set(a.samples))
+    label_b = dict(zip(b.samples, b.labels.tolist()))
+    relabelled = [s for s, y in zip(a.samples, a.labels.tolist()) if s in label_b and label_b[s] != y]
+    parts = []
+    for what, names in (
+        ("only in the first run", only_a),
+        ("only in the other run", only_b),
+        ("labelled differently", relabelled),
+    ):
+        if names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            parts.append(f"{len(names)} {what} ({shown})")
+    return "; ".join(parts)
+
+
 def _boot(
     runs: Sequence[RunPredictions], resamples: int, seed: int
 ) -> tuple[list[dict[str, tuple[float, np.ndarray]]], dict[str, Any]]:
@@ -132,7 +149,9 @@ def _boot(
     a = runs[0]
     for other in runs[1:]:
         if other.samples != a.samples or not np.array_equal(other.labels, a.labels):
-            raise ValueError("the two runs do not hold the same samples with the same labels")
+            raise ValueError(
+                f"the runs do not hold the same samples with the same labels: {_mismatch(a, other)}"
+            )
     subjects, strata = _strata(a.subjects, a.datasets)
     num_classes = int(max([a.labels.max()] + [r.preds.max() for r in runs])) + 1
     rng = np.random.default_rng(seed)

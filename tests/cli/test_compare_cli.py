@@ -73,7 +73,8 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     good = write_run(tmp_path / "good", labels, labels)
     other = write_run(tmp_path / "other", labels[:8], labels[:8])
     assert main(["compare", str(good), str(other)]) == 2
-    assert "same samples" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "same samples" in err and "4 only in the first run (EP08, EP09, EP10, ...)" in err
     (tmp_path / "broken.csv").write_text("dataset,subject,sample,label,pred\ncasme2,sub01,EP01,x,1\n")
     assert main(["compare", str(good), str(tmp_path / "broken.csv")]) == 2
     err = capsys.readouterr().err
@@ -104,3 +105,58 @@ def test_compare_three_runs_per_dataset_and_class_with_holm(tmp_path, capsys):
     assert main(["compare", str(good), str(bad), "--resamples", "500"]) == 0
     uf1 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| UF1"))
     assert "< 0.001" in uf1 and "A better than B" in uf1
+
+
+def _composite_run(path, shared_data, pred_of):
+    """A run folder on the real composite's 442 samples, named as a run writes them."""
+    from lfd_tcmen.data.composite import read_composite_index
+
+    entries = read_composite_index(shared_data / "megc2019_composite" / "combined_3class_gt.csv")
+    rows = [
+        {
+            "dataset": e.dataset,
+            "subject": e.subject,
+            "sample": e.sample_id,
+            "label": e.label,
+            "pred": pred_of(e),
+        }
+        for e in entries
+    ]
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "predictions.csv").write_text(csv_text(rows))
+    return path
+
+
+def test_compare_pairs_a_run_with_a_peers_megc2019_log(tmp_path, capsys, shared_data):
+    """STSTNet's published log pairs with a composite run sample by sample: a run predicting what
+    the log predicts differs from it nowhere, one predicting the truth is better by 1 - .7353."""
+    from lfd_tcmen.report.compare import paired_rows
+    from lfd_tcmen.scoring import read_prediction_file
+
+    log = shared_data / "peer_logs" / "STSTNet_logfile.txt"
+    published = {r["sample"]: r["pred"] for r in paired_rows(read_prediction_file(log))}
+    assert "smic/s1/s01_ne_01" in published and "samm/006/006_1_2" in published  # "s01" and "6" -> folders
+    same = _composite_run(tmp_path / "same", shared_data, lambda e: published[e.sample_id])
+    assert main(["compare", str(same), str(log), "--resamples", "200", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 442 and result["differing"] == [0] and result["uf1"]["delta"] == 0.0
+    assert round(result["runs"][1]["uf1"]["score"], 4) == 0.7353
+    truth = _composite_run(tmp_path / "truth", shared_data, lambda e: e.label)
+    assert main(["compare", str(truth), str(log), "--resamples", "200", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (
+        round(result["uf1"]["delta"], 4) == round(1 - 0.7353, 4)
+        and result["uf1"]["verdict"] == "A better than B"
+    )
+
+
+def test_a_log_without_sample_names_cannot_be_paired(tmp_path, capsys, shared_data):
+    labels = [i % 3 for i in range(12)]
+    run = write_run(tmp_path / "run", labels, labels)
+    python_log = shared_data / "peer_logs" / "STSTNet_python_logfile.txt"
+    assert main(["compare", str(run), str(python_log)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("lfd-tcmen: error: ")
+        and "STSTNet_python_logfile.txt: a python-log file names no samples" in err
+    )

@@ -15,15 +15,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare runs: pooled UF1/UAR with intervals, per dataset and class, and their differences",
         description=(
-            "Compare runs on the same samples: their pooled UF1 and UAR with 95%% intervals, per "
+            "Compare runs on the same samples: their pooled UF1 and UAR with 95% intervals, per "
             "dataset and per class, and each difference from the first run (two runs: A - B) with a "
-            "95%% interval and p-value from a paired bootstrap that resamples subjects (within each "
+            "95% interval and p-value from a paired bootstrap that resamples subjects (within each "
             "dataset) and, for runs with several seeds, seeds; with three runs or more the p-values "
-            "are also Holm-adjusted. A run is a predictions CSV, a run folder, or a folder of seed "
-            "run folders."
+            "are also Holm-adjusted. A run is a predictions CSV, a run folder, a folder of seed "
+            "run folders, or a MEGC2019 log (a peer's published predictions, paired with a "
+            "composite run by sample name)."
         ),
     )
-    parser.add_argument("run_a", help="run A: predictions CSV, run folder, or folder of seed run folders")
+    parser.add_argument(
+        "run_a",
+        help="run A: predictions CSV, run folder, folder of seed run folders, or MEGC2019 log",
+    )
     parser.add_argument("run_b", help="run B, the same kinds")
     parser.add_argument("more", nargs="*", metavar="RUN", help="more runs, each compared with A")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")

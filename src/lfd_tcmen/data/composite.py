@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.data.subjects import canonical_subject, qualified_subject
+from lfd_tcmen.data.subjects import canonical_subject, qualified_subject, sample_id
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.progress import progress_bar
 
@@ -55,7 +55,7 @@ class CompositeEntry:
 
     @property
     def sample_id(self) -> str:
-        return f"{self.dataset}/{self.subject}/{self.clip}"
+        return sample_id(self.dataset, self.subject, self.clip)
 
 
 def name_key(text: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lfd_tcmen.data.subjects import qualified_subject
+from lfd_tcmen.data.subjects import qualified_subject, sample_id
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Sample:
     @property
     def sample_id(self) -> str:
         """Stable id used for feature files and predictions: ``dataset/subject/clip``."""
-        return f"{self.dataset}/{self.subject}/{self.clip}"
+        return sample_id(self.dataset, self.subject, self.clip)
 
     def frame_index(self, frame_number: int) -> int:
         """Position in ``frames`` of the dataset frame number ``frame_number``."""

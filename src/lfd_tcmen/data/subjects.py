@@ -4,7 +4,7 @@ A subject is written as its dataset's folders write it (CASME II "sub01", SAMM "
 ...), whichever file it was read from: the loaders and the MEGC2019 composite (whose ground
 truth writes SAMM "6" and SMIC "s01") both go through ``canonical_subject``, so LOSO folds
 agree however the data was read. Subjects are then qualified by dataset ("samm/006"), because
-two datasets may reuse the same id.
+two datasets may reuse the same id, and so are samples ("samm/006/006_1_2").
 """
 
 from __future__ import annotations
@@ -71,3 +71,9 @@ def canonical_subject(dataset: str, text: str) -> str:
 def qualified_subject(dataset: str, subject: str) -> str:
     """Subject id unique across datasets (the composite mixes three), e.g. ``casme2/sub01``."""
     return f"{dataset}/{subject}"
+
+
+def sample_id(dataset: str, subject: str, clip: str) -> str:
+    """Sample id unique across datasets, used for feature files and predictions:
+    ``dataset/subject/clip`` with the canonical subject, e.g. ``smic/s1/s01_ne_01``."""
+    return f"{qualified_subject(dataset, subject)}/{clip}"

@@ -4,8 +4,11 @@ difference (``lfd_tcmen.stats``), read from the runs' prediction files. Two runs
 class, and each run against the first, Holm-adjusted (``compare_many``).
 
 A run is given as a predictions CSV, a run folder (its ``predictions.csv``, or the one file
-``predictions_<protocol>.csv`` it holds), or a folder of seed run folders (one subfolder per
-seed, each with its predictions): then every seed takes part.
+``predictions_<protocol>.csv`` it holds), a folder of seed run folders (one subfolder per
+seed, each with its predictions): then every seed takes part, or a MEGC2019 submission log
+(a peer's published predictions, e.g. ../shared/data/peer_logs/STSTNet_logfile.txt): its
+samples are named as the composite names them (``data.subjects.sample_id``), so it pairs with
+a run on the composite sample by sample.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from lfd_tcmen.data.subjects import canonical_subject, sample_id
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.metrics import classification_report, summarize
 from lfd_tcmen.report.tables import format_p, markdown_table
-from lfd_tcmen.scoring import read_predictions_csv
+from lfd_tcmen.scoring import PredictionFile, read_prediction_file
 from lfd_tcmen.stats import METRICS, RunPredictions, holm, paired_bootstrap, score_interval, verdict
 
 ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
@@ -47,10 +51,32 @@ def prediction_files(path: Path) -> list[Path]:
     return seeds
 
 
+def paired_rows(predictions: PredictionFile) -> list[dict[str, Any]]:
+    """A prediction file's rows with the sample ids a run's predictions.csv writes: a MEGC2019
+    log's ``<db> <subject>`` / ``<video>`` become the composite's ``dataset/subject/video`` with
+    the subject as its dataset's folders write it (SMIC "s01" -> "s1", SAMM "6" -> "006")."""
+    if predictions.format == "csv":
+        return predictions.rows
+    if predictions.format != "megc2019":
+        raise LFDError(
+            f"a {predictions.format} file names no samples, so it cannot be paired with another run "
+            "sample by sample; give a predictions CSV or a MEGC2019 log",
+            path=predictions.path,
+        )
+    rows = []
+    for r in predictions.rows:
+        dataset = str(r["dataset"]).lower()
+        subject = canonical_subject(dataset, str(r["subject"]))
+        rows.append(
+            {**r, "dataset": dataset, "subject": subject, "sample": sample_id(dataset, subject, r["sample"])}
+        )
+    return rows
+
+
 def read_run(path: str | Path) -> RunPredictions:
     files = prediction_files(Path(path))
     try:
-        return RunPredictions.from_rows([read_predictions_csv(f).rows for f in files])
+        return RunPredictions.from_rows([paired_rows(read_prediction_file(f)) for f in files])
     except ValueError as err:
         raise LFDError(str(err), path=path) from err
 
@@ -124,7 +150,7 @@ def _differing_line(result: dict[str, Any]) -> str:
 
 def class_names(path: str | Path) -> list[str] | None:
     """The class names a run's predictions file gives in its ``p_<class>`` columns, else None."""
-    names = read_predictions_csv(prediction_files(Path(path))[0]).class_names
+    names = read_prediction_file(prediction_files(Path(path))[0]).class_names
     return list(names) if names else None
 
 
