@@ -119,6 +119,10 @@ def _composite_run(path, shared_data, pred_of):
             "sample": e.sample_id,
             "label": e.label,
             "pred": pred_of(e),
+            **{
+                f"p_{name}": float(pred_of(e) == c)
+                for c, name in enumerate(("negative", "positive", "surprise"))
+            },
         }
         for e in entries
     ]
@@ -148,6 +152,9 @@ def test_compare_pairs_a_run_with_a_peers_megc2019_log(tmp_path, capsys, shared_
         round(result["uf1"]["delta"], 4) == round(1 - 0.7353, 4)
         and result["uf1"]["verdict"] == "A better than B"
     )
+    assert main(["compare", str(log), str(truth), str(same), "--resamples", "200"]) == 0
+    out = capsys.readouterr().out  # the log first: the class names come from the runs that have them
+    assert "| run | negative | positive | surprise |" in out and "| C - A | UF1 |     0.0000 |" in out
 
 
 def test_a_log_without_sample_names_cannot_be_paired(tmp_path, capsys, shared_data):

@@ -193,7 +193,7 @@ def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int
     if len(paths) < 2:
         raise LFDError("compare needs at least two runs")
     runs = [read_run(p) for p in paths]
-    names = class_names(paths[0])
+    names = next((n for n in map(class_names, paths) if n), None)  # a MEGC2019 log names no classes
     num_classes = max(int(max(r.labels.max(), r.preds.max())) + 1 for r in runs)
     if names is None or len(names) < num_classes:
         names = [str(c) for c in range(num_classes)]
