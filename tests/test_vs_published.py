@@ -7,26 +7,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from lfd_tcmen.data.composite import read_composite_index
-from lfd_tcmen.files import csv_text
+from toys import write_composite_run
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _run(path: Path, shared_data: Path, pred_of) -> None:
-    entries = read_composite_index(shared_data / "megc2019_composite" / "combined_3class_gt.csv")
-    rows = [
-        {
-            "dataset": e.dataset,
-            "subject": e.subject,
-            "sample": e.sample_id,
-            "label": e.label,
-            "pred": pred_of(e),
-        }
-        for e in entries
-    ]
-    path.mkdir(parents=True)
-    (path / "predictions.csv").write_text(csv_text(rows))
 
 
 def _script(runs: Path, shared_data: Path) -> subprocess.CompletedProcess:
@@ -37,9 +20,9 @@ def _script(runs: Path, shared_data: Path) -> subprocess.CompletedProcess:
 
 
 def test_finished_runs_against_the_published_log(tmp_path, shared_data):
-    _run(tmp_path / "lfd_tcmen__honest" / "seed0", shared_data, lambda e: e.label)
-    _run(tmp_path / "lfd_tcmen__honest" / "seed1", shared_data, lambda e: (e.label + 1) % 3)
-    _run(tmp_path / "ststnet_paper__honest" / "seed0", shared_data, lambda e: e.label)
+    write_composite_run(tmp_path / "lfd_tcmen__honest" / "seed0", shared_data, lambda e: e.label)
+    write_composite_run(tmp_path / "lfd_tcmen__honest" / "seed1", shared_data, lambda e: (e.label + 1) % 3)
+    write_composite_run(tmp_path / "ststnet_paper__honest" / "seed0", shared_data, lambda e: e.label)
     done = _script(tmp_path, shared_data)
     assert done.returncode == 0, done.stderr
     assert "left out (no predictions yet): " in done.stderr and "lfd_tcmen__honest/ensemble" in done.stderr

@@ -167,3 +167,30 @@ def write_store(
     }
     (root / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     return root
+
+
+def write_composite_run(path: Path, shared_data: Path, pred_of, class_columns: bool = False) -> Path:
+    """A run folder on the real MEGC2019 composite's 442 samples, named as a run names them;
+    ``pred_of(entry)`` gives each prediction (``class_columns``: one-hot ``p_<class>`` columns)."""
+    from lfd_tcmen.data.composite import read_composite_index
+    from lfd_tcmen.files import csv_text
+
+    entries = read_composite_index(shared_data / "megc2019_composite" / "combined_3class_gt.csv")
+    rows = []
+    for e in entries:
+        pred = pred_of(e)
+        row = {
+            "dataset": e.dataset,
+            "subject": e.subject,
+            "sample": e.sample_id,
+            "label": e.label,
+            "pred": pred,
+        }
+        if class_columns:
+            row.update(
+                {f"p_{name}": float(pred == c) for c, name in enumerate(("negative", "positive", "surprise"))}
+            )
+        rows.append(row)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "predictions.csv").write_text(csv_text(rows))
+    return path

@@ -6,6 +6,7 @@ import json
 
 from lfd_tcmen.cli import main
 from lfd_tcmen.files import csv_text
+from toys import write_composite_run
 
 
 def write_run(path, preds, labels):
@@ -107,30 +108,6 @@ def test_compare_three_runs_per_dataset_and_class_with_holm(tmp_path, capsys):
     assert "< 0.001" in uf1 and "A better than B" in uf1
 
 
-def _composite_run(path, shared_data, pred_of):
-    """A run folder on the real composite's 442 samples, named as a run writes them."""
-    from lfd_tcmen.data.composite import read_composite_index
-
-    entries = read_composite_index(shared_data / "megc2019_composite" / "combined_3class_gt.csv")
-    rows = [
-        {
-            "dataset": e.dataset,
-            "subject": e.subject,
-            "sample": e.sample_id,
-            "label": e.label,
-            "pred": pred_of(e),
-            **{
-                f"p_{name}": float(pred_of(e) == c)
-                for c, name in enumerate(("negative", "positive", "surprise"))
-            },
-        }
-        for e in entries
-    ]
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "predictions.csv").write_text(csv_text(rows))
-    return path
-
-
 def test_compare_pairs_a_run_with_a_peers_megc2019_log(tmp_path, capsys, shared_data):
     """STSTNet's published log pairs with a composite run sample by sample: a run predicting what
     the log predicts differs from it nowhere, one predicting the truth is better by 1 - .7353."""
@@ -140,12 +117,14 @@ def test_compare_pairs_a_run_with_a_peers_megc2019_log(tmp_path, capsys, shared_
     log = shared_data / "peer_logs" / "STSTNet_logfile.txt"
     published = {r["sample"]: r["pred"] for r in paired_rows(read_prediction_file(log))}
     assert "smic/s1/s01_ne_01" in published and "samm/006/006_1_2" in published  # "s01" and "6" -> folders
-    same = _composite_run(tmp_path / "same", shared_data, lambda e: published[e.sample_id])
+    same = write_composite_run(
+        tmp_path / "same", shared_data, lambda e: published[e.sample_id], class_columns=True
+    )
     assert main(["compare", str(same), str(log), "--resamples", "200", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 442 and result["differing"] == [0] and result["uf1"]["delta"] == 0.0
     assert round(result["runs"][1]["uf1"]["score"], 4) == 0.7353
-    truth = _composite_run(tmp_path / "truth", shared_data, lambda e: e.label)
+    truth = write_composite_run(tmp_path / "truth", shared_data, lambda e: e.label, class_columns=True)
     assert main(["compare", str(truth), str(log), "--resamples", "200", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert (
