@@ -28,7 +28,7 @@ if [[ ${#runs[@]} -eq 0 ]]; then
 fi
 echo "# bash benchmarks/vs_published.sh  ($(date -u +%F)): our runs against STSTNet's published predictions"
 for run in "${runs[@]}"; do
-  seeds=$(find "$run" -maxdepth 2 -name predictions.csv -path '*seed*' | sed 's|.*/\(seed[0-9]*\)/.*|\1|' | sort -V | tr '\n' ' ')
+  seeds=$(find "$run" -maxdepth 2 -name predictions.csv -path '*seed*' | sed 's|.*/\(seed[0-9]*\)/.*|\1|' | sort -V | paste -sd ' ')
   echo "#   $run: ${seeds:-one run}"
 done
 echo
