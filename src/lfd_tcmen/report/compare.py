@@ -3,10 +3,10 @@ difference (``lfd_tcmen.stats``), read from the runs' prediction files. Two runs
 (``compare_runs``); any number: every run's scores with their intervals, per dataset and per
 class, and each run against the first, Holm-adjusted (``compare_many``).
 
-A run is given as a predictions CSV, a run folder (its ``predictions.csv``, or the one file
-``predictions_<protocol>.csv`` it holds), a folder of seed run folders (one subfolder per
-seed, each with its predictions): then every seed takes part, or a MEGC2019 submission log
-(a peer's published predictions, e.g. ../shared/data/peer_logs/STSTNet_logfile.txt): its
+A run is given as a predictions CSV; a run folder (its ``predictions.csv``, or the one file
+``predictions_<protocol>.csv`` it holds); a folder of seed run folders (one subfolder per
+seed, each with its predictions), where every seed takes part; or a MEGC2019 submission log
+(a peer's published predictions, e.g. ../shared/data/peer_logs/STSTNet_logfile.txt), whose
 samples are named as the composite names them (``data.subjects.sample_id``), so it pairs with
 a run on the composite sample by sample.
 """
