@@ -2,8 +2,8 @@
 
 Formats (detected from the file's first non-empty line, see :func:`detect_format`):
 
-- ``csv``: our predictions CSV, header required, columns ``dataset,subject,sample,label,pred``
-  (others ignored). Row numbers in errors are file line numbers (the header is row 1).
+- ``csv``: our predictions CSV, header required, columns ``dataset,subject,sample,label,pred``;
+  its ``p_<class>`` probabilities and ``fold`` are kept when present (others ignored). Row numbers in errors are file line numbers (the header is row 1).
 - ``megc2019``: the challenge's submission log: a ``<db> <subject>`` header line per LOSO fold,
   then one ``<video> <ground truth> <prediction>`` line per test sample.
 - ``python-log``: the print-out of STSTNet's ``main.py``: ``Subject: <name>``, then
@@ -43,7 +43,8 @@ class PredictionFile:
     """The rows of one prediction file.
 
     rows: dicts ``{"dataset": str | None, "subject": str, "sample": str | None, "label": int,
-    "pred": int, "line": int}`` in file order (``line``: where the row is in the file);
+    "pred": int, "line": int}`` in file order (``line``: where the row is in the file), plus, for
+    a predictions CSV that has them, ``"probs"`` (a float per ``p_<class>`` column) and ``"fold"``;
     notes: what the reader had to assume (shown to the user); num_classes and class_names: what
     the file itself says (a predictions CSV's ``p_<class>`` columns), else None.
     """
@@ -87,6 +88,17 @@ def _int(value: str | None, what: str, path: Path, row: int) -> int:
         raise LFDError(f"{what} {text!r} is not an integer class index", path, row) from None
 
 
+def _probability(value: str | None, what: str, path: Path, row: int) -> float:
+    text = (value or "").strip()
+    try:
+        p = float(text)
+    except ValueError:
+        raise LFDError(f"{what} {text!r} is not a number", path, row) from None
+    if not 0.0 <= p <= 1.0:
+        raise LFDError(f"{what} {text} is not a probability", path, row)
+    return p
+
+
 def detect_format(path: str | Path) -> str:
     """``"csv"``, ``"megc2019"`` or ``"python-log"``, from the first non-empty line."""
     path = Path(path)
@@ -126,6 +138,7 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
     if missing:
         raise LFDError(f"header lacks column(s) {', '.join(missing)}; need {','.join(CSV_COLUMNS)}", path, 1)
     reader.fieldnames = header
+    names = tuple(h[2:] for h in header if h.startswith("p_"))
     rows = []
     for record in reader:
         number = reader.line_num
@@ -140,11 +153,14 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
         row["label"] = _int(record.get("label"), "label", path, number)
         row["pred"] = _int(record.get("pred"), "pred", path, number)
         row["line"] = number
+        if names:
+            row["probs"] = tuple(_probability(record.get(f"p_{n}"), f"p_{n}", path, number) for n in names)
+        if (record.get("fold") or "").strip():
+            row["fold"] = record["fold"].strip()
         rows.append(row)
     if not rows:
         raise LFDError("no prediction rows", path)
     _refuse_repeated(rows, path)
-    names = tuple(h[2:] for h in header if h.startswith("p_"))
     return PredictionFile(path, "csv", rows, num_classes=len(names) or None, class_names=names or None)
 
 

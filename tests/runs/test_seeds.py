@@ -6,14 +6,18 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import statistics
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
-from lfd_tcmen.runs.seeds import run_seeds, seed_dir, seeded
+from lfd_tcmen.runs.folds import make_folds
+from lfd_tcmen.runs.seeds import run_seeds, seed_dir, seeded, summarize_seeds
 from toys import make_config, make_features
 
 FOLDS = ["toy/s0", "toy/s1", "toy/s2"]
@@ -92,3 +96,51 @@ def test_a_multi_seed_run_has_a_page_with_each_seed_and_the_ensemble(two_seeds):
             [scores["uf1"], scores["uar"]], abs=1e-4
         )
     assert 'href="seed0/report.html"' in page and "HONEST" in page and "http" not in page
+
+
+# What git keeps of a run folder under results/ (.gitignore): its pooled predictions, metrics and
+# config, never its fold folders, plots or pages.
+KEPT_OUT = shutil.ignore_patterns("folds", "*.png", "report.html")
+
+
+def test_git_keeps_a_results_runs_evidence_and_leaves_its_fold_folders_out():
+    root = Path(__file__).resolve().parents[2]
+    run = "results/megc2019/runs/m__honest/seed0"
+    paths = {
+        f"{run}/predictions.csv": False,
+        f"{run}/metrics.json": False,
+        f"{run}/config.yaml": False,
+        "results/megc2019/runs/m__honest/ensemble/predictions.csv": False,
+        "results/megc2019/runs/m__honest/seeds.json": False,
+        f"{run}/folds/casme2__sub01/model.pt": True,
+        f"{run}/folds/casme2__sub01/history.json": True,
+        f"{run}/confusion.png": True,
+        f"{run}/report.html": True,
+    }
+    for path, ignored in paths.items():
+        check = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=root)
+        assert check.returncode == (0 if ignored else 1), path
+
+
+def test_what_git_keeps_of_a_seeds_run_rebuilds_its_summary_and_ensemble(toy, two_seeds, tmp_path):
+    features, config = toy
+    out, _, summary = two_seeds
+    clone = tmp_path / "clone"
+    shutil.copytree(out, clone, ignore=KEPT_OUT)
+    shutil.rmtree(clone / "ensemble")
+    (clone / "seeds.json").unlink()
+    again = summarize_seeds(clone, [0, 5], config, features, make_folds(features, config.data, config.seed))
+    assert again == summary
+    for name in ("predictions.csv", "metrics.json"):
+        assert (clone / "ensemble" / name).read_text() == (out / "ensemble" / name).read_text()
+
+
+def test_a_seed_whose_report_lacks_a_fold_leaves_it_out_of_the_ensemble(toy, two_seeds, tmp_path):
+    features, config = toy
+    out, _, _ = two_seeds
+    partial, _ = run_seeds(config, features, tmp_path, [0], fold_names=FOLDS[:2], progress=False)
+    shutil.copytree(seed_dir(out, 5), seed_dir(tmp_path, 5), ignore=KEPT_OUT)
+    summary = summarize_seeds(tmp_path, [0, 5], config, features, make_folds(features, config.data, config.seed))
+    assert summary["folds_done"] == 2
+    ensemble = _probs(tmp_path / "ensemble" / "predictions.csv")
+    assert len(ensemble) == 12 and all(not s.startswith("toy/s2/") for s in ensemble)

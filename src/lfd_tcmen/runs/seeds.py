@@ -8,7 +8,10 @@
 The seed ensemble averages, per test sample, the class probabilities of the seeds' models (each
 trained without that sample's subject) and predicts the most probable class: no test
 information is used, and it is how a user would deploy several seeds. It covers the folds that
-every seed has finished.
+every seed's report covers, and it is made from the seeds' pooled prediction files
+(probabilities to 6 decimals) and metrics.json, never from their fold folders: a clone of
+results/, which keeps those files and leaves the fold folders out of git, rebuilds it as the
+run that trained it did.
 """
 
 from __future__ import annotations
@@ -24,15 +27,16 @@ import numpy as np
 from lfd_tcmen.config import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import read_json, write_csv, write_json
 from lfd_tcmen.metrics import score_table
 from lfd_tcmen.report.compare import ENSEMBLE
 from lfd_tcmen.report.html import write_seeds_report
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name
-from lfd_tcmen.report.summary import METRICS, read_metrics
-from lfd_tcmen.runs import run_dir
+from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, RunSummary, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
+from lfd_tcmen.scoring import read_predictions_csv
 
 SUMMARY = "seeds.json"
 SCORES = ("uf1", "uar", "accuracy")
@@ -60,7 +64,8 @@ def summarize_seeds(
     protocol = config.train.protocol
     dirs = {k: seed_dir(out, k) for k in seeds}
     per_seed = {k: read_metrics(d) for k, d in dirs.items()}
-    common = [f for f in selected if all(run_dir.is_finished(d, f.name) for d in dirs.values())]
+    reported = [set(reported_folds(d) or ()) for d in dirs.values()]
+    common = [f for f in selected if all(f.name in folds for folds in reported)]
     summary: dict[str, Any] = {
         "name": config.name,
         "model": config.model.name,
@@ -91,22 +96,23 @@ def summarize_seeds(
 def write_ensemble(
     out: Path, dirs: Sequence[Path], folds: Sequence[Fold], features: FeatureSet, config: ExperimentConfig
 ) -> dict[str, Any]:
-    """The seed ensemble of the seed run folders ``dirs`` over their finished ``folds``: its
-    predictions and metrics.json in ``out``; returns the metrics. Samples are matched by index,
-    so seeds whose folds differ (subject k-fold) still average per sample."""
+    """The seed ensemble of the seed run folders ``dirs`` over ``folds`` (which every seed's
+    report covers): its predictions and metrics.json in ``out``; returns the metrics. Read from
+    the seeds' pooled prediction files; samples are matched by sample id, so seeds whose folds
+    differ (subject k-fold) still average per sample."""
     protocol = config.train.protocol
+    wanted = {i for fold in folds for i in fold.test}
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     fold_of: dict[int, str] = {}
     for d in dirs:
-        for fold in folds:
-            record = run_dir.read_fold(d, fold.name)
-            for row, i in enumerate(record.test_index.tolist()):
-                sums[i] = sums.get(i, 0) + record.probs[row].astype(np.float64)
+        for i, (probs, fold) in seed_probabilities(d / predictions_name(protocol), features).items():
+            if i in wanted:
+                sums[i] = sums.get(i, 0) + probs
                 counts[i] = counts.get(i, 0) + 1
-                fold_of.setdefault(i, fold.name)
+                fold_of.setdefault(i, fold)
     index = np.array(sorted(i for i in sums if counts[i] == len(dirs)), dtype=np.int64)
-    probs = np.array([sums[i] / counts[i] for i in index.tolist()], dtype=np.float32)
+    probs = np.array([sums[i] / counts[i] for i in index.tolist()], dtype=np.float64)
     rows = [
         prediction_rows(features, [i], probs[k : k + 1], protocol, fold=fold_of[i])[0]
         for k, i in enumerate(index.tolist())
@@ -127,6 +133,24 @@ def write_ensemble(
     }
     write_json(out / METRICS, metrics)
     return metrics
+
+
+def seed_probabilities(path: Path, features: FeatureSet) -> dict[int, tuple[np.ndarray, str]]:
+    """A seed's pooled predictions file: sample index -> (class probabilities, fold)."""
+    predictions = read_predictions_csv(path)
+    if predictions.class_names != tuple(features.class_names):
+        raise LFDError(
+            f"its p_<class> columns ({', '.join(predictions.class_names or ()) or 'none'}) are not "
+            f"the data's classes ({', '.join(features.class_names)})",
+            path,
+        )
+    index = {sample: i for i, sample in enumerate(features.sample_ids)}
+    found: dict[int, tuple[np.ndarray, str]] = {}
+    for row in predictions.rows:
+        if row["sample"] not in index:
+            raise LFDError(f"sample {row['sample']} is not in the data", path, row["line"])
+        found[index[row["sample"]]] = (np.asarray(row["probs"], dtype=np.float64), row.get("fold", ""))
+    return found
 
 
 def read_summary(out: Path) -> Mapping[str, Any] | None:
