@@ -1,0 +1,58 @@
+"""benchmarks/one_seed.sh: one seed of one row, trained alone and filed into the row's seed folders
+only when every fold is done."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from toys import write_composite
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "CONFIG": "benchmarks/synthetic_tiny.yaml",
+        "RUNS": str(tmp_path / "runs"),
+        "OUT": str(tmp_path / "scratch"),
+        "WORKERS": "1",
+    }
+    return subprocess.run(
+        ["bash", "benchmarks/one_seed.sh", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_seed_is_filed_only_when_every_fold_is_done_and_only_once(tmp_path):
+    data = write_composite(tmp_path / "composite", ("sub01", "sub02", "sub03"))
+    partial = _script(tmp_path, "ststnet", "7", "--data", str(data), "--folds", "sub01")
+    assert partial.returncode == 1 and "has 1 of 3 folds" in partial.stderr
+    assert not (tmp_path / "runs").exists()
+
+    done = _script(tmp_path, "ststnet", "7", "--data", str(data))  # resumes the scratch folder
+    assert done.returncode == 0, done.stderr
+    for protocol, name in (
+        ("honest", "predictions.csv"),
+        ("leaky-best-epoch", "predictions_leaky-best-epoch.csv"),
+    ):
+        seed = tmp_path / "runs" / f"ststnet__{protocol}" / "seed7"
+        metrics = json.loads((seed / "metrics.json").read_text())
+        assert (metrics["folds_done"], metrics["seed"]) == (3, 7)
+        assert (seed / name).is_file() and not (seed / ".lfd-tcmen.lock").exists()
+        assert f"{seed}: UF1 {metrics['overall']['uf1']:.4f}" in done.stdout
+
+    again = _script(tmp_path, "ststnet", "7", "--data", str(data))
+    assert again.returncode == 0 and "already filed" in again.stderr
+
+
+def test_usage_is_one_line(tmp_path):
+    done = _script(tmp_path, "ststnet")
+    assert done.returncode == 2 and done.stderr.startswith("usage: bash benchmarks/one_seed.sh ROW SEED")
