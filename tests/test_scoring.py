@@ -15,6 +15,7 @@ from lfd_tcmen.scoring import (
     infer_megc2019_dataset,
     read_megc2019_log,
     read_prediction_file,
+    read_predictions_csv,
     read_python_log,
     score_file,
 )
@@ -175,6 +176,28 @@ def test_predictions_csv_bad_rows_name_file_and_row(tmp_path, body, row, message
         read_prediction_file(path)
     assert info.value.path == str(path) and info.value.row == row
     assert f"{path}, row {row}: " in str(info.value)
+
+
+def test_predictions_csv_probabilities_when_asked_for_and_bad_ones_name_the_row(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "dataset,subject,sample,label,pred,p_negative,p_positive,fold\n"
+        "casme2,sub01,EP1,1,1,0.250000,0.750000,casme2/sub01\n"
+        "casme2,sub01,EP2,0,0,logit 3,-2,casme2/sub01\n"
+    )
+    with pytest.raises(LFDError, match=re.escape("p_negative 'logit 3' is not a number")) as info:
+        read_predictions_csv(path, probabilities=True)
+    assert info.value.row == 3
+    assert "probs" not in read_predictions_csv(path).rows[1]  # scoring never reads them
+    path.write_text(path.read_text().replace("logit 3,-2", "1.5,0"))
+    with pytest.raises(LFDError, match="p_negative 1.5 is not a probability"):
+        read_predictions_csv(path, probabilities=True)
+    path.write_text(path.read_text().replace("1.5,0", "1,0"))
+    rows = read_predictions_csv(path, probabilities=True).rows
+    assert [(r["probs"], r["fold"]) for r in rows] == [
+        ((0.25, 0.75), "casme2/sub01"),
+        ((1.0, 0.0), "casme2/sub01"),
+    ]
 
 
 def test_predictions_csv_header_checks(tmp_path):

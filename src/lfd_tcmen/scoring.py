@@ -3,7 +3,8 @@
 Formats (detected from the file's first non-empty line, see :func:`detect_format`):
 
 - ``csv``: our predictions CSV, header required, columns ``dataset,subject,sample,label,pred``;
-  its ``p_<class>`` probabilities and ``fold`` are kept when present (others ignored). Row numbers in errors are file line numbers (the header is row 1).
+  its ``fold`` is kept when present and its ``p_<class>`` probabilities when asked for (others
+  ignored). Row numbers in errors are file line numbers (the header is row 1).
 - ``megc2019``: the challenge's submission log: a ``<db> <subject>`` header line per LOSO fold,
   then one ``<video> <ground truth> <prediction>`` line per test sample.
 - ``python-log``: the print-out of STSTNet's ``main.py``: ``Subject: <name>``, then
@@ -44,7 +45,8 @@ class PredictionFile:
 
     rows: dicts ``{"dataset": str | None, "subject": str, "sample": str | None, "label": int,
     "pred": int, "line": int}`` in file order (``line``: where the row is in the file), plus, for
-    a predictions CSV that has them, ``"probs"`` (a float per ``p_<class>`` column) and ``"fold"``;
+    a predictions CSV, ``"fold"`` when it has that column and ``"probs"`` (a float per
+    ``p_<class>`` column) when asked for;
     notes: what the reader had to assume (shown to the user); num_classes and class_names: what
     the file itself says (a predictions CSV's ``p_<class>`` columns), else None.
     """
@@ -128,8 +130,9 @@ def detect_format(path: str | Path) -> str:
     raise LFDError("empty prediction file", path)
 
 
-def read_predictions_csv(path: str | Path) -> PredictionFile:
-    """Rows of a ``dataset,subject,sample,label,pred`` CSV (header required)."""
+def read_predictions_csv(path: str | Path, probabilities: bool = False) -> PredictionFile:
+    """Rows of a ``dataset,subject,sample,label,pred`` CSV (header required); with
+    ``probabilities``, each row's ``p_<class>`` columns too, as ``"probs"`` (required then)."""
     path = Path(path)
     lines = _read_lines(path)
     reader = csv.DictReader(lines)
@@ -153,7 +156,7 @@ def read_predictions_csv(path: str | Path) -> PredictionFile:
         row["label"] = _int(record.get("label"), "label", path, number)
         row["pred"] = _int(record.get("pred"), "pred", path, number)
         row["line"] = number
-        if names:
+        if probabilities:
             row["probs"] = tuple(_probability(record.get(f"p_{n}"), f"p_{n}", path, number) for n in names)
         if (record.get("fold") or "").strip():
             row["fold"] = record["fold"].strip()

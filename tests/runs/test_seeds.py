@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lfd_tcmen.errors import LFDError
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds
@@ -140,7 +141,21 @@ def test_a_seed_whose_report_lacks_a_fold_leaves_it_out_of_the_ensemble(toy, two
     out, _, _ = two_seeds
     partial, _ = run_seeds(config, features, tmp_path, [0], fold_names=FOLDS[:2], progress=False)
     shutil.copytree(seed_dir(out, 5), seed_dir(tmp_path, 5), ignore=KEPT_OUT)
-    summary = summarize_seeds(tmp_path, [0, 5], config, features, make_folds(features, config.data, config.seed))
+    summary = summarize_seeds(
+        tmp_path, [0, 5], config, features, make_folds(features, config.data, config.seed)
+    )
     assert summary["folds_done"] == 2
     ensemble = _probs(tmp_path / "ensemble" / "predictions.csv")
     assert len(ensemble) == 12 and all(not s.startswith("toy/s2/") for s in ensemble)
+
+
+def test_a_seed_file_naming_a_sample_the_data_lacks_is_one_line(toy, two_seeds, tmp_path):
+    features, config = toy
+    out, _, _ = two_seeds
+    for k in (0, 5):
+        shutil.copytree(seed_dir(out, k), seed_dir(tmp_path, k), ignore=KEPT_OUT)
+    path = seed_dir(tmp_path, 5) / "predictions.csv"
+    path.write_text(path.read_text().replace("toy/s1/", "toy/s9/", 1))
+    with pytest.raises(LFDError, match="sample toy/s9/clip.. is not in the data") as info:
+        summarize_seeds(tmp_path, [0, 5], config, features, make_folds(features, config.data, config.seed))
+    assert info.value.path == str(path) and info.value.row is not None

@@ -137,7 +137,7 @@ def write_ensemble(
 
 def seed_probabilities(path: Path, features: FeatureSet) -> dict[int, tuple[np.ndarray, str]]:
     """A seed's pooled predictions file: sample index -> (class probabilities, fold)."""
-    predictions = read_predictions_csv(path)
+    predictions = read_predictions_csv(path, probabilities=True)
     if predictions.class_names != tuple(features.class_names):
         raise LFDError(
             f"its p_<class> columns ({', '.join(predictions.class_names or ()) or 'none'}) are not "
