@@ -23,12 +23,17 @@ CONFIG=${CONFIG:-benchmarks/megc2019.yaml}
 RUNS=${RUNS:-results/megc2019/runs}
 out=${OUT:-work/one_seed/$row/seed$seed}
 filed=$(compgen -G "$RUNS/${row}__*/seed$seed" || true)
-if [[ -n $filed ]]; then
+pending=$(compgen -G "$out/runs/${row}__*" || true)
+if [[ -n $filed && -z $pending ]]; then
   echo "one_seed.sh: seed $seed of $row is already filed ($(echo $filed)); nothing to do" >&2
   exit 0
 fi
-"$LFD" benchmark --config "$CONFIG" --methods "$row" --seeds "$seed" --resume \
-  --workers "${WORKERS:-2}" --out "$out" --no-progress "$@" > /dev/null
+# A run stopped between two protocols' moves has filed some and left the rest in the scratch
+# folder: those are finished (checked below) and moved without training again.
+if [[ -z $filed ]]; then
+  "$LFD" benchmark --config "$CONFIG" --methods "$row" --seeds "$seed" --resume \
+    --workers "${WORKERS:-2}" --out "$out" --no-progress "$@" > /dev/null
+fi
 for run in "$out/runs/${row}__"*; do
   done_total=$("$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["folds_done"], m["folds_total"])' "$run/metrics.json")
   read -r done total <<< "$done_total"
@@ -39,6 +44,10 @@ for run in "$out/runs/${row}__"*; do
 done
 for run in "$out/runs/${row}__"*; do
   target=$RUNS/$(basename "$run")/seed$seed
+  if [[ -e $target ]]; then
+    echo "one_seed.sh: $target already exists; $run is left where it is" >&2
+    exit 1
+  fi
   mkdir -p "$(dirname "$target")"
   rm -f "$run/.lfd-tcmen.lock"
   mv "$run" "$target"

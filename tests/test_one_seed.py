@@ -52,6 +52,15 @@ def test_a_seed_is_filed_only_when_every_fold_is_done_and_only_once(tmp_path):
     again = _script(tmp_path, "ststnet", "7", "--data", str(data))
     assert again.returncode == 0 and "already filed" in again.stderr
 
+    # Stopped between its two moves: one protocol filed, the other still in the scratch folder.
+    leaky = tmp_path / "runs" / "ststnet__leaky-best-epoch" / "seed7"
+    leaky.rename(tmp_path / "scratch" / "runs" / "ststnet__leaky-best-epoch")
+    rest = _script(tmp_path, "ststnet", "7", "--data", str(data))
+    assert rest.returncode == 0, rest.stderr
+    assert f"{leaky}: UF1" in rest.stdout and "already filed" not in rest.stderr
+    assert (leaky / "metrics.json").is_file()
+    assert not list((tmp_path / "scratch" / "runs").iterdir())  # moved, nothing trained again
+
 
 def test_usage_is_one_line(tmp_path):
     done = _script(tmp_path, "ststnet")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.report.provenance import cpu_model
 from lfd_tcmen.report.summary import per_class_scores
 from lfd_tcmen.report.tensorboard import write_events
 from lfd_tcmen.runs.experiment import run_experiment
@@ -54,7 +55,7 @@ def test_run_json_records_provenance(partial_then_full):
     assert p["data_path"] == str(store.resolve()) and p["data_fingerprint"] == info["fingerprint"]
     assert set(p["libraries"]) >= {"torch", "numpy", "opencv"}
     assert p["libraries"]["numpy"] == np.__version__
-    assert p["host"]["cpu_cores"] >= 1
+    assert p["host"]["cpu_cores"] >= 1 and p["host"]["cpu"] == cpu_model()
     assert p["started"] <= p["finished"]
     assert p["git_commit"] is None or len(p["git_commit"]) == 40
 
@@ -151,3 +152,11 @@ def test_tensorboard_events_hold_every_numeric_history_value(tmp_path, monkeypat
     root = write_events(tmp_path, [("toy/s0", history)])
     assert written[0] == (str(root / "toy__s0"), "train_loss", 1.5, 1)
     assert len(written) == 4
+
+
+def test_cpu_model_reads_the_first_model_name_and_is_none_where_unknown(tmp_path, monkeypatch):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\n\nprocessor\t: 1\nmodel name\t: x\n")
+    assert cpu_model(info) == "AMD EPYC 9R14"
+    monkeypatch.setattr("platform.processor", lambda: "")
+    assert cpu_model(tmp_path / "missing") is None

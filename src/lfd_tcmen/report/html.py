@@ -287,7 +287,10 @@ def _provenance(info: Mapping[str, Any]) -> str:
         ("working folder", p.get("working_dir")),
         ("started", p.get("started")),
         ("finished", p.get("finished")),
-        ("host", f"{host.get('cpu_cores')} CPU cores, {host.get('platform')}"),
+        (
+            "host",
+            f"{host.get('cpu') or 'CPU'}, {host.get('cpu_cores')} cores, {host.get('platform')}",
+        ),
         ("data path", p.get("data_path")),
         ("data fingerprint", info.get("fingerprint")),
         ("samples", info.get("samples")),

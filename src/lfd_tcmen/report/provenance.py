@@ -62,6 +62,19 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The processor's name ("AMD EPYC", "Intel(R) Xeon(R) ..."), or None where it is not known.
+    Recorded because CPU kernels differ between processors: the same seed and code give
+    identical numbers on one kind of CPU, and can round differently on another."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def provenance(
     data_path: str | Path | None,
     fingerprint: str,
@@ -80,7 +93,11 @@ def provenance(
         "working_dir": str(Path.cwd()),
         "started": started or now(),
         "finished": None,
-        "host": {"cpu_cores": os.cpu_count(), "platform": platform.platform()},
+        "host": {
+            "cpu": cpu_model(),
+            "cpu_cores": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "data_path": str(Path(data_path).resolve()) if data_path is not None else None,
         "data_fingerprint": fingerprint,
     }
