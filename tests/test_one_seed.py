@@ -65,3 +65,47 @@ def test_a_seed_is_filed_only_when_every_fold_is_done_and_only_once(tmp_path):
 def test_usage_is_one_line(tmp_path):
     done = _script(tmp_path, "ststnet")
     assert done.returncode == 2 and done.stderr.startswith("usage: bash benchmarks/one_seed.sh ROW SEED")
+
+
+def test_rows_table_builds_a_rows_table_from_its_filed_seeds(tmp_path):
+    data = write_composite(tmp_path / "composite", ("sub01", "sub02", "sub03"))
+    for seed in ("7", "8"):
+        assert _script(tmp_path, "ststnet", seed, "--data", str(data)).returncode == 0
+        (tmp_path / "scratch").rename(tmp_path / f"scratch{seed}")  # each seed its own scratch
+    env = {**os.environ, "CONFIG": "benchmarks/synthetic_tiny.yaml", "RUNS": str(tmp_path / "runs")}
+    table = subprocess.run(
+        [
+            "bash",
+            "benchmarks/rows_table.sh",
+            "ststnet",
+            "--seeds",
+            "7,8",
+            "--data",
+            str(data),
+            "--resamples",
+            "50",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("<!-- bash benchmarks/rows_table.sh ststnet --seeds 7,8")
+    summary = json.loads((tmp_path / "runs" / "ststnet__honest" / "seeds.json").read_text())
+    assert summary["seeds"] == [7, 8]
+    mean, sd = summary["mean"]["uf1"], summary["sd"]["uf1"]
+    assert f"| {mean:.4f} ± {sd:.4f} |" in table.stdout
+    assert (
+        f"| {summary['ensemble']['uf1']:.4f} " in table.stdout and "ststnet (seed ensemble)" in table.stdout
+    )
+
+    missing = subprocess.run(
+        ["bash", "benchmarks/rows_table.sh", "ststnet"],
+        cwd=REPO,
+        env={**env, "RUNS": str(tmp_path / "nowhere")},
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and missing.stderr.startswith("rows_table.sh: no run folders at")
