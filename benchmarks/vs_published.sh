@@ -5,8 +5,9 @@
 # each run of results/megc2019 that has finished, by `lfd-tcmen compare` (paired subject-cluster
 # bootstrap within each dataset, seeds resampled too, 10,000 resamples, Holm across the runs).
 # Honest rows only: a leaky row against a last-epoch log would not be a like-for-like comparison.
-# Needs the run folders (`lfd-tcmen benchmark --config benchmarks/megc2019.yaml --methods
-# lfd_tcmen,ststnet_paper --resume --workers 2`); a row whose folder is missing is named and left out.
+# Needs the run folders: each seed filed by `bash benchmarks/one_seed.sh ROW K` (or a whole
+# `lfd-tcmen benchmark --config benchmarks/megc2019.yaml --methods ROW --resume --workers 2`), the
+# seed ensembles by `bash benchmarks/rows_table.sh ROW`; a run not there is named and left out.
 #   bash benchmarks/vs_published.sh > results/vs_published.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,8 @@ DATA=${LFD_TCMEN_DATA:-../shared/data}
 LOG=$DATA/peer_logs/STSTNet_logfile.txt
 RUNS=${RUNS:-results/megc2019/runs}  # where the benchmark put its run folders
 runs=()
-for run in lfd_tcmen__honest lfd_tcmen__honest/ensemble ststnet_paper__honest ststnet_shared__honest; do
+for run in lfd_tcmen__honest lfd_tcmen__honest/ensemble ststnet_paper__honest ststnet_paper__honest/ensemble \
+  ststnet_shared__honest; do
   if compgen -G "$RUNS/$run/predictions.csv" > /dev/null || compgen -G "$RUNS/$run/seed*/predictions.csv" > /dev/null; then
     runs+=("$RUNS/$run")
   else
