@@ -13,22 +13,27 @@ from toys import write_composite
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _run(script: str, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "CONFIG": "benchmarks/synthetic_tiny.yaml",
         "RUNS": str(tmp_path / "runs"),
         "OUT": str(tmp_path / "scratch"),
         "WORKERS": "1",
+        **env,
     }
     return subprocess.run(
-        ["bash", "benchmarks/one_seed.sh", *args],
+        ["bash", f"benchmarks/{script}", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def _script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return _run("one_seed.sh", tmp_path, *args)
 
 
 def test_a_seed_is_filed_only_when_every_fold_is_done_and_only_once(tmp_path):
@@ -72,24 +77,8 @@ def test_rows_table_builds_a_rows_table_from_its_filed_seeds(tmp_path):
     for seed in ("7", "8"):
         assert _script(tmp_path, "ststnet", seed, "--data", str(data)).returncode == 0
         (tmp_path / "scratch").rename(tmp_path / f"scratch{seed}")  # each seed its own scratch
-    env = {**os.environ, "CONFIG": "benchmarks/synthetic_tiny.yaml", "RUNS": str(tmp_path / "runs")}
-    table = subprocess.run(
-        [
-            "bash",
-            "benchmarks/rows_table.sh",
-            "ststnet",
-            "--seeds",
-            "7,8",
-            "--data",
-            str(data),
-            "--resamples",
-            "50",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    table = _run(
+        "rows_table.sh", tmp_path, "ststnet", "--seeds", "7,8", "--data", str(data), "--resamples", "50"
     )
     assert table.returncode == 0, table.stderr
     assert table.stdout.startswith("<!-- bash benchmarks/rows_table.sh ststnet --seeds 7,8")
@@ -101,11 +90,5 @@ def test_rows_table_builds_a_rows_table_from_its_filed_seeds(tmp_path):
         f"| {summary['ensemble']['uf1']:.4f} " in table.stdout and "ststnet (seed ensemble)" in table.stdout
     )
 
-    missing = subprocess.run(
-        ["bash", "benchmarks/rows_table.sh", "ststnet"],
-        cwd=REPO,
-        env={**env, "RUNS": str(tmp_path / "nowhere")},
-        capture_output=True,
-        text=True,
-    )
+    missing = _run("rows_table.sh", tmp_path, "ststnet", RUNS=str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and missing.stderr.startswith("rows_table.sh: no run folders at")
