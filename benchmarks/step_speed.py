@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/step_speed.py --compile       # also torch.compile (slow to start)
     .venv/bin/python benchmarks/step_speed.py --regimes       # eager step by input regime and DRL size
     .venv/bin/python benchmarks/step_speed.py --batches       # samples/s by batch size (work per step)
+    .venv/bin/python benchmarks/step_speed.py --profile       # where the channels-last step's time goes
 
 One training step (forward, the six-term loss, backward, Adam) of lfd_tcmen on a composite-shaped
 batch (apex face 64x64, one 3x28x28 flow, 55 training subjects, batch 32) at one thread, the
@@ -32,6 +33,12 @@ channels-last: how much more work per step buys on this CPU. Five seeds stacked 
 (grouped convolutions, or vmap) do the arithmetic of one batch of 5 x 32 in each step, so the
 batch-160 row's ratio to batch 32 is what such stacking could gain at best if its kernels were as
 fast as the dense ones (a guide, not a proof: grouped kernels are usually slower).
+
+``--profile`` prints instead where the time of the channels-last step (the path the composite
+configs train) goes, from ``torch.profiler`` over ``--steps`` steps: self time per step by kind of
+operator (convolution forward and backward, GroupNorm, GELU, resampling, optimiser, the rest) and
+the ``--top`` most expensive operator calls with their input shapes. It shows whether any one
+kernel is worth replacing.
 """
 
 from __future__ import annotations
@@ -69,6 +76,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="add the torch.compile row")
     p.add_argument("--regimes", action="store_true", help="eager steps by input regime and DRL size instead")
     p.add_argument("--batches", action="store_true", help="samples/s by batch size instead")
+    p.add_argument("--profile", action="store_true", help="where the channels-last step's time goes instead")
+    p.add_argument("--top", type=int, default=12, help="operator calls listed by --profile")
     return p.parse_args()
 
 
@@ -196,6 +205,56 @@ def batches(args: argparse.Namespace) -> None:
             print(f"| {b} | {layout} | {b / rate * 1000:.1f} | {rate:.0f} | {rate / base:.2f} |", flush=True)
 
 
+KINDS = (  # (kind, operator-name prefixes) for --profile; first match wins
+    ("convolution backward", ("aten::convolution_backward",)),
+    ("convolution forward", ("aten::mkldnn_convolution", "aten::_convolution", "aten::convolution")),
+    ("GroupNorm", ("aten::native_group_norm",)),
+    ("GELU", ("aten::gelu",)),
+    ("resampling and pooling", ("aten::upsample", "aten::_adaptive_avg_pool", "aten::avg_pool")),
+    ("matrix products", ("aten::mm", "aten::addmm", "aten::bmm")),
+    ("optimiser", ("Optimizer.", "aten::_foreach", "aten::addcdiv", "aten::lerp", "aten::sqrt")),
+)
+
+
+def kind_of(name: str) -> str:
+    return next((kind for kind, prefixes in KINDS if name.startswith(prefixes)), "everything else")
+
+
+def profile(args: argparse.Namespace) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    step = single_step(True, False, False, args.batch)
+    for _ in range(3):
+        step()
+    with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(args.steps):
+            step()
+    events = prof.key_averages(group_by_input_shape=True)
+    total = sum(e.self_cpu_time_total for e in events)  # microseconds over all steps
+    per_step = 1000.0 * args.steps  # microseconds -> ms per step
+    by_kind: dict[str, float] = {}
+    for e in events:
+        by_kind[kind_of(e.key)] = by_kind.get(kind_of(e.key), 0.0) + e.self_cpu_time_total
+    print(
+        f"lfd_tcmen, channels-last step, batch of {args.batch}, one thread, {torch.__version__}, {cpu_name()}"
+    )
+    print(f"profiled over {args.steps} steps: {total / per_step:.1f} ms of operator self time per step\n")
+    print("| kind of operator | ms per step | share |")
+    print("|---|---|---|")
+    for kind, t in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"| {kind} | {t / per_step:.2f} | {t / total:.0%} |")
+    print(f"\nthe {args.top} most expensive operator calls (self time; calls per step; input shapes)\n")
+    print("| operator | input shapes | calls per step | ms per step | share |")
+    print("|---|---|---|---|---|")
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[: args.top]:
+        shapes = ", ".join(str(list(x)) for x in e.input_shapes if x)
+        calls = e.count / args.steps
+        print(
+            f"| {e.key} | {shapes} | {calls:g} | {e.self_cpu_time_total / per_step:.2f} | {e.self_cpu_time_total / total:.0%} |"
+        )
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
@@ -204,6 +263,9 @@ def main() -> None:
         return
     if args.batches:
         batches(args)
+        return
+    if args.profile:
+        profile(args)
         return
     rows: list[tuple[str, int, float, str]] = []  # name, seeds per step, seconds per step, note
     cases = [
