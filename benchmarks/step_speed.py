@@ -47,6 +47,7 @@ import argparse
 import copy
 import platform
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,9 +234,9 @@ def profile(args: argparse.Namespace) -> None:
     events = prof.key_averages(group_by_input_shape=True)
     total = sum(e.self_cpu_time_total for e in events)  # microseconds over all steps
     per_step = 1000.0 * args.steps  # microseconds -> ms per step
-    by_kind: dict[str, float] = {}
+    by_kind: dict[str, float] = defaultdict(float)
     for e in events:
-        by_kind[kind_of(e.key)] = by_kind.get(kind_of(e.key), 0.0) + e.self_cpu_time_total
+        by_kind[kind_of(e.key)] += e.self_cpu_time_total
     print(
         f"lfd_tcmen, channels-last step, batch of {args.batch}, one thread, {torch.__version__}, {cpu_name()}"
     )
