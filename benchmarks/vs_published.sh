@@ -34,8 +34,4 @@ for run in "${runs[@]}"; do
   echo "#   $run: ${seeds:-one run}"
 done
 echo
-if [[ ${#runs[@]} -eq 1 ]]; then
-  "$LFD" compare "${runs[0]}" "$LOG"  # A - B: the run minus the published predictions
-else
-  "$LFD" compare "$LOG" "${runs[@]}"  # each run minus A, the published predictions
-fi
+"$LFD" compare "$LOG" "${runs[@]}"  # each run minus A, the published predictions

@@ -7,12 +7,14 @@ import pytest
 
 from lfd_tcmen.metrics import scores_from_confusion
 from lfd_tcmen.stats import (
+    MIN_SUBJECTS,
     RunPredictions,
     holm,
     paired_bootstrap,
     paired_rate_bootstrap,
     pooled_scores,
     score_interval,
+    too_few_subjects,
     verdict,
 )
 
@@ -49,14 +51,33 @@ def test_identical_runs_differ_by_exactly_nothing():
     for m in ("uf1", "uar"):
         assert result[m]["delta"] == 0 and result[m]["ci_low"] == 0 == result[m]["ci_high"]
         assert result[m]["p"] == 1.0
-        assert verdict(result[m]) == "not distinguishable"
+        assert verdict(result[m], subjects=result["subjects"]) == "not distinguishable"
 
 
 def test_a_perfect_method_beats_an_always_wrong_one():
     labels = np.arange(60) % 3
     result = paired_bootstrap(run(labels, labels), run(labels, (labels + 1) % 3), resamples=1000)
     assert result["uf1"]["delta"] == 1.0 and result["uf1"]["ci_low"] == 1.0
-    assert result["uf1"]["p"] < 0.01 and verdict(result["uf1"], "A", "B") == "A better than B"
+    assert result["uf1"]["p"] < 0.01 and verdict(result["uf1"], "A", "B", subjects=12) == "A better than B"
+
+
+def test_no_verdict_below_the_fewest_subjects_and_none_against_the_holm_p():
+    labels = np.arange(8) % 3  # two subjects of four clips
+    result = paired_bootstrap(
+        run(labels, labels, subjects=["s0"] * 4 + ["s1"] * 4),
+        run(labels, (labels + 1) % 3, subjects=["s0"] * 4 + ["s1"] * 4),
+        resamples=500,
+    )
+    assert result["subjects"] == 2 < MIN_SUBJECTS and result["uf1"]["ci_low"] == result["uf1"]["delta"] == 1.0
+    assert verdict(result["uf1"], "A", "B", subjects=2) == (
+        "no verdict: 2 subjects, fewer than the 10 a subject bootstrap needs"
+    )
+    assert too_few_subjects(1) == "1 subject, fewer than the 10 a subject bootstrap needs"
+    assert too_few_subjects(MIN_SUBJECTS) == ""
+    above = {"delta": 0.05, "ci_low": 0.01, "ci_high": 0.09, "p": 0.02}
+    assert verdict(above, "B", "A", subjects=20) == "B better than A"
+    assert verdict({**above, "p_holm": 0.06}, "B", "A", subjects=20) == "not distinguishable"
+    assert verdict({**above, "p_holm": 0.04}, "B", "A", subjects=20) == "B better than A"
 
 
 def test_a_difference_in_one_subject_of_twenty_is_not_a_finding():

@@ -29,7 +29,7 @@ def test_finished_runs_against_the_published_log(tmp_path, shared_data):
     out = done.stdout
     assert "lfd_tcmen__honest: seed0 seed1" in out and "ststnet_paper__honest: seed0" in out
     assert re.search(r"\| A: \S+/STSTNet_logfile.txt +\| +1 \| 0.7353 ", out)  # A: the published predictions
-    assert re.search(r"\| C - A \| UF1 \| +0.2647 \|", out)  # the perfect run minus the log: 1 - .7353
+    assert re.search(r"\| C - A \| UF1 \| \+0.2647 +\|", out)  # the perfect run minus the log: 1 - .7353
 
 
 def test_no_finished_run_is_one_line(tmp_path, shared_data):

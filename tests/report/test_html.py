@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.files import csv_text
 from lfd_tcmen.report import plots
-from lfd_tcmen.report.html import write_benchmark_report
+from lfd_tcmen.report.html import _intervals, write_benchmark_report
 from lfd_tcmen.report.plots import class_colors, plot_benchmark_bars
 from lfd_tcmen.runs.experiment import run_experiment
 from toys import make_config, make_datasets
@@ -51,9 +52,37 @@ def test_report_holds_the_metrics_and_refers_to_nothing_outside(run):
     assert not re.search(r"<(script|link)\b", page)
     assert page.count("data:image/png;base64,") == 3  # confusion, curves, embeddings
     assert "LEAKY protocol" in page and 'class="banner leaky"' in page
-    assert "95% interval" in page and re.search(r"\[0\.\d{3}, [01]\.\d{3}\]", page)
+    assert (
+        "95% interval" in page
+        and "No interval: 4 subjects, fewer than the 10 a subject bootstrap needs" in page
+    )
     assert "casme2" in page and "samm" in page
     assert json.loads((run / "run.json").read_text())["fingerprint"] in page
+
+
+def test_intervals_from_the_fewest_subjects_a_bootstrap_needs(tmp_path):
+    """12 casme2 subjects get an interval, overall too; 4 samm subjects get none."""
+    rows = [
+        {
+            "dataset": d,
+            "subject": f"s{s:02d}",
+            "sample": f"{d}{s}_{k}",
+            "label": k % 3,
+            "pred": (k + s % 2) % 3,
+        }
+        for d, subjects in (("casme2", 12), ("samm", 4))
+        for s in range(subjects)
+        for k in range(3)
+    ]
+    (tmp_path / "predictions.csv").write_text(csv_text(rows))
+    intervals, _ = _intervals(tmp_path / "predictions.csv", resamples=200)
+    assert set(intervals) == {"all", "casme2"} and intervals["all"]["subjects"] == 16
+    assert intervals["casme2"]["uf1"]["ci_low"] < intervals["casme2"]["uf1"]["ci_high"]
+    (tmp_path / "predictions.csv").write_text(csv_text([r for r in rows if r["dataset"] == "samm"]))
+    assert _intervals(tmp_path / "predictions.csv", resamples=200) == (
+        {},
+        "4 subjects, fewer than the 10 a subject bootstrap needs",
+    )
 
 
 def _chromium() -> str:

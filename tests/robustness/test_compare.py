@@ -96,6 +96,14 @@ def b_seed_damaged(env: Env) -> Given:
     return _compare(env, seeds, str(csv))
 
 
+def one_fold_runs(env: Env) -> Given:
+    """Two runs of one fold each (one test subject): a bootstrap over one subject has zero width,
+    so compare gives the difference but no interval, p or verdict."""
+    a = _run(env.tmp / "a", [r for r in _rows() if ",sub00," in r])
+    b = _run(env.tmp / "b", [r for r in _rows(shift=1) if ",sub00," in r])
+    return Given(["compare", str(a), str(b), "--resamples", "200"])
+
+
 def resamples_zero(env: Env) -> Given:
     run, _ = _b(env, _rows(shift=1))
     given = _compare(env, run)
@@ -117,6 +125,7 @@ CASES = [
     Case("other-ground-truth", b_other_labels, 2, "label"),
     Case("seed-run-damaged", b_seed_damaged, 2, "missing"),
     Case("resamples-out-of-range", resamples_zero, 2, "--resamples must be >= 1, got 0"),
+    Case("one-fold-runs", one_fold_runs, 0, "no verdict: 1 subject, fewer than the 10", level="ok"),
 ]
 
 

@@ -1,5 +1,5 @@
-"""``lfd-tcmen compare RUN_A RUN_B [RUN...]``: runs side by side, each difference with a paired
-subject-cluster bootstrap."""
+"""``lfd-tcmen compare RUN_A RUN_B [RUN...]``: runs side by side, each run minus the first with a
+paired subject-cluster bootstrap (``report.compare.compare_many``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import argparse
 import json
 
 from lfd_tcmen.cli.common import at_least_one
-from lfd_tcmen.report.compare import compare_many, compare_runs, format_comparison, format_many
+from lfd_tcmen.report.compare import compare_many, format_many
+from lfd_tcmen.stats import ALPHA, MIN_SUBJECTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,12 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare runs: pooled UF1/UAR with intervals, per dataset and class, and their differences",
         description=(
             "Compare runs on the same samples: their pooled UF1 and UAR with 95% intervals, per "
-            "dataset and per class, and each difference from the first run (two runs: A - B) with a "
-            "95% interval and p-value from a paired bootstrap that resamples subjects (within each "
+            "dataset and per class, and each run minus the first (B - A, C - A, ...) with a 95% "
+            "interval and p-value from a paired bootstrap that resamples subjects (within each "
             "dataset) and, for runs with several seeds, seeds; with three runs or more the p-values "
-            "are also Holm-adjusted. A run is a predictions CSV, a run folder, a folder of seed "
-            "run folders, or a MEGC2019 log (a peer's published predictions, paired with a "
-            "composite run by sample name)."
+            "are also Holm-adjusted. A difference is called better or worse only when its interval "
+            f"excludes 0 and its (Holm-adjusted) p is below {ALPHA}; with fewer than {MIN_SUBJECTS} "
+            "subjects no interval or verdict is given. A run is a predictions CSV, a run folder, a "
+            "folder of seed run folders, or a MEGC2019 log (a peer's published predictions, paired "
+            "with a composite run by sample name)."
         ),
     )
     parser.add_argument(
@@ -29,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run A: predictions CSV, run folder, folder of seed run folders, or MEGC2019 log",
     )
     parser.add_argument("run_b", help="run B, the same kinds")
-    parser.add_argument("more", nargs="*", metavar="RUN", help="more runs, each compared with A")
+    parser.add_argument("more", nargs="*", metavar="RUN", help="more runs, each minus A like B")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -38,15 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     resamples = at_least_one(args.resamples, "--resamples")
-    if args.more:
-        many = compare_many([args.run_a, args.run_b, *args.more], resamples=resamples, seed=args.seed)
-        print(json.dumps(many, indent=2) if args.json else format_many(many))
-        return 0
-    result = compare_runs(args.run_a, args.run_b, resamples=resamples, seed=args.seed)
-    many = compare_many([args.run_a, args.run_b], resamples=resamples, seed=args.seed)
-    result["runs"] = many["runs"]
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(format_comparison(result) + "\n\n" + format_many(many).split("\n\nEach run minus A")[0])
+    result = compare_many([args.run_a, args.run_b, *args.more], resamples=resamples, seed=args.seed)
+    print(json.dumps(result, indent=2) if args.json else format_many(result))
     return 0

@@ -1,7 +1,8 @@
 """Runs side by side: their pooled scores and the paired subject-cluster bootstrap of each
-difference (``lfd_tcmen.stats``), read from the runs' prediction files. Two runs: A - B
-(``compare_runs``); any number: every run's scores with their intervals, per dataset and per
-class, and each run against the first, Holm-adjusted (``compare_many``).
+difference (``lfd_tcmen.stats``), read from the runs' prediction files. ``compare_many``, for
+two runs or more: every run's scores with their intervals, per dataset and per class, and each
+run minus the first (one convention, whatever the number of runs), Holm-adjusted across the runs.
+``compare_runs``: one run minus another (a benchmark row minus its reference).
 
 A run is given as a predictions CSV; a run folder (its ``predictions.csv``, or the one file
 ``predictions_<protocol>.csv`` it holds); a folder of seed run folders (one subfolder per
@@ -24,7 +25,17 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.metrics import classification_report, summarize
 from lfd_tcmen.report.tables import format_p, markdown_table
 from lfd_tcmen.scoring import PredictionFile, read_prediction_file
-from lfd_tcmen.stats import METRICS, RunPredictions, holm, paired_bootstrap, score_interval, verdict
+from lfd_tcmen.stats import (
+    ALPHA,
+    METRICS,
+    MIN_SUBJECTS,
+    RunPredictions,
+    holm,
+    paired_bootstrap,
+    score_interval,
+    too_few_subjects,
+    verdict,
+)
 
 ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
 
@@ -82,18 +93,22 @@ def read_run(path: str | Path) -> RunPredictions:
 
 
 def compare_runs(a: str | Path, b: str | Path, resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
-    """The bootstrap result (``stats.paired_bootstrap``) with the runs' paths and a verdict per metric."""
+    """``a`` minus ``b``: the bootstrap result (``stats.paired_bootstrap``) with the runs' paths."""
     run_a, run_b = read_run(a), read_run(b)
-    try:
-        result = paired_bootstrap(run_a, run_b, resamples=resamples, seed=seed)
-    except ValueError as err:
-        raise LFDError(f"cannot compare {a} with {b}: {err}") from err
-    result.update(
-        run_a=str(a), run_b=str(b), n=len(run_a.samples), differing=differing_predictions(run_a, run_b)
-    )
-    for m in METRICS:
-        result[m]["verdict"] = verdict(result[m], "A", "B")
+    result = _paired(run_a, run_b, f"{a} with {b}", resamples, seed)
+    result.update(run_a=str(a), run_b=str(b), n=len(run_a.samples))
     return result
+
+
+def _paired(
+    run: RunPredictions, other: RunPredictions, what: str, resamples: int, seed: int
+) -> dict[str, Any]:
+    """``run`` minus ``other`` (``stats.paired_bootstrap``); runs that cannot be paired: one error
+    line naming ``what`` ("<run> with <other>")."""
+    try:
+        return paired_bootstrap(run, other, resamples=resamples, seed=seed)
+    except ValueError as err:
+        raise LFDError(f"cannot compare {what}: {err}") from err
 
 
 def differing_predictions(a: RunPredictions, b: RunPredictions) -> list[int] | None:
@@ -103,49 +118,6 @@ def differing_predictions(a: RunPredictions, b: RunPredictions) -> list[int] | N
     if a.preds.shape != b.preds.shape:
         return None
     return [int(n) for n in (a.preds != b.preds).sum(axis=1)]
-
-
-def format_comparison(result: dict[str, Any]) -> str:
-    """Markdown: A and B, the difference with its 95% interval and p, and the verdict."""
-    rows = [
-        {
-            "metric": m.upper(),
-            "a": r["a"],
-            "b": r["b"],
-            "delta": r["delta"],
-            "ci": f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
-            "p": format_p(r["p"]),
-            "verdict": r["verdict"],
-        }
-        for m, r in ((m, result[m]) for m in METRICS)
-    ]
-    cols = [
-        ("metric", ""),
-        ("a", "A"),
-        ("b", "B"),
-        ("delta", "A - B"),
-        ("ci", "95% interval"),
-        ("p", "p"),
-        ("verdict", ""),
-    ]
-    return (
-        f"A: {result['run_a']} ({result['seeds_a']} seed(s))\nB: {result['run_b']} ({result['seeds_b']} seed(s))\n\n"
-        + markdown_table(rows, cols)
-        + f"\n\nPaired subject-cluster bootstrap: {result['resamples']} resamples of the {result['subjects']} "
-        "subjects, within each dataset ("
-        + ", ".join(f"{d} {n}" for d, n in result["datasets"].items())
-        + "), seeds resampled too; pooled MEGC2019 scores. A difference is called better or worse only "
-        "when its interval excludes 0." + _differing_line(result)
-    )
-
-
-def _differing_line(result: dict[str, Any]) -> str:
-    differing = result.get("differing")
-    if differing is None:
-        return ""
-    counts = ", ".join(str(n) for n in differing)
-    pairing = "seed by seed, in folder order" if len(differing) > 1 else "the one seed"
-    return f"\n\nSamples predicted differently by A and B ({pairing}): {counts} of {result['n']}."
 
 
 def class_names(path: str | Path) -> list[str] | None:
@@ -187,7 +159,9 @@ def breakdown(run: RunPredictions, num_classes: int, names: Sequence[str]) -> di
 
 def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
     """Every run's pooled UF1/UAR with its 95% subject-bootstrap interval, per dataset and per
-    class; and every run after the first against the first (paired bootstrap, Holm across them).
+    class; and each run after the first minus the first, with two runs as with ten: the paired
+    bootstrap's difference, interval and p, p Holm-adjusted across the runs (``p_holm``), and the
+    verdict ``stats.verdict`` draws from them (none below ``stats.MIN_SUBJECTS`` subjects).
 
     Runs must hold the same samples (checked by the paired bootstrap)."""
     if len(paths) < 2:
@@ -198,7 +172,15 @@ def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int
     if names is None or len(names) < num_classes:
         names = [str(c) for c in range(num_classes)]
     num_classes = len(names)
-    out: dict[str, Any] = {"resamples": resamples, "seed": seed, "classes": names, "runs": [], "vs_first": []}
+    out: dict[str, Any] = {
+        "resamples": resamples,
+        "seed": seed,
+        "min_subjects": MIN_SUBJECTS,
+        "alpha": ALPHA,
+        "classes": names,
+        "runs": [],
+        "vs_first": [],
+    }
     for path, run in zip(paths, runs):
         interval = score_interval(run, resamples=resamples, seed=seed)
         out["runs"].append(
@@ -206,35 +188,50 @@ def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int
                 "run": str(path),
                 "seeds": int(run.preds.shape[0]),
                 "n": len(run.samples),
+                "subjects": interval["subjects"],
                 **{m: interval[m] for m in METRICS},
                 **breakdown(run, num_classes, names),
             }
         )
-    for path in paths[1:]:
-        result = compare_runs(path, paths[0], resamples=resamples, seed=seed)
-        out["vs_first"].append({"run": str(path), **{m: result[m] for m in METRICS}})
+    for path, run in zip(paths[1:], runs[1:]):
+        # A first, so that a sample mismatch calls A "the first run"; reported as run minus A
+        result = _paired(runs[0], run, f"{paths[0]} with {path}", resamples, seed)
+        out.update(subjects=result["subjects"], datasets=result["datasets"])
+        out["vs_first"].append(
+            {
+                "run": str(path),
+                "differing": differing_predictions(run, runs[0]),
+                **{m: _negated(result[m]) for m in METRICS},
+            }
+        )
     for m in METRICS:
-        for row, p in zip(out["vs_first"], holm([r[m]["p"] for r in out["vs_first"]])):
+        for i, (row, p) in enumerate(zip(out["vs_first"], holm([r[m]["p"] for r in out["vs_first"]])), 1):
             row[m]["p_holm"] = p
+            row[m]["verdict"] = verdict(row[m], letter(i), "A", subjects=out["subjects"])
     return out
 
 
+def _negated(a_minus_b: dict[str, float]) -> dict[str, float]:
+    """``b - a`` from ``a - b``'s difference, interval and p (the percentile interval mirrors)."""
+    d = a_minus_b  # 0.0 - x, not -x: no difference reads +0.0000, not -0.0000
+    return {
+        "delta": 0.0 - d["delta"],
+        "ci_low": 0.0 - d["ci_high"],
+        "ci_high": 0.0 - d["ci_low"],
+        "p": d["p"],
+    }
+
+
+def letter(i: int) -> str:
+    """The name of the i-th run (0: the first) in compare's tables: A, B, ..., Z, then 26, 27, ..."""
+    return chr(65 + i) if i < 26 else str(i)
+
+
 def format_many(result: dict[str, Any]) -> str:
-    """Markdown: the runs' scores with intervals and per dataset; per class F1; each run minus the first."""
-    datasets = list(dict.fromkeys(d for r in result["runs"] for d in r["per_dataset"]))
-    rows = []
-    for i, r in enumerate(result["runs"]):
-        row = {"run": f"{chr(65 + i) if i < 26 else i}: {r['run']}", "seeds": r["seeds"]}
-        for m in METRICS:
-            row[m] = f"{r[m]['score']:.4f} [{r[m]['ci_low']:.3f}, {r[m]['ci_high']:.3f}]"
-        for d in datasets:
-            row[d] = f"{r['per_dataset'][d]['uf1']:.4f}" if d in r["per_dataset"] else ""
-        rows.append(row)
-    cols = [("run", "run"), ("seeds", "seeds"), ("uf1", "UF1 [95% CI]"), ("uar", "UAR [95% CI]")]
-    cols += [(d, f"UF1 {d}") for d in datasets]
-    text = markdown_table(rows, cols)
+    """Markdown: the runs' scores with intervals and per dataset; per class F1; each run minus A."""
+    text = _scores_table(result)
     class_rows = [
-        {"run": f"{chr(65 + i) if i < 26 else i}", **{c["class"]: f"{c['f1']:.3f}" for c in r["per_class"]}}
+        {"run": letter(i), **{c["class"]: f"{c['f1']:.3f}" for c in r["per_class"]}}
         for i, r in enumerate(result["runs"])
     ]
     text += (
@@ -243,28 +240,77 @@ def format_many(result: dict[str, Any]) -> str:
         + ")\n\n"
         + markdown_table(class_rows, [("run", "run")] + [(c, c) for c in result["classes"]])
     )
-    first = result["runs"][0]["run"]
-    diff_rows = []
+    return text + "\n\n" + _differences_table(result)
+
+
+def _scores_table(result: dict[str, Any]) -> str:
+    datasets = list(dict.fromkeys(d for r in result["runs"] for d in r["per_dataset"]))
+    rows = []
+    for i, r in enumerate(result["runs"]):
+        row = {"run": f"{letter(i)}: {r['run']}", "seeds": r["seeds"]}
+        few = too_few_subjects(r["subjects"])
+        for m in METRICS:
+            s = r[m]
+            interval = "(no interval)" if few else f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
+            row[m] = f"{s['score']:.4f} {interval}"
+        for d in datasets:
+            row[d] = f"{r['per_dataset'][d]['uf1']:.4f}" if d in r["per_dataset"] else ""
+        rows.append(row)
+    cols = [("run", "run"), ("seeds", "seeds"), ("uf1", "UF1 [95% CI]"), ("uar", "UAR [95% CI]")]
+    return markdown_table(rows, cols + [(d, f"UF1 {d}") for d in datasets])
+
+
+def _differences_table(result: dict[str, Any]) -> str:
+    """Each run minus A: the header says so, the rows are named "B - A", and the closing line
+    gives the rule the verdicts follow."""
+    several = len(result["vs_first"]) > 1
+    few = too_few_subjects(result["subjects"])
+    rows = []
     for i, r in enumerate(result["vs_first"], start=1):
         for m in METRICS:
             d = r[m]
-            diff_rows.append(
+            rows.append(
                 {
-                    "what": f"{chr(65 + i) if i < 26 else i} - A",
+                    "what": f"{letter(i)} - A",
                     "metric": m.upper(),
-                    "delta": d["delta"],
-                    "ci": f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]",
-                    "p": format_p(d["p"]),
-                    "p_holm": format_p(d["p_holm"]),
-                    "verdict": verdict(d, chr(65 + i) if i < 26 else str(i), "A"),
+                    "delta": f"{d['delta']:+.4f}",
+                    "ci": "-" if few else f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]",
+                    "p": "-" if few else format_p(d["p"]),
+                    "p_holm": "-" if few else format_p(d["p_holm"]),
+                    "verdict": d["verdict"],
                 }
             )
-    text += (
-        f"\n\nEach run minus A ({first}): paired subject-cluster bootstrap, {result['resamples']} resamples, "
+    cols = [("what", ""), ("metric", ""), ("delta", "each minus A"), ("ci", "95% interval"), ("p", "p")]
+    cols += [("p_holm", "p_holm")] if several else []
+    cols += [("verdict", "")]
+    header = (
+        f"Each run minus A ({result['runs'][0]['run']}): paired subject-cluster bootstrap, "
+        f"{result['resamples']} resamples of the {result['subjects']} subjects within each dataset ("
+        + ", ".join(f"{d} {n}" for d, n in result["datasets"].items())
+        + "), seeds resampled too; pooled MEGC2019 scores"
+        + (f"; p Holm-adjusted across the {len(result['vs_first'])} runs (p_holm)" if several else "")
     )
-    text += "Holm-adjusted across the runs (p_holm)\n\n" + markdown_table(
-        diff_rows,
-        [("what", ""), ("metric", ""), ("delta", "difference"), ("ci", "95% interval"), ("p", "p"),
-         ("p_holm", "p_holm"), ("verdict", "")],
-    )  # fmt: skip
-    return text + "\n\nA difference is called better or worse only when its interval excludes 0."
+    if few:
+        rule = f"No interval, p or verdict: {few} (a nominal 95% interval would cover far less)."
+    else:
+        rule = (
+            "A difference is called better or worse only when its 95% interval excludes 0 and its "
+            + ("Holm-adjusted p (p_holm)" if several else "p")
+            + f" is below {result['alpha']}."
+        )
+    return header + "\n\n" + markdown_table(rows, cols) + _differing_lines(result) + "\n\n" + rule
+
+
+def _differing_lines(result: dict[str, Any]) -> str:
+    """How many samples each run predicts differently from A, seed by seed (where both have as
+    many seeds): two runs can score alike while predicting different samples."""
+    n = result["runs"][0]["n"]
+    lines = []
+    for i, r in enumerate(result["vs_first"], start=1):
+        counts = r["differing"]
+        if counts is not None:
+            pairing = "seed by seed, in folder order" if len(counts) > 1 else "the one seed"
+            lines.append(
+                f"{letter(i)} and A predict {', '.join(map(str, counts))} of the {n} samples differently ({pairing})."
+            )
+    return "\n\n" + "\n".join(lines) if lines else ""

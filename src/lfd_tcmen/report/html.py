@@ -22,7 +22,7 @@ from lfd_tcmen.report.compare import ENSEMBLE, breakdown, class_names, read_run
 from lfd_tcmen.report.page import banner, esc, figure, page, section, swatch, table
 from lfd_tcmen.report.plots import class_colors
 from lfd_tcmen.scoring import read_predictions_csv
-from lfd_tcmen.stats import RunPredictions, score_interval
+from lfd_tcmen.stats import MIN_SUBJECTS, RunPredictions, score_interval, too_few_subjects
 
 REPORT = "report.html"
 RESAMPLES = 2000  # enough for a 95% interval's second decimal; a second on the largest run
@@ -178,7 +178,7 @@ def _scores(run_dir: Path, metrics: Mapping[str, Any], resamples: int) -> str:
     note = (
         f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). 95% intervals: subject-cluster "
         f"bootstrap, {resamples:,} resamples of the {intervals['all']['subjects']} subjects within each "
-        "dataset."
+        f"dataset; none for a dataset of fewer than {MIN_SUBJECTS} subjects."
         if intervals
         else f"Pooled over all folds' predictions (MEGC2019 UF1/UAR). No interval: {why}."
     )
@@ -186,7 +186,8 @@ def _scores(run_dir: Path, metrics: Mapping[str, Any], resamples: int) -> str:
 
 
 def _intervals(predictions: Path, resamples: int) -> tuple[dict[str, Any], str]:
-    """dataset ("all" too) -> ``score_interval``; datasets with fewer than 2 subjects have none."""
+    """dataset ("all" too) -> ``score_interval``; datasets with fewer than ``stats.MIN_SUBJECTS``
+    subjects have none (their bootstrap interval would cover far less than 95%)."""
     try:
         rows = read_predictions_csv(predictions).rows
     except LFDError as err:
@@ -197,11 +198,15 @@ def _intervals(predictions: Path, resamples: int) -> tuple[dict[str, Any], str]:
     groups = {"all": rows, **(by_dataset if len(by_dataset) > 1 else {})}
     out = {}
     for name, group in groups.items():
-        if len({(r["dataset"], r["subject"]) for r in group}) >= 2:
+        if not too_few_subjects(_subjects(group)):
             out[name] = score_interval(RunPredictions.from_rows([group]), resamples=resamples)
     if len(by_dataset) == 1 and "all" in out:  # one dataset: its rows are all the rows
         out[next(iter(by_dataset))] = out["all"]
-    return out, "fewer than 2 subjects"
+    return out, too_few_subjects(_subjects(rows))
+
+
+def _subjects(rows: list[dict[str, Any]]) -> int:
+    return len({(r["dataset"], r["subject"]) for r in rows})
 
 
 def _per_class(metrics: Mapping[str, Any]) -> str:
