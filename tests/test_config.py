@@ -117,7 +117,7 @@ def test_yaml_numbers_without_a_dot_are_floats(tmp_path):
     assert cfg.model.params == {"w_orth": 0.01}
     # a number given as a string (from_dict callers) is read; anything else is a clear error
     assert ExperimentConfig.from_dict({"train": {"lr": "5e-4"}}).train.lr == 0.0005
-    with pytest.raises(LFDError, match=r"train.lr: expected a number \(e.g. 0.002 or 2e-3\), got 'fast'"):
+    with pytest.raises(LFDError, match=r"train.lr: expected a finite number, got 'fast' \(e.g. 0.002 or 2e-3\)"):
         ExperimentConfig.from_dict({"train": {"lr": "fast"}})
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import HONEST, LEAKY, PROTOCOLS, ExperimentConfig, apply_overrides, read_yaml
+from lfd_tcmen.config import HONEST, LEAKY, MAX_SEED, PROTOCOLS, ExperimentConfig, apply_overrides, read_yaml
 from lfd_tcmen.data.datasets import dataset_names
 from lfd_tcmen.data.protocols import protocol_names
 from lfd_tcmen.errors import LFDError
@@ -318,4 +318,8 @@ def _seeds(raw: Mapping[str, Any], source: str) -> tuple[int, ...]:
         raise LFDError(f"seeds: expected a list of integers, got {seeds!r}", path=source)
     if len(set(seeds)) != len(seeds):
         raise LFDError(f"seeds: {seeds} repeats a seed", path=source)
+    if any(not 0 <= k <= MAX_SEED for k in seeds):
+        raise LFDError(
+            f"seeds: each must be an integer in [0, {MAX_SEED}] (numpy's range), got {seeds}", path=source
+        )
     return tuple(seeds)

@@ -35,6 +35,7 @@ SPLITS = ("loso", "kfold", "lodo", "all")
 SCHEDULES = ("constant", "cosine", "step")
 SAMPLERS = ("random", "pk")
 DEVICES = ("auto", "cpu", "cuda")
+MAX_SEED = 2**32 - 1  # numpy's generators take seeds in [0, 2**32)
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,14 @@ class TrainConfig:
             )
         if self.lr <= 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"train.weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(
+                f"train.min_lr_ratio must be in [0, 1] (a fraction of train.lr), got {self.min_lr_ratio}"
+            )
+        _positive("train.step_epochs", self.step_epochs)
+        _positive("train.pk_subjects", self.pk_subjects)
         if self.probe_folds < 0:
             raise ValueError(f"train.probe_folds must be >= 0, got {self.probe_folds}")
         if self.shift < 0:
@@ -209,6 +218,9 @@ class ExperimentConfig:
     name: str = "experiment"
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}] (numpy's range), got {self.seed!r}")
+        _check_finite("model.params", self.model.params)
         if self.train.flow_jitter > 0 and self.data.flow_norm != "minmax":
             raise ValueError(
                 f"train.flow_jitter re-renders min-max flow images: it needs data.flow_norm minmax, "
@@ -248,7 +260,7 @@ class ExperimentConfig:
         cfg = self
         try:
             if seed is not None:
-                cfg = replace(cfg, seed=int(seed))
+                cfg = replace(cfg, seed=seed)
             if epochs is not None:
                 cfg = replace(cfg, train=replace(cfg.train, epochs=int(epochs)))
             if protocol is not None:
@@ -366,7 +378,7 @@ def _build(cls: type, raw: Any, prefix: str, source: str | Path) -> Any:
         raise LFDError(str(err), path=source) from err
 
 
-def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
+def _coerce(key: str, value: Any, hint: Any, source: str | Path | None) -> Any:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         options = get_args(hint)
@@ -397,19 +409,39 @@ def _coerce(key: str, value: Any, hint: Any, source: str | Path) -> Any:
     return value
 
 
-def _number(key: str, value: Any, source: str | Path) -> float:
-    """A float setting: a number, or a string that reads as a finite one (``"2e-3"``)."""
+def _number(key: str, value: Any, source: str | Path | None) -> float:
+    """A float setting: a finite number, or a string that reads as one (``"2e-3"``); ``.inf`` and
+    ``.nan`` are refused (no training can use them: an infinite lr diverges, nan compares false)."""
+    number = math.nan
     if isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            raise LFDError(f"{key}: expected a number (e.g. 0.002 or 2e-3), got {value!r}", path=source)
-        return number
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise LFDError(f"{key}: expected a number (e.g. 0.002 or 2e-3), got {value!r}", path=source)
-    return float(value)
+            pass
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    if not math.isfinite(number):
+        raise LFDError(f"{key}: expected a finite number, got {value!r} (e.g. 0.002 or 2e-3)", path=source)
+    return number
+
+
+def coerce(key: str, value: Any, hint: Any, source: str | Path | None = None) -> Any:
+    """``value`` as a setting of type ``hint`` (bool, int, float, str, a mapping, or an optional
+    one): the YAML checks, for whoever builds a dataclass from YAML (``models.base.parse_params``);
+    a mismatch raises ``LFDError`` naming ``key`` and ``source``."""
+    return _coerce(key, value, hint, source)
+
+
+def _check_finite(key: str, value: Any) -> None:
+    """Every number in ``value`` (nested mappings and lists) is finite; else ``ValueError`` naming its key."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_finite(f"{key}.{k}", v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_finite(key, v)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key}: expected a finite number, got {value}")
 
 
 GRID_TRAIN_KEYS = ("lr", "weight_decay", "batch_size")
@@ -433,12 +465,28 @@ def _check_grid(grid: Mapping[str, Any]) -> None:
             raise ValueError(f"train.select_grid.{key}: expected a non-empty list of values, got {values!r}")
         if any(not isinstance(v, int | float) for v in values) or len(set(values)) != len(values):
             raise ValueError(f"train.select_grid.{key}: expected distinct numbers, got {list(values)!r}")
+        _check_finite(f"train.select_grid.{key}", list(values))
+        if section == "train":
+            for value in values:  # each point must be a config the training can use
+                _check_grid_value(name, value)
         points *= len(values)
     if points > GRID_MAX_POINTS:
         raise ValueError(
             f"train.select_grid has {points} combinations; at most {GRID_MAX_POINTS} "
             "(each costs select_k trainings per fold)"
         )
+
+
+def _check_grid_value(name: str, value: Any) -> None:
+    """A ``train.select_grid`` value of ``train.<name>``: its type, then TrainConfig's own checks."""
+    key = f"train.select_grid.train.{name}"
+    hint = get_type_hints(TrainConfig)[name]
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{key}: expected integers, got {value!r}")
+    try:
+        replace(TrainConfig(), **{name: value})
+    except ValueError as err:
+        raise ValueError(f"{key}: {value!r} is not usable: {err}") from None
 
 
 def _choice(key: str, value: str, options: tuple[str, ...]) -> None:

@@ -77,6 +77,17 @@ def config_unknown_key(env: Env) -> Given:
     return Given(_bench(env, config=path), (str(path),))
 
 
+def _config_changed(old: str, new: str) -> object:
+    """A builder: the benchmark config with ``old`` replaced by ``new`` (issue 35 item 8)."""
+
+    def build(env: Env) -> Given:
+        path = env.tmp / "bench.yaml"
+        path.write_text(env.inputs.bench_config.read_text().replace(old, new, 1))
+        return Given(_bench(env, config=path), (str(path),))
+
+    return build
+
+
 # ----------------------------------------------------------------------------- options
 def methods_empty(env: Env) -> Given:  # issue 13.6: "" used to mean every method
     return _option(env, "--methods", "")
@@ -205,6 +216,18 @@ CASES = [
     Case("config-not-utf8", config_not_utf8, 2, "not UTF-8"),
     Case("config-empty", config_empty, 2, "methods"),
     Case("config-unknown-key", config_unknown_key, 2, "protocolz"),
+    Case(
+        "config-seed-negative",
+        _config_changed("seed: 1", "seed: -1"),
+        2,
+        "seeds: each must be an integer in [0,",
+    ),
+    Case(
+        "config-lr-infinite",
+        _config_changed("lr: 0.003", "lr: .inf"),
+        2,
+        "train.lr: expected a finite number",
+    ),
     Case("methods-empty", methods_empty, 2, "--methods is empty"),
     Case("methods-only-commas", methods_only_commas, 2, "--methods is empty"),
     Case("methods-unknown", methods_unknown, 2, "unknown method 'nope'"),

@@ -99,6 +99,24 @@ def config_epochs_not_a_number(env: Env) -> Given:
     return Given(_train(path, env.tmp / "run"), (str(path),))
 
 
+def _config_value(text: str, where: str = "train") -> object:
+    """A builder: the train config with ``text`` added to its ``where`` section (issue 35 item 8:
+    values no training can use, refused at load naming the key)."""
+
+    def build(env: Env) -> Given:
+        config = env.inputs.train_config.read_text()
+        if where == "train":
+            config = config.replace("threads: 1}", f"threads: 1, {text}}}")
+        elif where == "model":
+            config = config.replace("face_resolution: 16}", f"face_resolution: 16, {text}}}")
+        else:
+            config = config.replace("seed: 1", text)
+        path = _config_text(env, config)
+        return Given(_train(path, env.tmp / "run"), (str(path),))
+
+    return build
+
+
 # ----------------------------------------------------------------------------- the store it names
 def store_missing(env: Env) -> Given:
     store = env.tmp / "no-store"
@@ -274,6 +292,63 @@ CASES = [
     Case("config-unknown-key", config_unknown_key, 2, "train.epochz"),
     Case("config-epochs-out-of-range", config_epochs_out_of_range, 2, "epochs"),
     Case("config-epochs-not-a-number", config_epochs_not_a_number, 2, "epochs"),
+    Case("config-lr-infinite", _config_value("lr: .inf"), 2, "train.lr: expected a finite number, got inf"),
+    Case("config-lr-nan", _config_value("lr: .nan"), 2, "train.lr: expected a finite number, got nan"),
+    Case("config-lr-nan-text", _config_value("lr: nan"), 2, "train.lr: expected a finite number, got 'nan'"),
+    Case(
+        "config-min-lr-ratio-negative",
+        _config_value("min_lr_ratio: -2"),
+        2,
+        "train.min_lr_ratio must be in [0, 1]",
+    ),
+    Case(
+        "config-weight-decay-negative",
+        _config_value("weight_decay: -0.1"),
+        2,
+        "train.weight_decay must be >= 0",
+    ),
+    Case(
+        "config-weight-decay-nan",
+        _config_value("weight_decay: .nan"),
+        2,
+        "train.weight_decay: expected a finite",
+    ),
+    Case(
+        "config-seed-negative",
+        _config_value("seed: -1", "top"),
+        2,
+        "seed must be an integer in [0, 4294967295]",
+    ),
+    Case(
+        "config-seed-huge",
+        _config_value("seed: 99999999999999999999", "top"),
+        2,
+        "seed must be an integer in",
+    ),
+    Case(
+        "config-int-given-a-fraction",
+        _config_value("batch_size: 4.5"),
+        2,
+        "train.batch_size: expected an integer",
+    ),
+    Case(
+        "config-grid-int-given-a-fraction",
+        _config_value("select_grid: {train.batch_size: [4.5]}"),
+        2,
+        "train.select_grid.train.batch_size: expected integers, got 4.5",
+    ),
+    Case(
+        "config-model-param-a-fraction",
+        _config_value("identity_dim: 4.5", "model"),
+        2,
+        "model.params.identity_dim: expected an integer, got 4.5",
+    ),
+    Case(
+        "config-model-param-nan",
+        _config_value("w_orth: .nan", "model"),
+        2,
+        "model.params.w_orth: expected a finite",
+    ),
     Case("store-missing", store_missing, 2, "not found"),
     Case("manifest-empty", manifest_empty, 2, "cannot read manifest"),
     Case("manifest-truncated", manifest_truncated, 2, "cannot read manifest"),

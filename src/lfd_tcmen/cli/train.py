@@ -19,6 +19,7 @@ from lfd_tcmen.config import PROTOCOLS, load_config
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import json_text
 from lfd_tcmen.models import model_default_train, model_names
+from lfd_tcmen.models.factory import check_model_config
 from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.experiment import RunSummary, run_experiment
 from lfd_tcmen.runs.features import preprocess_info
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     check_worker_options(args, config.train.threads)
     seeds = None if args.seeds is None else seed_list(args.seeds)
     features, path = features_for(config.data, args.config)
+    check_model_config(features, config.model.name, config.model.params, args.config)
     folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
         print(json.dumps([f.name for f in folds]) if args.json else "\n".join(f.name for f in folds))

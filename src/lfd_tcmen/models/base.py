@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 import torch
 from torch import Tensor, nn
 
+from lfd_tcmen.config import coerce
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.losses import classification_loss, mixed_with
 from lfd_tcmen.models.spec import ModelSpec
@@ -64,7 +65,9 @@ class MERModel(nn.Module):
 def parse_params(config_cls: type[P], params: Mapping[str, Any], model_name: str) -> P:
     """Build a frozen params dataclass from a YAML mapping; unknown keys raise ``LFDError``.
 
-    A typo such as ``w_cylce: 0`` must fail loudly rather than silently keep the default.
+    A typo such as ``w_cylce: 0`` must fail loudly rather than silently keep the default, and a
+    value of the wrong type (``identity_dim: 4.5``, ``w_orth: .nan``) as the YAML's own keys do
+    (``config.coerce``), naming ``model.params.<key>``.
     """
     known = {f.name for f in fields(config_cls)}  # type: ignore[arg-type]
     unknown = sorted(set(params) - known)
@@ -72,7 +75,9 @@ def parse_params(config_cls: type[P], params: Mapping[str, Any], model_name: str
         raise LFDError(
             f"model {model_name!r}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+    hints = get_type_hints(config_cls)
+    typed = {k: coerce(f"model.params.{k}", v, hints[k]) for k, v in params.items()}
     try:
-        return config_cls(**params)
+        return config_cls(**typed)
     except (TypeError, ValueError) as err:
         raise LFDError(f"model {model_name!r}: {err}") from err

@@ -8,6 +8,7 @@ the import line below.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.data.features import FeatureSet
@@ -52,6 +53,18 @@ def create_model_for(
     if seed is not None:
         initialise(model, seed)
     return model
+
+
+def check_model_config(
+    features: FeatureSet, name: str, params: Mapping[str, Any], source: str | Path
+) -> None:
+    """Build model ``name`` with ``params`` for ``features`` once, before any work, so a parameter
+    no model can take (``identity_dim: 4.5``, ``w_orth: .nan``) stops the run naming the config
+    file ``source`` and the key (``model.params.identity_dim``)."""
+    try:
+        create_model_for(features, name, params, max(1, len(set(features.subjects)) - 1))
+    except LFDError as err:
+        raise LFDError(err.message, err.path or source, err.row) from None
 
 
 def model_default_train(name: str) -> dict[str, Any]:
