@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import plain, read_json, write_json
+from lfd_tcmen.inference.vet import vet_exported, vet_torchscript
 from lfd_tcmen.models.checkpoint import REQUIRED, Checkpoint, load_checkpoint, read_payload, write_payload
 from lfd_tcmen.models.spec import ModelSpec
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
@@ -244,13 +245,18 @@ def load_exported(path: str | Path) -> ExportedModel:
 
 
 def _graph_runner(path: Path, fmt: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """The graph of ``path``, loaded only once ``inference.vet`` found nothing in it that would
+    run code (a file a user was sent)."""
     try:
         if fmt == "torchscript":
+            vet_torchscript(path)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # as when writing it
                 return torch.jit.load(str(path), map_location="cpu")
         if fmt == "exported":
-            return torch.export.load(str(path)).module()
+            vet_exported(path)
+            with path.open("rb") as fh:  # a file object: torch warns about a name not ending .pt2
+                return torch.export.load(fh).module()
         return _onnx_runner(path)
     except LFDError:
         raise
