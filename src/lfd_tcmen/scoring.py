@@ -90,6 +90,19 @@ def _int(value: str | None, what: str, path: Path, row: int) -> int:
         raise LFDError(f"{what} {text!r} is not an integer class index", path, row) from None
 
 
+def _check_width(record: dict[Any, Any], width: int, path: Path, row: int) -> None:
+    """A row with more fields than the header: its values sit under other columns (an unquoted
+    comma in a sample name shifts everything after it), so nothing in it can be trusted."""
+    extra = record.get(None)  # csv.DictReader's place for fields beyond the header
+    if extra:
+        raise LFDError(
+            f"{width + len(extra)} fields where the header has {width}: a value holding a comma must be quoted "
+            '(e.g. "EP01,2")',
+            path,
+            row,
+        )
+
+
 def _probability(value: str | None, what: str, path: Path, row: int) -> float:
     text = (value or "").strip()
     try:
@@ -140,6 +153,13 @@ def read_predictions_csv(path: str | Path, probabilities: bool = False) -> Predi
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise LFDError(f"header lacks column(s) {', '.join(missing)}; need {','.join(CSV_COLUMNS)}", path, 1)
+    repeated = [h for h in dict.fromkeys(header) if header.count(h) > 1]
+    if repeated:  # csv.DictReader would keep the last one silently
+        where = ", ".join(
+            f"'{h}' (columns {', '.join(str(i + 1) for i, x in enumerate(header) if x == h)})"
+            for h in repeated
+        )
+        raise LFDError(f"the header names {where} more than once; which one holds the values?", path, 1)
     reader.fieldnames = header
     names = tuple(h[2:] for h in header if h.startswith("p_"))
     rows = []
@@ -147,6 +167,7 @@ def read_predictions_csv(path: str | Path, probabilities: bool = False) -> Predi
         number = reader.line_num
         if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
             continue  # blank line
+        _check_width(record, len(header), path, number)
         row: dict[str, Any] = {}
         for key in ("dataset", "subject", "sample"):
             value = (record.get(key) or "").strip()
@@ -338,17 +359,30 @@ def score_file(
     predictions = read_prediction_file(path)
     if num_classes is not None and num_classes < 1:
         raise LFDError(f"number of classes must be positive, got {num_classes}")
+    bound = check_classes(predictions, num_classes, "--num-classes")
+    return score_table(predictions.rows, bound), predictions
+
+
+def check_classes(
+    predictions: PredictionFile, num_classes: int | None = None, option: str | None = None
+) -> int:
+    """The number of classes of ``predictions``, every label and prediction checked to lie in it.
+
+    The classes are ``[0, num_classes)`` when given (by ``option``, named in the message), else
+    as the file says (a CSV's ``p_<class>`` columns), else the range of its ground-truth labels:
+    a prediction outside them (a pred 7 among labels 0-2, or -1) is a broken row, not another
+    class, and raises ``LFDError`` naming the file and row.
+    """
     given = num_classes if num_classes is not None else predictions.num_classes
-    rows = predictions.rows
-    bound = given if given is not None else max(r["label"] for r in rows) + 1
+    bound = given if given is not None else max(r["label"] for r in predictions.rows) + 1
     source = (
-        "--num-classes"
+        str(option)
         if num_classes is not None
         else "its p_<class> columns"
         if given is not None
-        else "the ground-truth labels (pass --num-classes if a class has no sample)"
+        else "the ground-truth labels" + (f" (pass {option} if a class has no sample)" if option else "")
     )
-    for r in rows:
+    for r in predictions.rows:
         for key in ("label", "pred"):
             if r[key] < 0 or r[key] >= bound:
                 raise LFDError(
@@ -357,4 +391,58 @@ def score_file(
                     predictions.path,
                     r["line"],
                 )
-    return score_table(rows, given if given is not None else bound), predictions
+    return bound
+
+
+def read_run_predictions(path: str | Path, probabilities: bool = False) -> PredictionFile:
+    """One of a run's prediction files, as ``compare`` and the seed ensemble read it: any format
+    (a CSV with its ``p_<class>`` probabilities when asked for), every class index checked
+    (``check_classes``), and agreeing with the ``metrics.json`` beside it (``check_against_metrics``)."""
+    predictions = (
+        read_predictions_csv(path, probabilities=True) if probabilities else read_prediction_file(path)
+    )
+    check_classes(predictions)
+    check_against_metrics(predictions)
+    return predictions
+
+
+# a run folder's scores, beside the predictions file they score (report.summary writes both)
+METRICS_FILE = "metrics.json"
+
+
+def check_against_metrics(predictions: PredictionFile) -> None:
+    """A run's predictions file must score what the ``metrics.json`` beside it says it scores
+    (when that names this file): a hand-edited or foreign predictions file would otherwise be
+    compared or ensembled as the run's. Raises ``LFDError`` naming the file and the difference."""
+    why = metrics_disagreement(predictions)
+    if why is not None:
+        hint = "rerun the run (`train --resume` rebuilds it from the fold folders) or restore the file"
+        raise LFDError(f"{why}; {hint}", predictions.path)
+
+
+def metrics_disagreement(predictions: PredictionFile) -> str | None:
+    """Why ``predictions`` disagrees with the ``metrics.json`` beside it; None when it agrees or
+    no metrics.json there names it."""
+    metrics = read_json(predictions.path.parent / METRICS_FILE)
+    if not metrics or metrics.get("predictions") != predictions.path.name:
+        return None
+    overall = metrics.get("overall")
+    names = metrics.get("class_names")
+    if not isinstance(overall, dict) or not isinstance(names, list) or not names:
+        return None
+    try:
+        scored = score_table(predictions.rows, len(names))["overall"]
+    except (IndexError, ValueError):
+        scored = {}
+    for key in ("n", "uf1", "uar", "accuracy"):
+        want, got = overall.get(key), scored.get(key)
+        if isinstance(want, int | float) and not (isinstance(got, int | float) and abs(got - want) < 1e-6):
+            return (
+                f"its rows score {key} {_number_text(got)} but {METRICS_FILE} beside it says {_number_text(want)}: "
+                "edited after the run wrote it, or another run's file"
+            )
+    return None
+
+
+def _number_text(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

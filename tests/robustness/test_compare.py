@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from robustness.cases import Case, Env, Given, check, empty, not_utf8, params, truncate
+from robustness.inputs import copy_tree
 
 HEADER = "dataset,subject,sample,label,pred,fold"
 
@@ -104,6 +105,50 @@ def one_fold_runs(env: Env) -> Given:
     return Given(["compare", str(a), str(b), "--resamples", "200"])
 
 
+def b_pred_outside_classes(env: Env) -> Given:  # issue 35 item 7: a pred 7 among 3 classes
+    rows = _rows()
+    rows[5] = rows[5].replace(",f1", "").rsplit(",", 1)[0] + ",7,f1"
+    _, csv = _b(env, rows)
+    return _compare(env, csv, str(csv), "row 7")
+
+
+def b_pred_negative(env: Env) -> Given:  # issue 35 item 14: an IndexError traceback
+    rows = _rows()
+    rows[5] = rows[5].replace(",f1", "").rsplit(",", 1)[0] + ",-1,f1"
+    _, csv = _b(env, rows)
+    return _compare(env, csv, str(csv), "row 7")
+
+
+def b_seed_without_predictions(env: Env) -> Given:  # issue 35 item 7: silently dropped
+    seeds = env.tmp / "seeds"
+    _run(seeds / "seed0", _rows())
+    _run(seeds / "seed1", _rows(shift=1))
+    (seeds / "seed2").mkdir()
+    return _compare(env, seeds, str(seeds / "seed2"))
+
+
+def b_predictions_edited(env: Env) -> Given:  # issue 35 item 7: disagrees with its metrics.json
+    run = copy_tree(env.inputs.run, env.tmp / "b")
+    csv = run / "predictions.csv"
+    lines = csv.read_text().splitlines()
+    fields = lines[1].split(",")
+    label, pred = fields[3], fields[4]
+    fields[4] = label if pred != label else str((int(label) + 1) % 3)
+    csv.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    a = copy_tree(env.inputs.run, env.tmp / "a")
+    return Given(
+        ["compare", str(a), str(run), "--resamples", "200"], (str(csv), "metrics.json beside it says")
+    )
+
+
+def b_other_classes(env: Env) -> Given:  # issue 35 item 14: 3 classes against 2 (labels 0-1 in both)
+    rows = [f"casme2,sub{i // 3:02d},EP{i:02d},{i % 2},{i % 2}" for i in range(12)]
+    header = "dataset,subject,sample,label,pred,p_negative,p_positive"
+    a = _run(env.tmp / "a", [f"{r},.3,.3,.4" for r in rows], header + ",p_surprise")
+    _, csv = _b(env, [f"{r},.5,.5" for r in rows], header)
+    return Given(["compare", str(a), str(csv), "--resamples", "200"], (str(csv),))
+
+
 def resamples_zero(env: Env) -> Given:
     run, _ = _b(env, _rows(shift=1))
     given = _compare(env, run)
@@ -125,6 +170,16 @@ CASES = [
     Case("other-ground-truth", b_other_labels, 2, "label"),
     Case("seed-run-damaged", b_seed_damaged, 2, "missing"),
     Case("resamples-out-of-range", resamples_zero, 2, "--resamples must be >= 1, got 0"),
+    Case(
+        "pred-outside-classes",
+        b_pred_outside_classes,
+        2,
+        "pred 7 of subject sub01 is not a class index in [0, 3)",
+    ),
+    Case("pred-negative", b_pred_negative, 2, "pred -1 of subject sub01 is not a class index"),
+    Case("seed-folder-without-predictions", b_seed_without_predictions, 2, "holds no predictions*.csv"),
+    Case("classes-differ", b_other_classes, 2, "runs of different class sets cannot be compared"),
+    Case("predictions-disagree-with-metrics", b_predictions_edited, 2, "edited after the run wrote it"),
     Case("one-fold-runs", one_fold_runs, 0, "no verdict: 1 subject, fewer than the 10", level="ok"),
 ]
 

@@ -88,6 +88,15 @@ def log_duplicated_line(env: Env) -> Given:  # issue 13.3 in the log format
     return _with_row(_log(env, [*LOG[:3], "EP02 1 1", *LOG[3:]]), 4)
 
 
+def sample_with_unquoted_comma(env: Env) -> Given:  # issue 35 item 7: "EP04,1" shifts the columns
+    return _with_row(_csv(env, [*ROWS[:3], "casme2,sub02,EP04,1,1,0,.5,.4,.1"]), 5)
+
+
+def pred_column_twice(env: Env) -> Given:  # issue 35 item 7: the last 'pred' would win
+    given = _csv(env, [r + ",0" for r in ROWS], HEADER + ",pred")
+    return _with_row(given, 1)
+
+
 def no_classes(env: Env) -> Given:
     given = _csv(env, ROWS)
     return Given([*given.argv, "--num-classes", "0"])
@@ -114,6 +123,8 @@ CASES = [
     Case("log-only-line-without-prediction", log_only_line_without_prediction, 2, "no prediction"),
     Case("log-duplicated-line", log_duplicated_line, 2, "listed twice"),
     Case("num-classes-out-of-range", no_classes, 2, "number of classes must be positive, got 0"),
+    Case("sample-with-unquoted-comma", sample_with_unquoted_comma, 2, "9 fields where the header has 8"),
+    Case("pred-column-twice", pred_column_twice, 2, "'pred' (columns 5, 9) more than once"),
     Case("unreadable", unreadable_file, 2, "Permission denied", needs_permissions=True),
 ]
 

@@ -283,6 +283,22 @@ def resume_history_not_json(env: Env) -> Given:
     return Given(_resume(env, run), (str(path.parent), "history.json unreadable"))
 
 
+def resume_predictions_edited(env: Env) -> Given:  # issue 35 item 7: kept, then read by compare
+    run = _run(env)
+    csv = run / "predictions.csv"
+    original = csv.read_text()
+    lines = original.splitlines()
+    fields = lines[1].split(",")
+    label, pred = fields[3], fields[4]
+    fields[4] = label if pred != label else str((int(label) + 1) % 3)
+    csv.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+
+    def rebuilt() -> None:
+        assert csv.read_text() == original
+
+    return Given(_resume(env, run), (str(csv), "metrics.json beside it says"), verify=rebuilt)
+
+
 CASES = [
     Case("config-missing", config_missing, 2, "cannot read config"),
     Case("config-empty", config_empty, 2, "data.path is required"),
@@ -374,6 +390,7 @@ CASES = [
     Case("resume-arrays-zero-bytes", resume_arrays_zero_bytes, 0, "retraining the fold"),
     Case("resume-model-flipped-bytes", resume_model_flipped, 0, "retraining the fold"),
     Case("resume-history-not-json", resume_history_not_json, 0, "retraining the fold"),
+    Case("resume-predictions-edited", resume_predictions_edited, 0, "rebuilding it from the fold folders"),
 ]
 
 

@@ -24,7 +24,7 @@ from lfd_tcmen.data.subjects import canonical_subject, sample_id
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.metrics import classification_report, summarize
 from lfd_tcmen.report.tables import format_p, markdown_table
-from lfd_tcmen.scoring import PredictionFile, read_prediction_file
+from lfd_tcmen.scoring import PredictionFile, read_prediction_file, read_run_predictions
 from lfd_tcmen.stats import (
     ALPHA,
     METRICS,
@@ -51,15 +51,26 @@ def prediction_files(path: Path) -> list[Path]:
         return own
     if len(own) > 1:
         raise LFDError(f"several predictions files ({', '.join(p.name for p in own)}); name one", path=path)
-    seeds = [
-        sorted(d.glob("predictions*.csv"))
+    seeds = {
+        d: sorted(d.glob("predictions*.csv"))
         for d in sorted(path.iterdir())
-        if d.is_dir() and d.name != ENSEMBLE  # the seed ensemble is made of the seeds, not one more
-    ]
-    seeds = [files[0] for files in seeds if len(files) == 1]
-    if not seeds:
+        # the seed ensemble is made of the seeds, not one more; hidden folders are not seeds
+        if d.is_dir() and d.name != ENSEMBLE and not d.name.startswith(".")
+    }
+    if not any(seeds.values()):
         raise LFDError("no predictions*.csv here or in its subfolders", path=path)
-    return seeds
+    for d, files in seeds.items():  # a seed left out would silently change the run's score
+        if not files:
+            raise LFDError(
+                "this seed folder holds no predictions*.csv (a seed that failed or did not finish?): "
+                "finish it, or move it out to compare the other seeds",
+                path=d,
+            )
+        if len(files) > 1:
+            raise LFDError(
+                f"several predictions files ({', '.join(p.name for p in files)}); name one", path=d
+            )
+    return [files[0] for files in seeds.values()]
 
 
 def paired_rows(predictions: PredictionFile) -> list[dict[str, Any]]:
@@ -87,7 +98,7 @@ def paired_rows(predictions: PredictionFile) -> list[dict[str, Any]]:
 def read_run(path: str | Path) -> RunPredictions:
     files = prediction_files(Path(path))
     try:
-        return RunPredictions.from_rows([paired_rows(read_prediction_file(f)) for f in files])
+        return RunPredictions.from_rows([paired_rows(read_run_predictions(f)) for f in files])
     except ValueError as err:
         raise LFDError(str(err), path=path) from err
 
@@ -124,6 +135,27 @@ def class_names(path: str | Path) -> list[str] | None:
     """The class names a run's predictions file gives in its ``p_<class>`` columns, else None."""
     names = read_prediction_file(prediction_files(Path(path))[0]).class_names
     return list(names) if names else None
+
+
+def shared_class_names(paths: Sequence[str | Path]) -> list[str] | None:
+    """The class names the runs' prediction files give in their ``p_<class>`` columns (a MEGC2019
+    log gives none: None when no file does). Files that name different classes (3 against 2) do
+    not score the same task: ``LFDError`` naming both."""
+    first: tuple[Path, tuple[str, ...]] | None = None
+    for path in paths:
+        for file in prediction_files(Path(path)):
+            names = read_prediction_file(file).class_names
+            if not names:
+                continue
+            if first is None:
+                first = (file, names)
+            elif names != first[1]:
+                raise LFDError(
+                    f"its classes ({', '.join(names)}) are not those of {first[0]} ({', '.join(first[1])}): "
+                    "runs of different class sets cannot be compared",
+                    path=file,
+                )
+    return list(first[1]) if first else None
 
 
 def _mean_defined(values: Sequence[float]) -> float:
@@ -167,7 +199,7 @@ def compare_many(paths: Sequence[str | Path], resamples: int = 10_000, seed: int
     if len(paths) < 2:
         raise LFDError("compare needs at least two runs")
     runs = [read_run(p) for p in paths]
-    names = next((n for n in map(class_names, paths) if n), None)  # a MEGC2019 log names no classes
+    names = shared_class_names(paths)
     num_classes = max(int(max(r.labels.max(), r.preds.max())) + 1 for r in runs)
     if names is None or len(names) < num_classes:
         names = [str(c) for c in range(num_classes)]

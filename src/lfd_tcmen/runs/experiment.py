@@ -47,6 +47,7 @@ from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summ
 from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
+from lfd_tcmen.scoring import metrics_disagreement, read_predictions_csv
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
 from lfd_tcmen.training.select import config_at, select_setting
@@ -338,6 +339,23 @@ def fold_task(
     return results
 
 
+def _reports_whole(out: Path, metrics: dict[str, Any]) -> bool:
+    """Whether the predictions file the run's metrics.json names still scores what it says; one
+    warning when not (hand-edited, damaged), and the reports are rebuilt from the fold folders."""
+    name = metrics.get("predictions")
+    if not name:
+        return True
+    try:
+        why = metrics_disagreement(read_predictions_csv(out / name))
+    except LFDError as err:
+        why = err.message
+    if why is not None:
+        print(
+            f"lfd-tcmen: warning: {out / name}: {why}; rebuilding it from the fold folders", file=sys.stderr
+        )
+    return why is None
+
+
 def report_run(
     out: Path,
     config: ExperimentConfig,
@@ -354,7 +372,7 @@ def report_run(
     done = [f.name for f in selected if run_dir.is_finished(out, f.name)]
     if done and not rebuild and reported_folds(out) == done:
         metrics = read_metrics(out)
-        if metrics is not None:
+        if metrics is not None and _reports_whole(out, metrics):
             return metrics
     if done:
         records = [run_dir.read_fold(out, name) for name in done]

@@ -36,7 +36,7 @@ from lfd_tcmen.report.predictions import prediction_rows, predictions_name
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, RunSummary, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
-from lfd_tcmen.scoring import read_predictions_csv
+from lfd_tcmen.scoring import read_run_predictions
 
 SUMMARY = "seeds.json"
 SCORES = ("uf1", "uar", "accuracy")
@@ -137,7 +137,7 @@ def write_ensemble(
 
 def seed_probabilities(path: Path, features: FeatureSet) -> dict[int, tuple[np.ndarray, str]]:
     """A seed's pooled predictions file: sample index -> (class probabilities, fold)."""
-    predictions = read_predictions_csv(path, probabilities=True)
+    predictions = read_run_predictions(path, probabilities=True)
     if predictions.class_names != tuple(features.class_names):
         raise LFDError(
             f"its p_<class> columns ({', '.join(predictions.class_names or ()) or 'none'}) are not "
