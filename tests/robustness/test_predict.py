@@ -203,6 +203,17 @@ def video_still(env: Env) -> Given:  # issue 13.8: a still video got a micro-exp
     return _on_video(env, video_file(env.tmp / "clip.mp4", clip_frames(env.inputs)[:1] * 24))
 
 
+def _min_motion(value: str) -> object:
+    """A builder: a moving video with ``--min-motion value`` (issue 35 item 11: nan called every
+    video still, exit 0)."""
+
+    def build(env: Env) -> Given:
+        given = _on_video(env, video_file(env.tmp / "clip.mp4", clip_frames(env.inputs)))
+        return Given([*given.argv, "--min-motion", value], ("--min-motion",))
+
+    return build
+
+
 CASES = [
     Case("checkpoint-missing", checkpoint_missing, 2, "checkpoint not found"),
     Case("checkpoint-empty", checkpoint_empty, 2, "not a readable lfd-tcmen checkpoint"),
@@ -227,6 +238,8 @@ CASES = [
     Case("video-truncated", video_truncated, 2, "cannot open video"),
     Case("video-folder", video_folder, 2, "video not found"),
     Case("video-still", video_still, 0, "no micro-expression found", level="ok"),
+    Case("min-motion-nan", _min_motion("nan"), 2, "--min-motion must be a finite number >= 0, got nan"),
+    Case("min-motion-negative", _min_motion("-1"), 2, "--min-motion must be a finite number >= 0, got -1"),
 ]
 
 

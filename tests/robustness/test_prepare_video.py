@@ -71,6 +71,11 @@ def config_missing(env: Env) -> Given:
     return Given(argv, (str(config),))
 
 
+def min_motion_nan(env: Env) -> Given:  # issue 35 item 11: every video called still, exit 0
+    video = video_file(env.tmp / "clip.mp4", clip_frames(env.inputs))
+    return Given(_prepare_video(env, video, "--min-motion", "nan"), ("--min-motion",))
+
+
 CASES = [
     Case("video-missing", video_missing, 2, "video not found"),
     Case("video-zero-bytes", video_zero_bytes, 2, "video"),
@@ -79,6 +84,7 @@ CASES = [
     Case("video-folder", video_folder, 2, "video not found"),
     Case("config-not-utf8", config_not_utf8, 2, "not UTF-8 text"),
     Case("config-missing", config_missing, 2, "config file not found"),
+    Case("min-motion-nan", min_motion_nan, 2, "--min-motion must be a finite number >= 0, got nan"),
 ]
 
 

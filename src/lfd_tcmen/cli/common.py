@@ -7,6 +7,7 @@ folder holding ``megc2019_composite`` (default: ``../shared/data`` beside the re
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -49,6 +50,14 @@ def at_least_one(value: int, option: str) -> int:
     """``value`` of a count option (``--resamples``), refused before any work when below 1."""
     if value < 1:
         raise LFDError(f"{option} must be >= 1, got {value}")
+    return value
+
+
+def finite_non_negative(value: float, option: str) -> float:
+    """``value`` of a threshold option (``--min-motion``), refused before any work unless a finite
+    number >= 0: ``nan`` compares false with everything, so every video would look still."""
+    if not math.isfinite(value) or value < 0:
+        raise LFDError(f"{option} must be a finite number >= 0, got {value}")
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lfd_tcmen.cli.common import finite_non_negative
 from lfd_tcmen.inference.predict import format_prediction, load_model, predict_images, predict_video
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 
@@ -51,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("give a video or --onset/--apex images, not both")
     if args.video is None and (args.onset is None or args.apex is None):
         args._parser.error("give a video, or both --onset and --apex")
+    min_motion = finite_non_negative(args.min_motion, "--min-motion")
     ckpt = load_model(args.checkpoint)
     if args.video is not None:
-        pred = predict_video(ckpt, args.video, min_motion=args.min_motion)
+        pred = predict_video(ckpt, args.video, min_motion=min_motion)
     else:
         pred = predict_images(ckpt, args.onset, args.apex, args.offset)
     print(format_prediction(pred, as_json=args.json))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lfd_tcmen.cli.common import finite_non_negative
 from lfd_tcmen.preprocess.io import read_preprocess_config
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
 from lfd_tcmen.preprocess.video import prepare_video
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    min_motion = finite_non_negative(args.min_motion, "--min-motion")
     config = read_preprocess_config(args.config)
     clip = prepare_video(
         args.video,
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         max_frames=args.max_frames,
         progress=not args.no_progress,
-        min_motion=args.min_motion,
+        min_motion=min_motion,
     )
     head = f"{clip['video']}: {clip['n_frames']} frames at {clip['fps']:.2f} fps, a face in {clip['n_face_frames']}; "
     if not clip["micro_expression"]:
