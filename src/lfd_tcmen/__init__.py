@@ -8,30 +8,40 @@ The library's front door (the CLI is a thin shell over the same names):
     prediction = predict_video(load_checkpoint("runs/x/folds/<fold>/model.pt"), "face.mp4")
 """
 
-from lfd_tcmen.benchmark_config import load_benchmark
-from lfd_tcmen.config import ExperimentConfig, load_config
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.inference.predict import Prediction, predict_images, predict_video
-from lfd_tcmen.models import create_model, model_names
-from lfd_tcmen.models.checkpoint import load_checkpoint
-from lfd_tcmen.runs.benchmark import run_benchmark
-from lfd_tcmen.runs.experiment import run_experiment
-from lfd_tcmen.runs.features import load_features
-from lfd_tcmen.version import __version__
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "ExperimentConfig",
-    "LFDError",
-    "Prediction",
-    "__version__",
-    "create_model",
-    "load_benchmark",
-    "load_checkpoint",
-    "load_config",
-    "load_features",
-    "model_names",
-    "predict_images",
-    "predict_video",
-    "run_benchmark",
-    "run_experiment",
-]
+from lfd_tcmen.errors import LFDError as LFDError
+from lfd_tcmen.version import __version__ as __version__
+
+# The public names and the modules that define them. A name's module is imported when the name is
+# first used (PEP 562 ``__getattr__``), not when the package is: most of them need torch, and
+# ``lfd-tcmen --help`` or ``import lfd_tcmen.errors`` should not pay its 3-6 s import.
+_PUBLIC = {
+    "ExperimentConfig": "lfd_tcmen.config",
+    "create_model": "lfd_tcmen.models",
+    "load_benchmark": "lfd_tcmen.benchmark_config",
+    "load_checkpoint": "lfd_tcmen.models.checkpoint",
+    "load_config": "lfd_tcmen.config",
+    "load_features": "lfd_tcmen.runs.features",
+    "model_names": "lfd_tcmen.models",
+    "Prediction": "lfd_tcmen.inference.predict",
+    "predict_images": "lfd_tcmen.inference.predict",
+    "predict_video": "lfd_tcmen.inference.predict",
+    "run_benchmark": "lfd_tcmen.runs.benchmark",
+    "run_experiment": "lfd_tcmen.runs.experiment",
+}
+
+__all__ = sorted(["LFDError", "__version__", *_PUBLIC])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'lfd_tcmen' has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # once: later uses find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

@@ -1,48 +1,82 @@
 """The ``lfd-tcmen`` command: a thin shell over the library.
 
 Each subcommand lives in its own module of this package and exposes
-``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``.
+``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``. A subcommand's
+module is imported only when that subcommand is named: most need torch, whose import takes
+3-6 s, and ``lfd-tcmen --help`` or ``--version`` need none of them (benchmarks/cli_speed.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Sequence
+from importlib import import_module
 
-from lfd_tcmen.cli import (
-    benchmark,
-    compare,
-    config,
-    data,
-    evaluate,
-    export,
-    predict,
-    prepare,
-    prepare_video,
-    score,
-    train,
-)
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
-# in help order
-COMMANDS = (data, score, prepare, prepare_video, config, train, predict, export, evaluate, benchmark, compare)
+# Subcommand -> (its module in this package, its one-line help as the module registers it), in
+# help order. tests/cli/test_dispatch_cli.py checks the help lines against the modules.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("data", "list datasets, inspect one, write a synthetic one"),
+    "score": ("score", "score predictions with the MEGC2019 metrics (UF1, UAR pooled over all folds)"),
+    "prepare": ("prepare", "align faces and compute optical flow for every clip of a dataset (resumable)"),
+    "prepare-video": (
+        "prepare_video",
+        "track the face in a video, spot a micro-expression, write its aligned faces and flows",
+    ),
+    "config": ("config", "list, show or copy the experiment configs shipped with the package"),
+    "train": ("train", "leave-one-subject-out training and evaluation (honest by default; resumable)"),
+    "predict": (
+        "predict",
+        "classify a clip (a video, or onset/apex[/offset] images) with a trained checkpoint",
+    ),
+    "export": ("export", "export a checkpoint to deploy it (torchscript, exported .pt2, onnx, safetensors)"),
+    "evaluate": (
+        "evaluate",
+        "score a trained model on another dataset's prepared feature store (cross-dataset)",
+    ),
+    "benchmark": (
+        "benchmark",
+        "train and evaluate every method and ablation on the same folds (honest and leaky)",
+    ),
+    "compare": (
+        "compare",
+        "compare runs: pooled UF1/UAR with intervals, per dataset and class, and their differences",
+    ),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(full: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The command's parser: the subcommands named in ``full`` with all their options (their
+    modules imported), the others as their name and one line of help."""
     parser = argparse.ArgumentParser(
         prog="lfd-tcmen",
         description="Micro-expression recognition: data, preprocessing, LFD-TCMEN training and evaluation.",
     )
     parser.add_argument("--version", action="version", version=f"lfd-tcmen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(sub)
+    full = set(full)
+    for name, (module, summary) in COMMANDS.items():
+        if name in full:
+            import_module(f"{__name__}.{module}").register(sub)
+        else:
+            sub.add_parser(name, help=summary, add_help=False)
     return parser
 
 
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the command's own
+    options take no value), if a subcommand has that name."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = named_command(argv)
+    parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
