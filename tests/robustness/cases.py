@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -187,6 +189,20 @@ def read_only(env: Env, path: Path) -> Path:
     path.chmod(0o555)
     env.stack.callback(path.chmod, mode)
     return path
+
+
+def full_disk(env: Env) -> None:
+    """For the command's duration, every temporary file it opens with ``tempfile.mkstemp`` (the
+    project's atomic writes) writes to /dev/full: the kernel's ENOSPC, raised without a file name,
+    as on a real full disk."""
+    real = tempfile.mkstemp
+
+    def mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+        fd, name = real(*args, **kwargs)  # type: ignore[call-overload]
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), name
+
+    env.stack.enter_context(mock.patch.object(tempfile, "mkstemp", mkstemp))
 
 
 def a_file(env: Env, name: str = "taken") -> Path:

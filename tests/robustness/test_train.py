@@ -21,6 +21,7 @@ from robustness.cases import (
     check,
     empty,
     flip_bytes,
+    full_disk,
     not_utf8,
     params,
     replace_with_folder,
@@ -299,6 +300,14 @@ def resume_predictions_edited(env: Env) -> Given:  # issue 35 item 7: kept, then
     return Given(_resume(env, run), (str(csv), "metrics.json beside it says"), verify=rebuilt)
 
 
+def disk_full(env: Env) -> Given:  # issue 35 item 14: a traceback (an OSError naming no file)
+    full_disk(env)
+    out = env.tmp / "run"
+    return Given(
+        _train(env.inputs.train_config, out, "--folds", "sub01"), (str(out), "No space left on device")
+    )
+
+
 CASES = [
     Case("config-missing", config_missing, 2, "cannot read config"),
     Case("config-empty", config_empty, 2, "data.path is required"),
@@ -390,6 +399,7 @@ CASES = [
     Case("resume-arrays-zero-bytes", resume_arrays_zero_bytes, 0, "retraining the fold"),
     Case("resume-model-flipped-bytes", resume_model_flipped, 0, "retraining the fold"),
     Case("resume-history-not-json", resume_history_not_json, 0, "retraining the fold"),
+    Case("disk-full", disk_full, 2, "No space left on device"),
     Case("resume-predictions-edited", resume_predictions_edited, 0, "rebuilding it from the fold folders"),
 ]
 

@@ -16,6 +16,7 @@ safetensors is not a graph but the checkpoint itself in another file format
 from __future__ import annotations
 
 import importlib.util
+import io
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import plain, read_json, write_json
+from lfd_tcmen.files import atomic_write_bytes, plain, read_json, write_json
 from lfd_tcmen.inference.vet import vet_exported, vet_torchscript
 from lfd_tcmen.models.checkpoint import REQUIRED, Checkpoint, load_checkpoint, read_payload, write_payload
 from lfd_tcmen.models.spec import ModelSpec
@@ -115,7 +116,12 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path) -> Path
     if not available(fmt):
         raise LFDError(f"--format {fmt} needs the {OPTIONAL[fmt]} package, which is not installed")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    for target in (out, sidecar(out)):  # the export would overwrite the model it is made from
+        if _same_file(target, Path(checkpoint)):
+            raise LFDError(
+                "the export would overwrite the checkpoint it is made from; choose another --out",
+                path=target,
+            )
     ckpt = load_checkpoint(checkpoint)
     batch = None
     if fmt == "safetensors":
@@ -126,8 +132,26 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path) -> Path
     return out
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links and relative paths alike)."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def _write_graph(predictor: Predictor, spec: ModelSpec, fmt: str, out: Path) -> int | None:
-    """Write the graph; returns the fixed batch size it takes (None: any)."""
+    """Write the graph to ``out`` atomically (serialised in memory, then ``files.atomic_write_bytes``:
+    a full disk or a read-only folder is one ``OSError`` naming ``out``, never a C++ stack or a
+    truncated file); returns the fixed batch size it takes (None: any)."""
+    buffer = io.BytesIO()
+    batch = _serialise_graph(predictor, spec, fmt, buffer)
+    atomic_write_bytes(out, buffer.getvalue())
+    return batch
+
+
+def _serialise_graph(predictor: Predictor, spec: ModelSpec, fmt: str, out: io.BytesIO) -> int | None:
+    """The graph's bytes into ``out``; returns the fixed batch size it takes (None: any)."""
     example = example_inputs(spec)
     with torch.no_grad():
         if fmt == "torchscript":
@@ -136,7 +160,7 @@ def _write_graph(predictor: Predictor, spec: ModelSpec, fmt: str, out: Path) -> 
                 # torch deprecates TorchScript (docs/design.md, Deployment: prefer "exported")
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                torch.jit.save(torch.jit.trace(predictor, example), str(out))
+                torch.jit.save(torch.jit.trace(predictor, example), out)
         elif fmt == "exported":
             batch = torch.export.Dim("batch", min=1, max=4096)
             try:
@@ -145,14 +169,14 @@ def _write_graph(predictor: Predictor, spec: ModelSpec, fmt: str, out: Path) -> 
                 # The model's forward ties a shape to the batch size (its loss branches split a
                 # concatenated batch): export it for one clip at a time, as predict feeds it.
                 program = torch.export.export(predictor, example_inputs(spec, batch=1))
-                torch.export.save(program, str(out))
+                torch.export.save(program, out)
                 return 1
-            torch.export.save(program, str(out))
+            torch.export.save(program, out)
         else:
             torch.onnx.export(
                 predictor,
                 example,
-                str(out),
+                out,
                 input_names=["faces", "flows"],
                 output_names=["probabilities"],
                 dynamic_axes={"faces": {0: "batch"}, "flows": {0: "batch"}, "probabilities": {0: "batch"}},

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 import torch
 
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import plain, publish
+from lfd_tcmen.files import atomic_write_bytes, plain
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.factory import create_model
 from lfd_tcmen.models.spec import ModelSpec
@@ -88,14 +86,7 @@ def write_payload(path: str | Path, payload: Mapping[str, Any]) -> None:
         buffer = io.BytesIO()
         torch.save(dict(payload), buffer)
         data = buffer.getvalue()
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        publish(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(path, data)
 
 
 def read_payload(path: str | Path) -> dict[str, Any]:

@@ -298,6 +298,10 @@ def save_fold(
         if final.exists():
             shutil.rmtree(final)
         publish(tmp, final, directory=True)
+    except OSError as err:  # a full disk mid-write names no file: name the fold's folder
+        if err.filename is not None and not str(err.filename).startswith(str(tmp)):
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(final)) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
