@@ -73,3 +73,19 @@ def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
         except ProcessLookupError:
             pass
     assert not alive, f"workers {alive} outlived their killed driver"
+
+
+@pytest.mark.parametrize("address", [None, "127.0.0.1:1"])
+def test_without_ray_the_ray_engine_is_one_line_with_the_install_hint(address, monkeypatch):
+    """Ray is an extra: where it is not installed (an import of it fails), asking for it says how
+    to install it, before any task runs; the process pool does not need it."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with make_executor(2, engine="ray", address=address) as executor:
+        with pytest.raises(LFDError) as caught:
+            list(executor.map(lambda shared, i: i, None, [(0, (0,))]))
+    assert str(caught.value) == (
+        "the ray engine (--engine ray, --ray-address) needs the ray package, which is not installed: "
+        'pip install "lfd-tcmen[ray]"'
+    )
+    with make_executor(2, preload=("lfd_tcmen.parallel",)) as executor:
+        assert [o.value for o in executor.map(lambda shared, i: i + 1, None, [(0, (0,))])] == [1]

@@ -23,3 +23,10 @@ class LFDError(Exception):
             where = self.path if self.row is None else f"{self.path}, row {self.row}"
             where += ": "
         return f"{where}{self.message}"
+
+
+def missing_package(what: str, package: str, install: str) -> LFDError:
+    """The one line for an optional package that is not installed: what needs it and the command
+    that installs it (``install``: pip's argument, a package or an extra of ours,
+    ``'"lfd-tcmen[ray]"'``)."""
+    return LFDError(f"{what} needs the {package} package, which is not installed: pip install {install}")
