@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -203,6 +205,24 @@ def full_disk(env: Env) -> None:
         return os.open("/dev/full", os.O_WRONLY), name
 
     env.stack.enter_context(mock.patch.object(tempfile, "mkstemp", mkstemp))
+
+
+def closed_address() -> str:
+    """``127.0.0.1:PORT`` where nothing listens (a port the kernel just handed out and took back)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def within(seconds: float) -> Callable[[], None]:
+    """A ``Given.verify``: the command (built just before) ended within ``seconds``."""
+    start = time.monotonic()
+
+    def verify() -> None:
+        elapsed = time.monotonic() - start
+        assert elapsed < seconds, f"took {elapsed:.0f} s, more than {seconds:.0f} s"
+
+    return verify
 
 
 def a_file(env: Env, name: str = "taken") -> Path:

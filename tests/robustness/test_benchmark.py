@@ -17,11 +17,13 @@ from robustness.cases import (
     Given,
     a_file,
     check,
+    closed_address,
     empty,
     not_utf8,
     params,
     replace_with_folder,
     truncate,
+    within,
 )
 from robustness.inputs import copy_tree
 
@@ -89,6 +91,11 @@ def _config_changed(old: str, new: str) -> object:
 
 
 # ----------------------------------------------------------------------------- options
+def ray_address_unreachable(env: Env) -> Given:  # issue 35 item 13: Ray retried forever
+    address = closed_address()
+    return Given(_bench(env, "--workers", "2", "--ray-address", address), (address,), verify=within(30))
+
+
 def methods_empty(env: Env) -> Given:  # issue 13.6: "" used to mean every method
     return _option(env, "--methods", "")
 
@@ -216,6 +223,7 @@ CASES = [
     Case("config-not-utf8", config_not_utf8, 2, "not UTF-8"),
     Case("config-empty", config_empty, 2, "methods"),
     Case("config-unknown-key", config_unknown_key, 2, "protocolz"),
+    Case("ray-address-unreachable", ray_address_unreachable, 2, "cannot reach a Ray cluster at"),
     Case(
         "config-seed-negative",
         _config_changed("seed: 1", "seed: -1"),

@@ -19,6 +19,7 @@ from robustness.cases import (
     Given,
     a_file,
     check,
+    closed_address,
     empty,
     flip_bytes,
     full_disk,
@@ -27,6 +28,7 @@ from robustness.cases import (
     replace_with_folder,
     truncate,
     unreadable,
+    within,
 )
 from robustness.inputs import FOLD, TRAIN_CONFIG, copy_tree, sample_key
 
@@ -308,6 +310,12 @@ def disk_full(env: Env) -> Given:  # issue 35 item 14: a traceback (an OSError n
     )
 
 
+def ray_address_unreachable(env: Env) -> Given:  # issue 35 item 13: Ray retried forever
+    address = closed_address()
+    argv = _train(env.inputs.train_config, env.tmp / "run", "--workers", "2", "--ray-address", address)
+    return Given(argv, (address,), verify=within(30))
+
+
 CASES = [
     Case("config-missing", config_missing, 2, "cannot read config"),
     Case("config-empty", config_empty, 2, "data.path is required"),
@@ -400,6 +408,7 @@ CASES = [
     Case("resume-model-flipped-bytes", resume_model_flipped, 0, "retraining the fold"),
     Case("resume-history-not-json", resume_history_not_json, 0, "retraining the fold"),
     Case("disk-full", disk_full, 2, "No space left on device"),
+    Case("ray-address-unreachable", ray_address_unreachable, 2, "cannot reach a Ray cluster at"),
     Case("resume-predictions-edited", resume_predictions_edited, 0, "rebuilding it from the fold folders"),
 ]
 

@@ -19,6 +19,7 @@ from lfd_tcmen.config import DataConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.parallel import ENGINES, cpu_note
+from lfd_tcmen.parallel.ray_engine import check_reachable
 from lfd_tcmen.runs.features import load_features, resolve_data_path
 
 ENV_DATA = "LFD_TCMEN_DATA"
@@ -131,6 +132,8 @@ def check_worker_options(args: argparse.Namespace, threads: int = 1) -> None:
         raise LFDError(f"--workers must be >= 1, got {args.workers}")
     if args.ray_address is not None and args.workers < 2:
         raise LFDError("--ray-address needs --workers 2 or more (the tasks run at once on the cluster)")
+    if args.ray_address is not None:
+        check_reachable(args.ray_address)  # before any work, not after the data are loaded
     note = cpu_note(args.workers, threads, args.ray_address)
     if note:
         print(note, file=sys.stderr)

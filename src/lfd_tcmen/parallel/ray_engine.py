@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lfd_tcmen.errors import LFDError, missing_package
 from lfd_tcmen.parallel.core import RETRIES, Job, K, Outcome, T, describe, run_task, to_outcome
+
+RAY_PORT = 6379  # Ray's default GCS port, for an address given without one
+REACH_TIMEOUT_S = 10.0
+
+
+def check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """Refuse a Ray cluster address where nothing listens, within ``timeout`` seconds: given one,
+    ``ray.init`` retries forever, printing raw log lines. ``auto`` and ``local`` are Ray's to
+    resolve; ``HOST:PORT`` and ``ray://HOST:PORT`` are tried with a TCP connection."""
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep:
+        host, port = port, str(RAY_PORT)
+    if not port.isdigit() or not host:
+        raise LFDError(
+            f"--ray-address {address!r}: expected HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:PORT"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        why = "no answer" if isinstance(err, TimeoutError) else err.strerror or str(err)
+        raise LFDError(
+            f"cannot reach a Ray cluster at {address} ({why}): start one there (ray start --head) or "
+            "fix --ray-address"
+        ) from None
 
 
 class RaySession:
@@ -52,6 +80,7 @@ class RaySession:
                     _system_config={"worker_niceness": 0},
                 )
             else:
+                check_reachable(self.address)
                 options["address"] = self.address
             try:
                 ray.init(**options)
