@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import xlrd
+from openpyxl.utils import get_column_letter
 
 from lfd_tcmen.errors import LFDError
 
@@ -168,19 +169,43 @@ def _sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
         raise LFDError(f"cannot read the file: {type(err).__name__}: {err}", path) from err
 
 
+@dataclass(frozen=True)
+class UnsavedFormula:
+    """A formula cell whose workbook stores no computed value (written by a program that does not
+    calculate, or saved with calculation off): a reader sees nothing there, Excel a number."""
+
+    cell: str  # "E2"
+    formula: str  # "=D2+8"
+
+    def __str__(self) -> str:
+        return self.formula
+
+
 def _xlsx_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
-    # a file object: openpyxl judges a path by its suffix, and an .xlsx may be named .xls
-    fh = path.open("rb")
-    wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-    try:
-        for ws in wb.worksheets:
-            if sheet is not None and ws.title != sheet:
-                continue
-            # read_only iter_rows starts at row 1 and yields empty rows, so enumerate gives Excel rows
-            yield ws.title, [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
-    finally:
-        wb.close()
-        fh.close()
+    # file objects: openpyxl judges a path by its suffix, and an .xlsx may be named .xls
+    with path.open("rb") as fh, path.open("rb") as formulas_fh:
+        values = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(formulas_fh, read_only=True, data_only=False)
+        try:
+            for ws, ws_formulas in zip(values.worksheets, formulas.worksheets, strict=True):
+                if sheet is not None and ws.title != sheet:
+                    continue
+                # read_only iter_rows starts at row 1 and yields empty rows, so enumerate gives Excel rows
+                rows = zip(ws.iter_rows(values_only=True), ws_formulas.iter_rows(values_only=True))
+                yield ws.title, [(i, _with_formulas(i, *r)) for i, r in enumerate(rows, start=1)]
+        finally:
+            values.close()
+            formulas.close()
+
+
+def _with_formulas(row: int, values: tuple[object, ...], formulas: tuple[object, ...]) -> tuple[object, ...]:
+    """A row's values, each blank cell that holds a formula as an ``UnsavedFormula``."""
+    return tuple(
+        UnsavedFormula(f"{get_column_letter(col)}{row}", f)
+        if v is None and isinstance(f, str) and f.startswith("=")
+        else v
+        for col, (v, f) in enumerate(zip(values, formulas), start=1)
+    )
 
 
 def _xls_sheets(path: Path, sheet: str | None) -> Iterator[tuple[str | None, Rows]]:
@@ -224,6 +249,7 @@ def parse_frame(
     value: object, what: str, table_path: Path | str, row: int, optional: bool = False
 ) -> int | None:
     """A frame number cell as int. Missing ("/", -1, blank) -> None if ``optional`` else LFDError."""
+    _refuse_unsaved(value, what, table_path, row)
     if is_missing(value):
         if optional:
             return None
@@ -240,6 +266,7 @@ def parse_frame(
 
 def parse_emotion(value: object, table_path: Path | str, row: int) -> str:
     """Emotion label, lower case with single spaces ("Others " -> "others"); empty -> LFDError."""
+    _refuse_unsaved(value, "emotion", table_path, row)
     text = " ".join(cell_text(value).lower().split())
     if not text:
         raise LFDError("emotion label is empty", table_path, row)
@@ -248,7 +275,19 @@ def parse_emotion(value: object, table_path: Path | str, row: int) -> str:
 
 def parse_text(value: object, what: str, table_path: Path | str, row: int) -> str:
     """A required text cell (subject, filename); empty -> LFDError."""
+    _refuse_unsaved(value, what, table_path, row)
     text = cell_text(value)
     if not text:
         raise LFDError(f"{what} is empty", table_path, row)
     return text
+
+
+def _refuse_unsaved(value: object, what: str, table_path: Path | str, row: int) -> None:
+    """A formula without a stored value would read as blank (an apex silently spotted): name it."""
+    if isinstance(value, UnsavedFormula):
+        raise LFDError(
+            f"{what} cell {value.cell} holds a formula ({value.formula}) without a saved value; open "
+            "the sheet in a spreadsheet program and save it, so its values are stored",
+            table_path,
+            row,
+        )
