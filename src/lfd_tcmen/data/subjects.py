@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 # SMIC's subject folders: "s1", "s2", ... ("s01" in the MEGC2019 list).
 SMIC_SUBJECT = re.compile(r"^s(\d+)$", re.IGNORECASE)
+# CAS(ME)^3 Part A's subject folders: "spNO.1", written in any case, with or without the dot.
+CASME3_SUBJECT = re.compile(r"^sp\s*no\.?\s*(\d+)$", re.IGNORECASE)
 
 
 def casme2_subject(text: str) -> str:
@@ -36,6 +38,13 @@ def smic_subject(text: str) -> str:
     return f"s{int(m.group(1))}" if m else text.strip().lower()
 
 
+def casme3_subject(text: str) -> str:
+    """CAS(ME)^3 Part A subject as the authors' sheet writes it: "spNO.1" ("SPNO.1", "spno.1 ",
+    "spNO.01" and "sp no 1" are the same person, one LOSO subject)."""
+    m = CASME3_SUBJECT.match(text.strip())
+    return f"spNO.{int(m.group(1))}" if m else text.strip()
+
+
 def casme3c_subject(text: str) -> str:
     """CAS(ME)^3 Part C subject as its folder name: "01"."""
     return f"{int(text):02d}" if text.isdigit() else text
@@ -51,9 +60,10 @@ def mmew_subject(text: str) -> str:
     return f"S{int(text):02d}" if text.isdigit() else text
 
 
-# Datasets not listed (CAS(ME)^3 Part A: "spNO.1") keep the subject as their sheet writes it.
+# Datasets not listed keep the subject as their sheet writes it.
 SUBJECT_IDS: dict[str, Callable[[str], str]] = {
     "casme2": casme2_subject,
+    "casme3": casme3_subject,
     "samm": samm_subject,
     "smic": smic_subject,
     "casme3c": casme3c_subject,

@@ -37,7 +37,7 @@ from lfd_tcmen.data.loaders.common import (
 )
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
-from lfd_tcmen.data.subjects import casme3c_subject
+from lfd_tcmen.data.subjects import casme3_subject, casme3c_subject
 from lfd_tcmen.data.tabular import cell_text, read_table
 
 EXPRESSION_TYPE = ("Expression type", "Expression_type", "type")
@@ -72,6 +72,7 @@ def load_casme3(annotations: Path, root: Path | None) -> list[Sample]:
         "casme3",
         root,
         part_a_folder,
+        subject_id=casme3_subject,
         clip_id=lambda filename, onset: f"{filename}_{onset}",
         keep_row=is_micro,
     )
