@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lfd_tcmen.data import loaders  # noqa: F401  (the loaders register themselves)
 from lfd_tcmen.data.corrections import CorrectionLog, collecting
+from lfd_tcmen.data.loaders.common import frames_inside
 from lfd_tcmen.data.protocols import apply_protocol, protocol_names
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import LOADERS
@@ -53,6 +54,8 @@ def load_samples(
     log = corrections if isinstance(corrections, CorrectionLog) else CorrectionLog(enabled=corrections)
     with collecting(log):
         samples = loader(annotations, None if root is None else Path(root))
+    if root is not None:  # the one check every loader's frames pass: none outside the root
+        samples = frames_inside(samples, Path(root))
     if protocol is not None:
         samples = apply_protocol(samples, protocol)
     return samples

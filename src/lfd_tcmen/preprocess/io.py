@@ -7,7 +7,10 @@ images throughout the pipeline.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -22,14 +25,17 @@ from lfd_tcmen.preprocess.config import PreprocessConfig
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 _JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
 _JPEG_EOI = b"\xff\xd9"
+# libjpeg's warnings for data it decoded past (a grey or shifted block where the damage was)
+_JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file")
 
 
 def read_frame(path: str | Path) -> np.ndarray:
     """One image file as grey ``(H, W)`` uint8.
 
     Raises LFDError naming ``path`` when the file is missing, empty, truncated (a JPEG without
-    its end-of-image marker, which OpenCV would otherwise decode silently with a grey tail) or
-    cannot be decoded.
+    its end-of-image marker, which OpenCV would otherwise decode silently with a grey tail),
+    damaged where libjpeg decodes past it (its "Corrupt JPEG data" line, which names no file,
+    becomes the error) or cannot be decoded.
     """
     path = Path(path)
     try:
@@ -42,10 +48,34 @@ def read_frame(path: str | Path) -> np.ndarray:
         raise LFDError("frame file is empty", path)
     if path.suffix.lower() in _JPEG_SUFFIXES and _JPEG_EOI not in data[-64:]:
         raise LFDError("corrupt image: truncated JPEG (no end-of-image marker)", path)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    with _c_stderr() as messages:  # libjpeg reports damage it decodes past only there
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    damage = [m for m in messages if m.startswith(_JPEG_DAMAGE)]
+    if damage:
+        raise LFDError(f"corrupt image: {damage[0]}", path)
+    for line in messages:  # anything else the decoder said, as it would have reached the user
+        print(line, file=sys.stderr)
     if image is None or image.size == 0:
         raise LFDError("corrupt image: cannot be decoded", path)
     return image
+
+
+@contextmanager
+def _c_stderr() -> Iterator[list[str]]:
+    """The lines C code writes on stderr (file descriptor 2) within the block, captured instead
+    of shown; the list is filled when the block ends."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines += [line for line in capture.read().decode("utf-8", "replace").splitlines() if line.strip()]
 
 
 def read_frames(paths: Sequence[str | Path]) -> list[np.ndarray]:

@@ -52,9 +52,12 @@ def _expected_frame(folder: Path, number: int, like: Path | None) -> Path:
 def numbered_images(folder: Path) -> list[tuple[int, Path]]:
     """Image files of ``folder`` as (frame number, path), in frame-number order.
 
-    Files without a trailing number in their stem (``landmarks.npy``, ``Thumbs.db``) are ignored.
+    Files without a trailing number in their stem (``landmarks.npy``, ``Thumbs.db``) are ignored,
+    and so are images not named like the folder's frames (the text before the number that most
+    of them share: "img" of ``img46.jpg``): a stray ``Copy of img173.jpg`` is not frame 173. A
+    warning names the folder and the files left out.
     """
-    found = []
+    found: dict[str, list[tuple[int, Path]]] = {}  # name before the number -> its frames
     with os.scandir(folder) as it:
         for entry in it:
             stem, suffix = os.path.splitext(entry.name)
@@ -62,9 +65,18 @@ def numbered_images(folder: Path) -> list[tuple[int, Path]]:
                 continue
             m = _TRAILING_NUMBER.search(stem)
             if m:
-                found.append((int(m.group(1)), Path(entry.path)))
-    found.sort(key=lambda t: (t[0], t[1].name))
-    return found
+                found.setdefault(stem[: m.start()], []).append((int(m.group(1)), Path(entry.path)))
+    if not found:
+        return []
+    frames = max(sorted(found), key=lambda prefix: len(found[prefix]))
+    strays = sorted(p.name for prefix, images in found.items() if prefix != frames for _, p in images)
+    if strays:
+        listed = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
+        warnings.warn(
+            f"{folder}: {len(strays)} image(s) not named like its frames ({frames}<n>) left out: {listed}",
+            stacklevel=2,
+        )
+    return sorted(found[frames], key=lambda t: (t[0], t[1].name))
 
 
 def clip_frames(
@@ -114,6 +126,33 @@ def clip_frames(
         )
     numbers = tuple(range(onset, offset + 1))
     return tuple(by_number[n] for n in numbers), numbers
+
+
+def frames_inside(samples: list[Sample], root: Path) -> list[Sample]:
+    """The samples whose every frame lies under ``root``; each other one is skipped with a
+    warning naming its file and row.
+
+    A coding sheet names the folders frames are read from, and a sheet a user was sent may write
+    ``../../outside/EP17_01`` or an absolute path: nothing outside the frames root the user gave
+    is read. Paths are compared as written with ".." resolved; symbolic links are not followed,
+    so a root laid out with links to another disk still works.
+    """
+    base = os.path.abspath(root)
+    kept = []
+    for sample in samples:
+        outside = next((f for f in sample.frames if not _under(f, base)), None)
+        if outside is None:
+            kept.append(sample)
+        else:
+            where = sample.source or sample.sample_id
+            warnings.warn(
+                f"{where}: frame {outside} lies outside the frames root {root}; sample skipped", stacklevel=2
+            )
+    return kept
+
+
+def _under(path: Path, base: str) -> bool:
+    return os.path.commonpath([base, os.path.normpath(os.path.abspath(path))]) == base
 
 
 def find_dir(parent: Path, name: str) -> Path:
