@@ -14,11 +14,13 @@ workers) equals a run on one.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +44,23 @@ MANIFEST = "manifest.json"
 FLOW_NORMS = ("minmax", "none")
 FLOW_DTYPE = np.float16  # max error after model_inputs ~1e-3 (measured; see tests/preprocess/test_store.py)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_PLAIN_PART = re.compile(r"[A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*")  # spelt the same in a file name
+# What reading a damaged .npz raises: a bad zip, a bad deflate stream, a bad array header
+_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 # ----------------------------------------------------------------------------- one file per sample
 def feature_file_name(sample_id: str, digest: str) -> str:
-    """``"casme2/sub01/EP02_01f"`` + digest -> ``"casme2__sub01__EP02_01f.<digest>.npz"``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", sample_id.replace("/", "__")).lstrip(".")
+    """``"casme2/sub01/EP02_01f"`` + digest -> ``"casme2__sub01__EP02_01f.<digest>.npz"``.
+
+    One file per sample id: an id that the plain spelling would not keep apart from another
+    (a character outside ``[A-Za-z0-9._-]``, "_" at the edge of a part or doubled, a leading
+    ".") gets ``+`` and 8 hex digits of its hash, so "EP17 01" and "EP17_01" never share a file.
+    """
+    parts = sample_id.split("/")
+    safe = "__".join(re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in parts).lstrip(".")
+    if sample_id.startswith(".") or not all(_PLAIN_PART.fullmatch(p) for p in parts):
+        safe += "+" + hashlib.sha256(sample_id.encode("utf-8")).hexdigest()[:8]
     return f"{safe}.{digest}.npz"
 
 
@@ -87,7 +100,7 @@ def read_clip_features(path: str | Path) -> tuple[dict[str, np.ndarray], dict[st
             meta = json.loads(str(data["meta"]))
     except FileNotFoundError:
         raise LFDError("feature file not found; rerun `lfd-tcmen prepare` on this store", path) from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+    except _READ_ERRORS as err:
         raise LFDError(
             f"corrupt feature file ({type(err).__name__}: {err}); rerun `lfd-tcmen prepare` on this store "
             "(it recomputes damaged files)",
@@ -169,16 +182,16 @@ class PrepareReport:
     computed: int
     reused: int
     skipped: list[dict[str, Any]] = field(default_factory=list)
-    recomputed: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}: failed verification
+    recomputed: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}: damaged or stale
 
     @property
     def prepared(self) -> int:
         return self.computed + self.reused
 
     def problems(self) -> list[str]:
-        """One line per store file recomputed because it failed verification, and per sample
+        """One line per store file recomputed (it failed verification, or its annotation changed), and per sample
         skipped, each naming the file and the reason."""
-        lines = [f"recomputed {r['file']}: it failed verification ({r['reason']})" for r in self.recomputed]
+        lines = [f"recomputed {r['file']}: {r['reason']}" for r in self.recomputed]
         return lines + [f"skipped {s['sample_id']}: {s['reason']}" for s in self.skipped]
 
     def format(self, problems: bool = True) -> str:
@@ -230,8 +243,12 @@ def prepare_dataset(
             name = feature_file_name(sample.sample_id, digest)
             entry = _entry(sample, name)
             stored, damage = _verified_meta(out / name, config)
+            changed = None if stored is None else _annotation_change(stored, sample)
             if damage is not None:
-                recomputed.append({"file": str(out / name), "reason": damage})
+                recomputed.append({"file": str(out / name), "reason": f"it failed verification ({damage})"})
+            elif changed is not None:  # a corrected sheet: the stored key frames are stale
+                recomputed.append({"file": str(out / name), "reason": f"its annotation changed ({changed})"})
+                stored = None
             if name in seen:
                 entry.update(
                     status="skipped", reason=f"duplicate sample id ({sample.source or 'annotation'})"
@@ -289,7 +306,7 @@ def _verified_meta(path: Path, config: PreprocessConfig) -> tuple[dict[str, Any]
     try:
         with np.load(path, allow_pickle=False) as data:
             faces, flows, meta = data["faces"], data["flows"], json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+    except _READ_ERRORS as err:
         return None, f"unreadable: {type(err).__name__}: {err}"
     size = config.face_size
     if faces.dtype != np.uint8 or faces.shape != (len(FACE_FRAMES_FULL), size, size):
@@ -305,6 +322,26 @@ def _verified_meta(path: Path, config: PreprocessConfig) -> tuple[dict[str, Any]
     if not np.isfinite(flows).all() or not isinstance(meta, dict):
         return None, "flows not finite or meta not a mapping"
     return meta, None
+
+
+def _annotation_change(meta: Mapping[str, Any], sample: Sample) -> str | None:
+    """How the key frames and emotion a store file was computed from differ from ``sample``'s
+    annotation now ("onset 165 -> 168, apex 173 -> 179"), or None when they agree. An apex the
+    annotation does not give is "spotted"."""
+    numbers = sample.frame_numbers
+    if not numbers:
+        return None
+    now = {
+        "onset": numbers[0] if sample.onset is None else sample.onset,
+        "apex": "spotted" if sample.apex is None else sample.apex,
+        "offset": numbers[-1] if sample.offset is None else sample.offset,
+        "emotion": sample.emotion,
+    }
+    stored = {**meta, "apex": meta.get("apex") if meta.get("apex_source") == "annotation" else "spotted"}
+    changes = [
+        f"{key} {stored.get(key)} -> {value}" for key, value in now.items() if stored.get(key) != value
+    ]
+    return ", ".join(changes) or None
 
 
 def _prepare_one(sample: Sample, config: PreprocessConfig, path: Path) -> dict[str, Any]:
