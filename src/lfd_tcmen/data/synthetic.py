@@ -97,13 +97,20 @@ def render_layout(
     action units and motion (CAS(ME)^3 differs only in grouping several clips into one task
     video, with still frames between them). Each clip folder (or task video folder) also holds
     ``landmarks.npy``, (T, 68, 2) float32, the exact iBUG-68 landmarks (x, y px) of each of its
-    frames in frame-number order. Rendering again into ``out`` replaces the frames of every
-    folder it writes.
+    frames in frame-number order. An ``out`` that already holds a dataset in the layout's
+    frames folder is refused (``LFDError``): rendering over it would replace the annotations and
+    leave old clips the new ones do not list.
     """
     _check_arguments(subjects, clips_per_subject, size, frames_per_clip)
     spec = LAYOUTS.get(layout)()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder is named, not a clip under it
+    frames = spec.root(out)
+    if frames.is_dir() and any(frames.iterdir()):
+        # a new sheet over old clip folders would leave clips it does not list
+        raise LFDError(
+            f"already holds a dataset ({frames}); render into an empty folder, or delete it first", out
+        )
     clips: list[RenderedClip] = []
     emotion_order = np.random.default_rng([seed]).permutation(len(EMOTIONS))
     with progress_bar(
@@ -139,7 +146,7 @@ def render_dataset(
     ``landmarks.npy`` (T, 68, 2) float32, the exact iBUG-68 landmarks (x, y px) of each frame
     in frame-number order; ``out/CASME2-coding-synthetic.xlsx`` is the coding sheet. The
     CASME II loader reads it as ``load_samples("casme2", sheet, out / "CASME2_RAW_selected")``.
-    Rendering again into ``out`` replaces the frames of every clip it writes.
+    An ``out`` that already holds a dataset is refused (``render_layout``).
     """
     rendered = render_layout(
         "casme2", out, subjects, seed, clips_per_subject, size, frames_per_clip, progress

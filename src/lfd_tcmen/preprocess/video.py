@@ -185,15 +185,19 @@ def prepare_video(
         boxes = track_video_faces(
             (frame for _, frame in reader.frames()), config.detector, detect_max_side, bar=bar
         )
+    if len(boxes) < 3:  # a face or not, onset, apex and offset need three frames
+        raise LFDError(
+            f"only {len(boxes)} frame(s) read: a micro-expression needs at least 3 (onset, apex, offset)",
+            path,
+        )
     runs = face_runs(boxes, max(min_face_run, 1))
-    if not runs:
+    longest = max((last - first + 1 for first, last in face_runs(boxes, 1)), default=0)
+    if longest == 0:
         raise LFDError(f"no face found in any of the {len(boxes)} frames read", path)
+    if not runs or longest < 3:
+        raise LFDError(f"a face shows in at most {longest} consecutive frames: too few to spot", path)
     face_frames = [i for first, last in runs for i in range(first, last + 1)]
     first, last = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
-    if last - first + 1 < 3:
-        raise LFDError(
-            f"a face shows in at most {last - first + 1} consecutive frames: too few to spot", path
-        )
     k = keyframes.contrast_half_window(last - first + 1, fps)
     steady = steady_boxes(boxes[first : last + 1], k)  # type: ignore[arg-type]
     crops = (_crop(frame, steady[i - first]) for i, frame in reader.frames(first, last + 1))
