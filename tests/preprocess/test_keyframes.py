@@ -77,7 +77,10 @@ def make_clip(
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_spot_apex_within_two_frames(seed: int) -> None:
+def test_spot_apex_within_three_frames(seed: int) -> None:
+    """Within 3 frames, not 2: the running median over a third of the interval, which real
+    clips need (results/apex_spotting.txt), flattens an apex that lies a few frames before the
+    offset and moves it by up to 3 frames (seeds 1, 7, 8 here)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(20, 40))
     onset, offset = int(rng.integers(0, 3)), n - 1 - int(rng.integers(0, 3))
@@ -87,7 +90,7 @@ def test_spot_apex_within_two_frames(seed: int) -> None:
     )
     spotted = spot_apex(clip, onset, offset)
     assert onset <= spotted <= offset
-    assert abs(spotted - apex) <= 2, f"true apex {apex}, spotted {spotted}"
+    assert abs(spotted - apex) <= 3, f"true apex {apex}, spotted {spotted}"
 
 
 @pytest.mark.parametrize("seed", range(4))
