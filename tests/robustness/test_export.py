@@ -7,11 +7,14 @@ nothing half-written is left behind.
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from lfd_tcmen.inference.export import SUFFIXES, export_checkpoint, sidecar
 from robustness.cases import Case, Env, Given, check, full_disk, params, read_only
 
 
@@ -82,6 +85,46 @@ def folder_read_only(env: Env) -> Given:  # issue 35 item 14: a traceback
     return Given(_export(ckpt, out), (str(out),), verify=_only(out_dir))
 
 
+def _exported(env: Env, fmt: str = "torchscript") -> Path:
+    """The session checkpoint exported as ``fmt`` into the case's folder."""
+    out = env.tmp / f"model{SUFFIXES[fmt]}"
+    return export_checkpoint(env.inputs.checkpoint, fmt, out)
+
+
+def _predict(env: Env, model: Path) -> list[str]:
+    argv = ["predict", "--checkpoint", str(model)]
+    for role in ("onset", "apex", "offset"):
+        argv += [f"--{role}", str(env.inputs.frame(0, role))]
+    return argv
+
+
+def _sidecar_edited(edit: Callable[[dict], None]) -> Callable[[Env], Given]:
+    """A builder: an export whose sidecar's checkpoint section ``edit`` changes (issue 35 item 9)."""
+
+    def build(env: Env) -> Given:
+        model = _exported(env)
+        meta = json.loads(sidecar(model).read_text())
+        edit(meta["checkpoint"])
+        sidecar(model).write_text(json.dumps(meta))
+        return Given(_predict(env, model), (str(sidecar(model)),))
+
+    return build
+
+
+def _half_face(info: dict) -> None:
+    info["preprocess"]["face_size"] = info["spec"]["face_size"] // 2
+
+
+def _two_classes(info: dict) -> None:
+    info["class_names"] = info["class_names"][:2]
+
+
+def pt2_without_sidecar(env: Env) -> Given:  # issue 35 item 14: torch's "internal miniz error"
+    model = _exported(env, "exported")
+    sidecar(model).unlink()
+    return Given(_predict(env, model), (str(model), sidecar(model).name))
+
+
 CASES = [
     Case("out-is-the-checkpoint", out_is_the_checkpoint, 2, "would overwrite the checkpoint"),
     Case(
@@ -92,6 +135,11 @@ CASES = [
     ),
     Case("disk-full", disk_full, 2, "No space left on device"),
     Case("disk-full-pt2", disk_full_pt2, 2, "No space left on device"),
+    Case(
+        "sidecar-face-size-disagrees", _sidecar_edited(_half_face), 2, "its preprocessing makes face_size 16"
+    ),
+    Case("sidecar-classes-disagree", _sidecar_edited(_two_classes), 2, "2 class names"),
+    Case("pt2-without-sidecar", pt2_without_sidecar, 2, "a graph export is run with the sidecar"),
     Case("folder-read-only", folder_read_only, 2, "Permission denied", needs_permissions=True),
 ]
 

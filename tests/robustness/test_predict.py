@@ -92,6 +92,18 @@ def checkpoint_without_spec(env: Env) -> Given:
     return _with_checkpoint(env, _saved(env, payload))
 
 
+def checkpoint_face_size_disagrees(env: Env) -> Given:  # issue 35 item 9: predicted anyway
+    payload = _payload(env)
+    payload["preprocess"]["face_size"] = payload["spec"]["face_size"] // 2
+    return _with_checkpoint(env, _saved(env, payload))
+
+
+def checkpoint_classes_disagree(env: Env) -> Given:  # issue 35 item 9: an IndexError traceback
+    payload = _payload(env)
+    payload["class_names"] = payload["class_names"][:-1]
+    return _with_checkpoint(env, _saved(env, payload))
+
+
 def checkpoint_wrong_shape(env: Env) -> Given:  # issue 13, noisy: name the key and the shapes
     payload = _payload(env)
     key = next(k for k, v in payload["state_dict"].items() if v.ndim == 4)
@@ -238,6 +250,13 @@ CASES = [
     Case("video-truncated", video_truncated, 2, "cannot open video"),
     Case("video-folder", video_folder, 2, "video not found"),
     Case("video-still", video_still, 0, "no micro-expression found", level="ok"),
+    Case(
+        "checkpoint-face-size-disagrees",
+        checkpoint_face_size_disagrees,
+        2,
+        "its preprocessing makes face_size 16",
+    ),
+    Case("checkpoint-classes-disagree", checkpoint_classes_disagree, 2, "2 class names"),
     Case("min-motion-nan", _min_motion("nan"), 2, "--min-motion must be a finite number >= 0, got nan"),
     Case("min-motion-negative", _min_motion("-1"), 2, "--min-motion must be a finite number >= 0, got -1"),
 ]

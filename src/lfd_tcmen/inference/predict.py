@@ -24,8 +24,16 @@ import numpy as np
 import torch
 
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.inference.export import ExportedModel, Predictor, is_export, load_exported
-from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
+from lfd_tcmen.inference.export import (
+    GRAPHS,
+    SUFFIXES,
+    ExportedModel,
+    Predictor,
+    is_export,
+    load_exported,
+    sidecar,
+)
+from lfd_tcmen.models.checkpoint import Checkpoint, contract_problem, load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames
@@ -36,6 +44,7 @@ from lfd_tcmen.preprocess.video import prepare_video
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")
 Model = Checkpoint | ExportedModel  # what predict runs: a checkpoint, or an export of one
+GRAPH_SUFFIXES = tuple(SUFFIXES[f] for f in GRAPHS)  # .ts, .pt2, .onnx: never a checkpoint
 
 
 @dataclass
@@ -74,8 +83,22 @@ class Prediction:
 
 
 def load_model(path: str | Path) -> Model:
-    """A checkpoint (``.pt``, ``.safetensors``) or a graph export (beside its ``FILE.json``)."""
-    return load_exported(path) if is_export(path) else load_checkpoint(path)
+    """A checkpoint (``.pt``, ``.safetensors``) or a graph export (beside its ``FILE.json``); an
+    export whose sidecar's class names or preprocessing disagree with its model's spec raises
+    ``LFDError`` naming the sidecar (``models.checkpoint.contract_problem``)."""
+    if not is_export(path):
+        if Path(path).suffix in GRAPH_SUFFIXES:  # torch would read it as a checkpoint: "internal miniz error"
+            raise LFDError(
+                f"a graph export is run with the sidecar `lfd-tcmen export` writes beside it, {sidecar(path).name}, "
+                "which is missing or is not an export's; export the checkpoint again, or give the checkpoint",
+                path=path,
+            )
+        return load_checkpoint(path)
+    model = load_exported(path)
+    problem = contract_problem(model.spec, list(model.class_names), model.preprocess)
+    if problem is not None:
+        raise LFDError(problem, path=sidecar(path))
+    return model
 
 
 def pipeline_config(ckpt: Model) -> PreprocessConfig:

@@ -129,6 +129,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise LFDError(f"not an lfd-tcmen checkpoint: missing {', '.join(missing)}", path=path)
     try:
         spec = ModelSpec.from_dict(payload["spec"])
+        problem = contract_problem(spec, payload["class_names"], payload["preprocess"])
+        if problem is not None:
+            raise LFDError(problem)
         model = create_model(payload["model_name"], spec, **payload["params"])
         model.load_state_dict(payload["state_dict"])
     except LFDError as err:
@@ -151,6 +154,28 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         preprocess=dict(payload["preprocess"]),
         extra={k: v for k, v in payload.items() if k not in REQUIRED},
     )
+
+
+def contract_problem(spec: ModelSpec, class_names: Any, preprocess: Any) -> str | None:
+    """Why a checkpoint's (or an export sidecar's) class names or preprocessing disagree with its
+    model's spec, the contract ``predict`` feeds it by; None when they agree. A face size of 32
+    for a 64-px model, or 2 class names for 3 outputs, would predict anyway or fail mid-way."""
+    if not isinstance(class_names, list | tuple) or not all(isinstance(n, str) for n in class_names):
+        return f"class_names is not a list of names: {class_names!r}"
+    if len(class_names) != spec.num_classes:
+        return (
+            f"{len(class_names)} class names ({', '.join(class_names)}) for a model of {spec.num_classes} "
+            "classes: the file was edited or mixes two models"
+        )
+    if not isinstance(preprocess, Mapping):
+        return f"preprocess is not a mapping: {preprocess!r}"
+    for key in ("face_size", "flow_size"):
+        if key in preprocess and preprocess[key] != getattr(spec, key):
+            return (
+                f"its preprocessing makes {key} {preprocess[key]!r} but its model takes {getattr(spec, key)}: "
+                "the file was edited or mixes two models"
+            )
+    return None
 
 
 def _first_line(err: BaseException) -> str:
