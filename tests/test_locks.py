@@ -40,8 +40,34 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    with exclusive(tmp_path / "run", "run folder"):  # a killed holder leaves no stale lock
-        assert (tmp_path / "run" / LOCK_NAME).is_file()
+    assert (tmp_path / "run" / LOCK_NAME).is_file()  # a killed holder leaves its file, no lock
+    with exclusive(tmp_path / "run", "run folder"):  # taken over
+        assert f'"pid": {os.getpid()}' in (tmp_path / "run" / LOCK_NAME).read_text()
+    assert not (tmp_path / "run" / LOCK_NAME).exists()  # a finished run leaves none naming it
+
+
+def test_a_finished_run_folder_keeps_no_lock_file(features, make_config, tmp_path):
+    run_experiment(make_config(epochs=1), features, tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "metrics.json").is_file()
+    assert not list((tmp_path / "out").rglob(LOCK_NAME))
+
+
+def test_a_lock_removed_by_its_finishing_holder_is_taken_on_the_new_file(tmp_path, monkeypatch):
+    """The race of removing a lock file: a second writer opened it just before the holder removed
+    it; the lock it then gets is on a file no longer there, so it locks the file now there."""
+    with exclusive(tmp_path, "run folder"):
+        stale = os.open(tmp_path / LOCK_NAME, os.O_RDWR)  # opened by a second writer, not yet locked
+    real_open = os.open
+    opened = []
+
+    def open_the_stale_file_first(path, flags, *args):
+        opened.append(path)
+        return os.dup(stale) if len(opened) == 1 else real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", open_the_stale_file_first)
+    with exclusive(tmp_path, "run folder"):
+        assert len(opened) == 2 and (tmp_path / LOCK_NAME).is_file()
+    os.close(stale)
 
 
 def test_a_train_run_on_a_folder_in_use_stops_before_any_work(features, make_config, tmp_path):
@@ -69,9 +95,8 @@ def test_a_folder_that_cannot_be_written_is_one_clear_error(tmp_path):
 def test_a_read_only_folder_locks_its_existing_lock_file_read_only(tmp_path, monkeypatch):
     """A finished store shared read-only: creating or writing the lock file is denied (simulated:
     the tests may run as root, where chmod denies nothing), opening it read-only is not."""
-    with exclusive(tmp_path, "feature store"):  # the run that wrote the folder left its lock file
-        pass
-    record = (tmp_path / LOCK_NAME).read_text()
+    record = '{"pid": 1, "command": "lfd-tcmen prepare", "since": "2026-01-01 00:00:00"}'
+    (tmp_path / LOCK_NAME).write_text(record)  # left by a run that was killed
     real_open = os.open
 
     def read_only_open(path, flags, *args):
@@ -84,5 +109,10 @@ def test_a_read_only_folder_locks_its_existing_lock_file_read_only(tmp_path, mon
         pass
     assert (tmp_path / LOCK_NAME).read_text() == record  # not rewritten
     with pytest.raises(LFDError, match="cannot write the feature store: Permission denied"):
-        with exclusive(tmp_path / "new", "feature store"):  # no lock file to fall back on
+        with exclusive(tmp_path / "new", "feature store"):  # no lock file, and the folder writable
             pass
+    (tmp_path / LOCK_NAME).unlink()  # a finished store, shared read-only: no lock file in it
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with exclusive(tmp_path, "feature store"):
+        pass
+    assert not (tmp_path / LOCK_NAME).exists()

@@ -22,8 +22,8 @@ def test_a_log_gets_a_line_each_tenth_and_no_carriage_returns():
     assert list(bar) == list(range(50))
     lines = log.getvalue().splitlines()
     assert "\r" not in log.getvalue() and len(lines) == 10
-    assert lines[0].startswith("prepare: 5/50 clip (10%)") and lines[-1].startswith(
-        "prepare: 50/50 clip (100%)"
+    assert lines[0].startswith("prepare: 5/50 clips (10%)") and lines[-1].startswith(
+        "prepare: 50/50 clips (100%)"
     )
 
 
@@ -39,8 +39,8 @@ def test_time_lines_a_closing_line_and_quiet_inner_bars():
     bar.close()
     bar.close()
     assert log.getvalue().splitlines() == [
-        "folds: 2/1000 fold (0%), 31 s, fold=casme2/sub01",
-        "folds: 3/1000 fold (0%), 40 s, fold=casme2/sub01",  # the closing line
+        "folds: 2/1000 folds (0%), 31 s, fold=casme2/sub01",
+        "folds: 3/1000 folds (0%), 40 s, fold=casme2/sub01",  # the closing line
     ]
     inner = io.StringIO()
     with PlainProgress(range(10), total=10, leave=False, stream=inner) as epochs:
@@ -49,3 +49,18 @@ def test_time_lines_a_closing_line_and_quiet_inner_bars():
     quiet = io.StringIO()
     list(progress_bar(range(5), disable=True, stream=quiet))
     assert quiet.getvalue() == ""
+
+
+def test_units_are_plural_but_for_one():
+    log = io.StringIO()
+    with PlainProgress(desc="track faces", unit="frame", stream=log) as bar:
+        bar.update(472)
+    with PlainProgress(total=1, desc="folds", unit="fold", stream=log) as bar:
+        bar.update(1)
+    with PlainProgress(desc="track faces", unit="frame", stream=log) as bar:
+        bar.update(1)
+    assert [line.rsplit(",", 1)[0] for line in log.getvalue().splitlines()] == [
+        "track faces: 472 frames",
+        "folds: 1/1 fold (100%)",
+        "track faces: 1 frame",
+    ]

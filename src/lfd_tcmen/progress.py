@@ -54,7 +54,7 @@ def progress_bar(
 
 
 class PlainProgress:
-    """tqdm's interface, printing ``desc: n/total unit (p%), t s elapsed[, postfix]`` lines."""
+    """tqdm's interface, printing ``desc: n/total units (p%), t s elapsed[, postfix]`` lines."""
 
     def __init__(
         self,
@@ -120,9 +120,13 @@ class PlainProgress:
         share = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
         tail = f", {self.postfix}" if self.postfix else ""
         head = f"{self.desc}: " if self.desc else ""
-        print(
-            f"{head}{done} {self.unit}{share}, {now - self.start:.0f} s{tail}", file=self.stream, flush=True
-        )
+        unit = plural(self.unit, self.total or self.n)
+        print(f"{head}{done} {unit}{share}, {now - self.start:.0f} s{tail}", file=self.stream, flush=True)
+
+
+def plural(unit: str, count: int) -> str:
+    """``unit`` for ``count`` of them: "1 frame", "472 frames" ("it", tqdm's default, stays)."""
+    return unit if count == 1 or unit == "it" or unit.endswith("s") else unit + "s"
 
 
 def _is_terminal(stream: TextIO) -> bool:

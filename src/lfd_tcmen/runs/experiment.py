@@ -272,8 +272,8 @@ def _train(
     try:
         for outcome in executor.map(fold_task, features, jobs):
             i, fold = outcome.key
-            bar.update(1)
-            bar.set_postfix(fold=fold.name, **({"run": plans[i].label} if many else {}))
+            bar.set_postfix(fold=fold.name, **({"run": plans[i].label} if many else {}))  # before the
+            bar.update(1)  # line it may print: that line names the fold just done, not the one before
             if not outcome.ok:
                 failed[i].append({"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback})
                 who = f"{plans[i].label} " if many else ""
