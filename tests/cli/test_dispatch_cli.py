@@ -7,6 +7,7 @@ import argparse
 import ast
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -64,3 +65,27 @@ def test_the_named_subcommand_is_found_before_parsing(capsys):
     with pytest.raises(SystemExit) as done:
         main(["trian"])
     assert done.value.code == 2 and "invalid choice: 'trian'" in capsys.readouterr().err
+
+
+def test_torch_log_lines_do_not_reach_the_terminal_while_a_command_runs():
+    """torch prints its warnings as glog lines on stderr (``W1207 ... Unable to load package``,
+    from torch.export.load given a name not ending .pt2); a command shows none of them. In a
+    fresh interpreter: torch's handler keeps the stderr it found at import."""
+    code = textwrap.dedent(
+        """
+        import logging, sys
+        import lfd_tcmen.cli.compare as compare_cli  # imports torch, which sets up its logging
+        from lfd_tcmen.cli import main
+
+        log = logging.getLogger("torch.export.pt2_archive._package")
+        compare_cli.run = lambda args: log.warning("during the command") or 0
+        log.warning("before the command")
+        code = main(["compare", "a", "b"])
+        log.warning("after the command")
+        sys.exit(code)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "before the command" in done.stderr and "after the command" in done.stderr  # torch's glog lines
+    assert "during the command" not in done.stderr

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from importlib import import_module
 
+from lfd_tcmen.cli.logs import library_logs_quiet
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.version import __version__
 
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with library_logs_quiet():
+            return int(args.func(args) or 0)
     except LFDError as err:
         print(f"lfd-tcmen: error: {err}", file=sys.stderr)
         return 2
