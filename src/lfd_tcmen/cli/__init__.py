@@ -9,8 +9,12 @@ module is imported only when that subcommand is named: most need torch, whose im
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import import_module
 
 from lfd_tcmen.cli.logs import library_logs_quiet
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
     try:
-        with library_logs_quiet():
+        with _terminate_as_interrupt(), library_logs_quiet():
             return int(args.func(args) or 0)
     except LFDError as err:
         print(f"lfd-tcmen: error: {err}", file=sys.stderr)
@@ -89,15 +93,47 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as err:  # a folder or file the user named cannot be written or read
-        if err.filename is None:
+        if err.filename is None and err.errno not in _STORAGE_ERRORS:
             raise
-        print(f"lfd-tcmen: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        where = "" if err.filename is None else f"{err.filename}: "
+        print(f"lfd-tcmen: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(
-            "lfd-tcmen: interrupted; finished work is kept, rerun with --resume to continue", file=sys.stderr
-        )
-        return 130
+    except KeyboardInterrupt as stop:
+        how = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"lfd-tcmen: {how}{RESUMING.get(command or '', '')}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+
+
+# What an interrupted command keeps, and how to go on (a command not named here keeps nothing).
+RESUMING = {
+    "train": "; finished folds are kept, rerun with --resume to continue",
+    "benchmark": "; finished folds are kept, rerun with --resume to continue",
+    "prepare": "; finished samples are kept, rerun the same command to continue",
+}
+# Errors of the storage itself, which a write may raise without a file name (a full disk)
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it unwinds as on Ctrl-C: worker pools shut
+    down and release their semaphores (no "leaked semaphore" warning), locks are released."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` while the command runs (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover
