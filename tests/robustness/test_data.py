@@ -213,8 +213,8 @@ SUMMARY = [
     Case("apex-outside-interval", summary_apex_outside, 0, "apex treated as missing"),
     Case("onset-not-a-number", summary_onset_not_a_number, 2, "onset"),
     Case("emotion-outside-protocol", summary_unknown_emotion, 2, "emotion 'joy'"),
-    Case("missing-clip-folder", summary_missing_clip_folder, 2, "clip folder not found"),
-    Case("missing-frame", summary_missing_frame, 2, "not found"),
+    Case("missing-clip-folder", summary_missing_clip_folder, 0, "clip folder not found"),  # issue 32.4
+    Case("missing-frame", summary_missing_frame, 0, "frames not found"),  # listed, the rest counted
     Case("root-is-a-file", summary_root_is_a_file, 2, "frames folder not found"),
     Case("composite-duplicated-row", summary_composite_duplicated_row, 2, "listed twice"),
     Case("composite-label-out-of-range", summary_composite_label_out_of_range, 2, "label"),

@@ -11,8 +11,9 @@ from pathlib import Path
 from lfd_tcmen.cli.common import add_corrections_option, warnings_as_lines
 from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import dataset_description, dataset_names, dataset_protocols, load_samples
+from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.data.protocols import get_protocol, protocol_names
-from lfd_tcmen.data.summary import format_summary, summarize
+from lfd_tcmen.data.summary import format_summary, frames_missing, summarize
 from lfd_tcmen.data.synthetic import (
     FRAMES_DIR,
     layout_description,
@@ -47,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     summary.add_argument("--annotations", required=True, type=Path, help="coding sheet, csv or label folder")
     summary.add_argument(
-        "--root", type=Path, default=None, help="frames folder; also checks every frame exists"
+        "--root",
+        type=Path,
+        default=None,
+        help="frames folder: every clip whose folder or frames are missing is listed (one warning line each) and left out of the counts",
     )
     summary.add_argument(
         "--protocol",
@@ -124,9 +128,16 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     log = CorrectionLog(enabled=not args.no_corrections)
-    with warnings_as_lines():
+    with warnings_as_lines(), deferred_frame_errors():  # a partial copy: every gap listed, the rest counted
         samples = load_samples(args.dataset, args.annotations, args.root, args.protocol, corrections=log)
-    result = summarize(samples, args.protocol)
+    missing = [frames_missing(s) for s in samples]
+    gaps = [gap for gap in missing if gap is not None]
+    for gap in gaps:
+        print(f"lfd-tcmen: warning: {gap}", file=sys.stderr)
+    complete = [s for s, gap in zip(samples, missing, strict=True) if gap is None]
+    result = summarize(complete, args.protocol)
+    if args.root is not None:
+        result["frames_missing"] = gaps
     if args.json:
         print(json.dumps({**result, "corrections": log.to_dict()}, indent=2))
     else:
@@ -134,6 +145,11 @@ def _summary(args: argparse.Namespace) -> int:
             f", protocol {args.protocol}" if args.protocol else ""
         )
         print(format_summary(result, title))
+        if gaps:
+            print(
+                f"\n{len(gaps)} of {len(samples)} samples left out of the counts above: their clip "
+                "folder or frames are missing under --root (listed on stderr)"
+            )
         if log.worth_reporting():
             print(f"\n{log.format()}")
     return 0

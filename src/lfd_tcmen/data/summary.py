@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from lfd_tcmen.data.protocols import get_protocol
 from lfd_tcmen.data.record import Sample
@@ -28,6 +29,23 @@ def summarize(samples: Sequence[Sample], protocol: str | None = None) -> dict[st
         "n_subjects": len({s.qualified_subject for s in samples}),
         "class_counts": class_counts,
     }
+
+
+def frames_missing(sample: Sample) -> str | None:
+    """What of ``sample``'s frames is absent (None: all there): its clip folder, or how many of
+    its frames, naming the first; with the sheet row that names the clip."""
+    if not sample.frames:
+        return None
+    row = f" (named in {sample.source})" if sample.source else ""
+    folder = Path(sample.frames[0]).parent
+    if not folder.is_dir():
+        return f"{sample.sample_id}: clip folder not found: {folder}{row}"
+    absent = [p for p in sample.frames if not Path(p).is_file()]
+    if not absent:
+        return None
+    return (
+        f"{sample.sample_id}: {len(absent)} of {len(sample.frames)} frames not found, first {absent[0]}{row}"
+    )
 
 
 def format_summary(summary: dict[str, object], title: str = "") -> str:
