@@ -193,6 +193,17 @@ def read_only(env: Env, path: Path) -> Path:
     return path
 
 
+def change_a_prediction(path: Path) -> Path:
+    """Hand-edit a predictions CSV: its first row's pred made right where it was wrong, else wrong
+    (so its accuracy changes), every other byte kept."""
+    lines = path.read_text().splitlines()
+    fields = lines[1].split(",")
+    label, pred = fields[3], fields[4]
+    fields[4] = label if pred != label else str((int(label) + 1) % 3)
+    path.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    return path
+
+
 def full_disk(env: Env) -> None:
     """For the command's duration, every temporary file it opens with ``tempfile.mkstemp`` (the
     project's atomic writes) writes to /dev/full: the kernel's ENOSPC, raised without a file name,

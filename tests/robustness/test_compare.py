@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from robustness.cases import Case, Env, Given, check, empty, not_utf8, params, truncate
+from robustness.cases import Case, Env, Given, change_a_prediction, check, empty, not_utf8, params, truncate
 from robustness.inputs import copy_tree
 
 HEADER = "dataset,subject,sample,label,pred,fold"
@@ -105,18 +106,17 @@ def one_fold_runs(env: Env) -> Given:
     return Given(["compare", str(a), str(b), "--resamples", "200"])
 
 
-def b_pred_outside_classes(env: Env) -> Given:  # issue 35 item 7: a pred 7 among 3 classes
-    rows = _rows()
-    rows[5] = rows[5].replace(",f1", "").rsplit(",", 1)[0] + ",7,f1"
-    _, csv = _b(env, rows)
-    return _compare(env, csv, str(csv), "row 7")
+def _b_pred(pred: int) -> Callable[[Env], Given]:
+    """A builder: run B's row 7 predicts ``pred`` (issue 35 item 7: a pred 7 among 3 classes was
+    an 8th class; item 14: a pred -1 an IndexError traceback)."""
 
+    def build(env: Env) -> Given:
+        rows = _rows()
+        rows[5] = rows[5].replace(",f1", "").rsplit(",", 1)[0] + f",{pred},f1"
+        _, csv = _b(env, rows)
+        return _compare(env, csv, str(csv), "row 7")
 
-def b_pred_negative(env: Env) -> Given:  # issue 35 item 14: an IndexError traceback
-    rows = _rows()
-    rows[5] = rows[5].replace(",f1", "").rsplit(",", 1)[0] + ",-1,f1"
-    _, csv = _b(env, rows)
-    return _compare(env, csv, str(csv), "row 7")
+    return build
 
 
 def b_seed_without_predictions(env: Env) -> Given:  # issue 35 item 7: silently dropped
@@ -129,12 +129,7 @@ def b_seed_without_predictions(env: Env) -> Given:  # issue 35 item 7: silently 
 
 def b_predictions_edited(env: Env) -> Given:  # issue 35 item 7: disagrees with its metrics.json
     run = copy_tree(env.inputs.run, env.tmp / "b")
-    csv = run / "predictions.csv"
-    lines = csv.read_text().splitlines()
-    fields = lines[1].split(",")
-    label, pred = fields[3], fields[4]
-    fields[4] = label if pred != label else str((int(label) + 1) % 3)
-    csv.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    csv = change_a_prediction(run / "predictions.csv")
     a = copy_tree(env.inputs.run, env.tmp / "a")
     return Given(
         ["compare", str(a), str(run), "--resamples", "200"], (str(csv), "metrics.json beside it says")
@@ -172,11 +167,11 @@ CASES = [
     Case("resamples-out-of-range", resamples_zero, 2, "--resamples must be >= 1, got 0"),
     Case(
         "pred-outside-classes",
-        b_pred_outside_classes,
+        _b_pred(7),
         2,
         "pred 7 of subject sub01 is not a class index in [0, 3)",
     ),
-    Case("pred-negative", b_pred_negative, 2, "pred -1 of subject sub01 is not a class index"),
+    Case("pred-negative", _b_pred(-1), 2, "pred -1 of subject sub01 is not a class index"),
     Case("seed-folder-without-predictions", b_seed_without_predictions, 2, "holds no predictions*.csv"),
     Case("classes-differ", b_other_classes, 2, "runs of different class sets cannot be compared"),
     Case("predictions-disagree-with-metrics", b_predictions_edited, 2, "edited after the run wrote it"),

@@ -18,6 +18,7 @@ from robustness.cases import (
     Env,
     Given,
     a_file,
+    change_a_prediction,
     check,
     closed_address,
     empty,
@@ -290,11 +291,7 @@ def resume_predictions_edited(env: Env) -> Given:  # issue 35 item 7: kept, then
     run = _run(env)
     csv = run / "predictions.csv"
     original = csv.read_text()
-    lines = original.splitlines()
-    fields = lines[1].split(",")
-    label, pred = fields[3], fields[4]
-    fields[4] = label if pred != label else str((int(label) + 1) % 3)
-    csv.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    change_a_prediction(csv)
 
     def rebuilt() -> None:
         assert csv.read_text() == original
