@@ -63,6 +63,11 @@ _DIFF_TOP = 8
 # derived from still clips made of real faces by benchmarks/still_motion.py (the threshold
 # rule and its figures: results/still_motion.txt).
 STILL_MOTION_PX = 1.5
+# Above this peak a spotted interval is no micro-expression but a macro movement or an occlusion
+# (a hand passing over the face, a turn of the head): the next whole pixel above the largest peak
+# of the 250 real CASME II micro-expressions here (8.83 px, median 1.25), by
+# benchmarks/micro_motion.py (results/micro_motion.txt); real videos' moving segments reach 12.5 px.
+MACRO_MOTION_PX = 9.0
 
 
 def _check(frames: Sequence[np.ndarray] | np.ndarray) -> None:
