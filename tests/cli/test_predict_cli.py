@@ -16,7 +16,7 @@ from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.inference.export import SUFFIXES, available
 from lfd_tcmen.models.checkpoint import save_checkpoint, update_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
-from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.training.fold import train_fold
 from still_videos import still_video
 from toys import SMALL_MODEL
@@ -150,6 +150,31 @@ def test_still_face_video_has_no_micro_expression(shared_data, checkpoint, tmp_p
     assert main(["predict", str(still), "--checkpoint", str(checkpoint), "--json", "--min-motion", "0"]) == 0
     forced = json.loads(capsys.readouterr().out)
     assert forced["micro_expression"] is True and forced["class"] in CLASSES
+
+
+def test_a_hand_over_the_face_is_a_macro_movement_not_a_micro_expression(shared_data, checkpoint, capsys):
+    """WolfgangLanger_Pexels.mp4: a hand passes over the face; its interval peaks near 12 px, above
+    any real micro-expression (MACRO_MOTION_PX): no class, exit 0, said as such."""
+    video = shared_data / "videos" / "WolfgangLanger_Pexels.mp4"
+    assert main(["predict", str(video), "--checkpoint", str(checkpoint), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["micro_expression"] is False and out["class"] is None and out["probabilities"] == {}
+    assert out["motion"]["outcome"] == "macro" and out["motion"]["max_motion"] == MACRO_MOTION_PX
+    assert out["motion"]["peak_motion"] >= MACRO_MOTION_PX
+    assert main(["predict", str(video), "--checkpoint", str(checkpoint)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(
+        "no micro-expression: the motion is too large for one (a macro movement or an occlusion): "
+    )
+    assert "no class predicted" in text and "class:" not in text
+    argv = ["predict", str(video), "--checkpoint", str(checkpoint), "--max-motion", "inf"]
+    assert main(argv) == 0  # no ceiling: a class, and the frame rate as a reader wants it
+    text = capsys.readouterr().out
+    assert text.startswith("class: ") and ", fps 23.98, " in text
+    peak = next(line for line in text.splitlines() if line.startswith("peak motion: "))
+    assert "above the 1.50 px of a still face, below the inf px of a macro movement" in peak
+    assert main([*argv[:-1], "1.0"]) == 2  # a ceiling under the floor
+    assert "--max-motion (1.0) must be above --min-motion (1.5)" in capsys.readouterr().err
 
 
 ESTIMATE = {

@@ -12,9 +12,19 @@ import pytest
 
 import lfd_tcmen.preprocess.video as video_module
 from lfd_tcmen.cli import main
-from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
-from lfd_tcmen.preprocess.video import face_runs, prepare_video, steady_boxes, track_video_faces
+from lfd_tcmen.preprocess.video import (
+    MACRO,
+    MICRO,
+    STILL,
+    face_runs,
+    motion_outcome,
+    outcome_line,
+    prepare_video,
+    steady_boxes,
+    track_video_faces,
+)
 from still_videos import looped_video, still_video
 
 
@@ -60,10 +70,15 @@ def test_face_leaving_the_frame(shared_data: Path, tmp_path: Path) -> None:
 
 def test_cli_on_real_video(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     video = _video(shared_data, "WolfgangLanger_Pexels.mp4")
-    rc = main(["prepare-video", str(video), "--out", str(tmp_path), "--max-frames", "48", "--no-progress"])
+    argv = ["prepare-video", str(video), "--out", str(tmp_path), "--max-frames", "48", "--no-progress"]
+    # its first two seconds move more than any real micro-expression (a macro movement, the gate's
+    # outcome: test_a_macro_movement_writes_no_features); the outputs are checked here, so no ceiling
+    rc = main([*argv, "--max-motion", "inf"])
     assert rc == 0
     clip = json.loads((tmp_path / "clip.json").read_text())
-    assert clip["n_frames"] == 48 and abs(clip["fps"] - 23.976) < 0.01
+    assert (
+        clip["n_frames"] == 48 and abs(clip["fps"] - 23.976) < 0.01 and clip["outcome"] == "micro-expression"
+    )
     assert clip["face_frames"] == list(range(48))
     assert f"spotted at frames {clip['onset']}..{clip['offset']}" in capsys.readouterr().out
     _check_outputs(tmp_path, clip)
@@ -111,6 +126,28 @@ def test_still_face_video_writes_no_features(shared_data: Path, tmp_path: Path, 
     assert not (out / "features.npz").exists() and not list((out / "faces").glob("*.png"))
     assert "no micro-expression found" in capsys.readouterr().out
     assert moving["peak_motion"] > STILL_MOTION_PX  # the real, moving face is above it
+
+
+def test_the_outcome_of_a_peak_between_the_floor_and_the_ceiling() -> None:
+    assert motion_outcome(1.49, 1.5, 9.0) == STILL and motion_outcome(1.5, 1.5, 9.0) == MICRO
+    assert motion_outcome(8.99, 1.5, 9.0) == MICRO and motion_outcome(9.0, 1.5, 9.0) == MACRO
+    clip = {"onset": 3, "offset": 9, "peak_motion": 12.07, "min_motion": 1.5, "max_motion": 9.0}
+    assert outcome_line({**clip, "outcome": MACRO}).startswith("no micro-expression: the motion is too large")
+    assert outcome_line({**clip, "peak_motion": 0.4, "outcome": STILL}) == (
+        "no micro-expression found: the most likely interval (frames 3..9) moves 0.40 px at its peak, "
+        "below the 1.50 px of a still face (--min-motion)"
+    )
+
+
+def test_a_macro_movement_writes_no_features(shared_data: Path, tmp_path: Path, capsys) -> None:
+    """A hand passing over the face (WolfgangLanger_Pexels.mp4) peaks far above MACRO_MOTION_PX."""
+    video = _video(shared_data, "WolfgangLanger_Pexels.mp4")
+    assert main(["prepare-video", str(video), "--out", str(tmp_path), "--no-progress"]) == 0
+    clip = json.loads((tmp_path / "clip.json").read_text())
+    assert clip["outcome"] == MACRO and clip["micro_expression"] is False
+    assert clip["peak_motion"] >= clip["max_motion"] == MACRO_MOTION_PX and clip["features"] is None
+    assert not (tmp_path / "features.npz").exists()
+    assert "no micro-expression: the motion is too large for one" in capsys.readouterr().out
 
 
 def test_steady_boxes_remove_short_jumps_and_follow_slow_motion() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lfd_tcmen.cli.common import finite_non_negative
 from lfd_tcmen.inference.predict import format_prediction, load_model, predict_images, predict_video
-from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "whose recorded honest estimate is printed too) or an export of one (`lfd-tcmen export`). A video is spotted, aligned and its "
             "flows computed; images are aligned on the onset face. Prints the class, the "
             "probabilities and the frames used; for a video whose spotted interval barely moves "
-            "(a still face), 'no micro-expression found' and no class (exit 0)."
+            "(a still face), 'no micro-expression found', and for one that moves more than any real "
+            "micro-expression (a macro movement or an occlusion: a hand over the face), 'no "
+            "micro-expression: the motion is too large for one'; no class either way (exit 0)."
         ),
     )
     parser.add_argument("video", nargs="?", type=Path, default=None, help="a video file")
@@ -40,7 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=STILL_MOTION_PX,
         metavar="PX",
         help=f"video only: below this peak motion (px at 128x128) the face is still and no class is "
-        f"predicted (default {STILL_MOTION_PX}, from still clips of real faces: benchmarks/still_motion.py; 0: always predict)",
+        f"predicted (default {STILL_MOTION_PX}, from still clips of real faces: benchmarks/still_motion.py; 0: never a still face)",
+    )
+    parser.add_argument(
+        "--max-motion",
+        type=float,
+        default=MACRO_MOTION_PX,
+        metavar="PX",
+        help=f"video only: at or above this peak motion (px at 128x128) the interval is a macro movement or an "
+        f"occlusion, not a micro-expression: no class predicted (default {MACRO_MOTION_PX}, above the largest of 250 real "
+        "CASME II micro-expressions: benchmarks/micro_motion.py; inf: no ceiling)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run, _parser=parser)
@@ -55,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     min_motion = finite_non_negative(args.min_motion, "--min-motion")
     ckpt = load_model(args.checkpoint)
     if args.video is not None:
-        pred = predict_video(ckpt, args.video, min_motion=min_motion)
+        pred = predict_video(ckpt, args.video, min_motion=min_motion, max_motion=args.max_motion)
     else:
         pred = predict_images(ckpt, args.onset, args.apex, args.offset)
     print(format_prediction(pred, as_json=args.json))

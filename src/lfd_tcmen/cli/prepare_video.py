@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lfd_tcmen.cli.common import finite_non_negative
 from lfd_tcmen.preprocess.io import read_preprocess_config
-from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
-from lfd_tcmen.preprocess.video import prepare_video
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
+from lfd_tcmen.preprocess.video import outcome_line, prepare_video
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(onset, apex, offset) among the frames with a face, align it with one transform from "
             "its onset frame and write OUT/clip.json, OUT/features.npz (a feature-store entry, for "
             "`lfd-tcmen predict`) and OUT/faces/frame_<index>.png. A still face (peak motion "
-            "below --min-motion) has no micro-expression: only clip.json is written (exit 0). "
+            "below --min-motion) has no micro-expression, nor has a macro movement or an occlusion "
+            "(peak motion at or above --max-motion): only clip.json is written (exit 0). "
             "The video is streamed: memory does not grow with its length."
         ),
     )
@@ -37,7 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PX",
         help=f"below this peak motion (px at 128x128) the face is still: no micro-expression, nothing "
         f"but clip.json written (default {STILL_MOTION_PX}, from still clips of real faces: "
-        "benchmarks/still_motion.py; 0: always write)",
+        "benchmarks/still_motion.py; 0: never a still face)",
+    )
+    parser.add_argument(
+        "--max-motion",
+        type=float,
+        default=MACRO_MOTION_PX,
+        metavar="PX",
+        help=f"video only: at or above this peak motion (px at 128x128) the interval is a macro movement or an "
+        f"occlusion, not a micro-expression: nothing but clip.json written (default {MACRO_MOTION_PX}, above the largest of 250 real "
+        "CASME II micro-expressions: benchmarks/micro_motion.py; inf: no ceiling)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -53,14 +63,11 @@ def run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         progress=not args.no_progress,
         min_motion=min_motion,
+        max_motion=args.max_motion,
     )
     head = f"{clip['video']}: {clip['n_frames']} frames at {clip['fps']:.2f} fps, a face in {clip['n_face_frames']}; "
     if not clip["micro_expression"]:
-        print(
-            f"{head}no micro-expression found: the most likely interval (frames {clip['onset']}.."
-            f"{clip['offset']}) moves {clip['peak_motion']:.2f} px at its peak, below the "
-            f"{clip['min_motion']:.2f} px of a still face (--min-motion)"
-        )
+        print(head + outcome_line(clip))
         print(f"wrote {args.out / 'clip.json'} only")
         return 0
     print(

@@ -37,10 +37,10 @@ from lfd_tcmen.models.checkpoint import Checkpoint, contract_problem, load_check
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames
-from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
 from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
-from lfd_tcmen.preprocess.video import prepare_video
+from lfd_tcmen.preprocess.video import outcome_line, prepare_video
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")
 Model = Checkpoint | ExportedModel  # what predict runs: a checkpoint, or an export of one
@@ -53,9 +53,11 @@ class Prediction:
 
     probabilities: class name -> probability (sums to 1); frames: what was used (files or frame
     indices of the key frames); regime: the face frames and flow segments the model was fed.
-    A video whose spotted interval barely moves (a still face) has no micro-expression: then
+    A video whose spotted interval barely moves (a still face), or moves more than any real
+    micro-expression (a macro movement or an occlusion), has no micro-expression: then
     ``micro_expression`` is False, ``class_name`` and ``label`` are None and ``probabilities``
-    is empty; ``motion`` holds the peak motion and the threshold it was held against.
+    is empty; ``motion`` holds the peak motion, the thresholds it was held against and the
+    outcome (``preprocess.video.motion_outcome``).
     """
 
     class_name: str | None
@@ -197,21 +199,23 @@ def predict_video(
     video: str | Path,
     work_dir: str | Path | None = None,
     min_motion: float = STILL_MOTION_PX,
+    max_motion: float = MACRO_MOTION_PX,
 ) -> Prediction:
     """Predict from a video: the micro-expression interval is spotted, faces aligned, flows computed.
 
     ``prepare_video`` writes its outputs to ``work_dir`` (a temporary folder by default). When
-    the spotted interval's peak motion is below ``min_motion`` the video shows no
-    micro-expression and no class is predicted (``Prediction.micro_expression`` False).
+    the spotted interval's peak motion is below ``min_motion`` or at or above ``max_motion`` the
+    video shows no micro-expression and no class is predicted (``Prediction.micro_expression``
+    False).
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint | ExportedModel) else load_model(checkpoint)
     config = pipeline_config(ckpt)
     with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
         out = Path(work_dir) if work_dir is not None else Path(tmp)
-        info = prepare_video(Path(video), out, config, min_motion=min_motion)
+        info = prepare_video(Path(video), out, config, min_motion=min_motion, max_motion=max_motion)
         clip = _clip_from_prepared(out, info) if info["micro_expression"] else None
     frames = {k: info[k] for k in ("onset", "apex", "offset", "fps", "video") if k in info}
-    motion = {"peak_motion": info["peak_motion"], "min_motion": info["min_motion"]}
+    motion = {k: info[k] for k in ("peak_motion", "min_motion", "max_motion", "outcome")}
     if clip is None:
         regime = {"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)}
         estimate = ckpt.extra.get("estimate")
@@ -241,24 +245,24 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
     if as_json:
         return json.dumps(pred.to_dict(), indent=2)
     if not pred.micro_expression:
-        m = pred.motion
-        lines = [
-            f"no micro-expression found: the most likely interval (frames {pred.frames.get('onset')}.."
-            f"{pred.frames.get('offset')}) moves {m['peak_motion']:.2f} px at its peak, below the "
-            f"{m['min_motion']:.2f} px of a still face (--min-motion); no class predicted"
-        ]
+        lines = [outcome_line({**pred.frames, **pred.motion}) + "; no class predicted"]
         return "\n".join(lines + _estimate_lines(pred.estimate) + [f"note: {n}" for n in pred.notes])
     lines = [f"class: {pred.class_name}", *_estimate_lines(pred.estimate)]
     lines += [
         f"  p({name}) = {p:.4f}" for name, p in sorted(pred.probabilities.items(), key=lambda kv: -kv[1])
     ]
-    lines.append("frames used: " + ", ".join(f"{k} {v}" for k, v in pred.frames.items()))
+    shown = {
+        k: f"{v:.2f}" if k == "fps" else v for k, v in pred.frames.items()
+    }  # 23.98, not 23.976023976023978
+    lines.append("frames used: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
     lines.append(
         f"model input: faces {'+'.join(pred.regime['face_frames'])}; flows {', '.join(pred.regime['flow_segments'])}"
     )
     if pred.motion:
+        m = pred.motion
         lines.append(
-            f"peak motion: {pred.motion['peak_motion']:.2f} px (still below {pred.motion['min_motion']:.2f})"
+            f"peak motion: {m['peak_motion']:.2f} px (a micro-expression's: above the {m['min_motion']:.2f} px "
+            f"of a still face, below the {m['max_motion']:.2f} px of a macro movement)"
         )
     lines += [f"note: {n}" for n in pred.notes]
     return "\n".join(lines)

@@ -6,7 +6,8 @@
       -> spot the interval on the longest run of face frames (box crops, 64 x 64): the contrast
          score streamed over the run (boxes median-filtered over half a window), then the
          window around its peak read back and refined (one box for the window: its median)
-      -> no micro-expression when the peak local motion is below ``min_motion`` (a still face)
+      -> no micro-expression when the peak local motion is below ``min_motion`` (a still face) or
+         at or above ``max_motion`` (a macro movement or an occlusion: a hand over the face)
       -> landmarks on the onset frame, ONE similarity transform for onset..offset (align_clip)
       -> the store's features (``features_from_aligned``, apex_source "spotted")
 
@@ -150,6 +151,33 @@ def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
     return cv2.resize(frame[y0:y1, x0:x1], (_SPOT_SIZE, _SPOT_SIZE), interpolation=cv2.INTER_AREA)
 
 
+# A spotted interval's outcome, by its peak motion (``motion_outcome``)
+STILL, MICRO, MACRO = "still", "micro-expression", "macro"
+
+
+def motion_outcome(peak_motion: float, min_motion: float, max_motion: float) -> str:
+    """STILL below ``min_motion``, MACRO at or above ``max_motion``, else MICRO."""
+    if peak_motion < min_motion:
+        return STILL
+    return MACRO if peak_motion >= max_motion else MICRO
+
+
+def outcome_line(clip: dict[str, Any]) -> str:
+    """One line for an interval that is no micro-expression (``clip``: ``prepare_video``'s dict,
+    or any mapping with onset, offset, peak_motion, min_motion, max_motion and outcome)."""
+    where = (
+        f"the most likely interval (frames {clip['onset']}..{clip['offset']}) moves "
+        f"{clip['peak_motion']:.2f} px at its peak"
+    )
+    if clip["outcome"] == MACRO:
+        return (
+            f"no micro-expression: the motion is too large for one (a macro movement or an occlusion): "
+            f"{where}, at or above the {clip['max_motion']:.2f} px no real micro-expression measured reaches "
+            "(--max-motion)"
+        )
+    return f"no micro-expression found: {where}, below the {clip['min_motion']:.2f} px of a still face (--min-motion)"
+
+
 def prepare_video(
     video_path: str | Path,
     out_dir: str | Path,
@@ -159,17 +187,20 @@ def prepare_video(
     detect_max_side: int = 640,
     min_face_run: int = 3,
     min_motion: float = keyframes.STILL_MOTION_PX,
+    max_motion: float = keyframes.MACRO_MOTION_PX,
 ) -> dict[str, Any]:
     """Find the most likely micro-expression in a video and write its features to ``out_dir``.
 
     Returns the ``clip.json`` dict: video, n_frames (frames read), fps, face_frames (indices of
     the frames with a face), n_face_frames, onset/apex/offset (video frame indices), apex_source
-    "spotted", peak_motion (px, ``keyframes.Interval``), min_motion, micro_expression, faces
-    (folder of aligned crops), features (the .npz), preprocess (config), digest.
+    "spotted", peak_motion (px, ``keyframes.Interval``), min_motion, max_motion, outcome
+    (``motion_outcome``), micro_expression, faces (folder of aligned crops), features (the .npz),
+    preprocess (config), digest.
 
     When the spotted interval's peak motion is below ``min_motion`` (a still face: codec and
-    sensor noise only; ``keyframes.STILL_MOTION_PX``), ``micro_expression`` is False and no
-    faces or features are written (stale ones are removed): an outcome, not an error.
+    sensor noise only; ``keyframes.STILL_MOTION_PX``) or at or above ``max_motion`` (more than
+    any real micro-expression measured: ``keyframes.MACRO_MOTION_PX``), ``micro_expression`` is
+    False and no faces or features are written (stale ones are removed): an outcome, not an error.
     Raises LFDError naming the video when it cannot be read, shows no face, or its longest run
     of face frames is too short to spot an interval in.
 
@@ -179,6 +210,8 @@ def prepare_video(
     """
     config = config or PreprocessConfig()
     path, out = Path(video_path), Path(out_dir)
+    if not max_motion > min_motion:  # NaN too
+        raise LFDError(f"--max-motion ({max_motion}) must be above --min-motion ({min_motion})")
     reader = VideoReader(path, max_frames=max_frames)
     fps = reader.fps if reader.fps > 0 else _DEFAULT_FPS
     with progress_bar(desc="track faces", unit="frame", disable=not progress) as bar:
@@ -222,12 +255,14 @@ def prepare_video(
         "apex_source": "spotted",
         "peak_motion": round(found.peak_motion, 4),
         "min_motion": min_motion,
-        "micro_expression": found.peak_motion >= min_motion,
+        "max_motion": max_motion,
+        "outcome": motion_outcome(found.peak_motion, min_motion, max_motion),
         "faces": FACES_DIR,
         "features": FEATURES,
         "preprocess": config.to_dict(),
         "digest": config.digest(),
     }
+    clip["micro_expression"] = clip["outcome"] == MICRO
     out.mkdir(parents=True, exist_ok=True)
     faces_dir = out / FACES_DIR
     for stale in [*faces_dir.glob("frame_*.png"), out / FEATURES]:  # a rerun must not mix outputs
