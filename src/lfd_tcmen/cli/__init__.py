@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "compare",
         "compare runs: pooled UF1/UAR with intervals, per dataset and class, and their differences",
     ),
+    "ensemble": (
+        "ensemble",
+        "average finished runs' test probabilities into one run folder (a declared ensemble)",
+    ),
 }
 
 
