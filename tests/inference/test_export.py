@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -75,9 +76,20 @@ def test_export_gives_the_checkpoints_probabilities(checkpoint, tmp_path, fmt):
 
 def test_optional_format_without_its_package_is_one_clear_error(checkpoint, tmp_path, monkeypatch):
     monkeypatch.setattr("lfd_tcmen.inference.export.available", lambda fmt: fmt != "onnx")
-    with pytest.raises(LFDError, match="--format onnx needs the onnx package, which is not installed"):
+    with pytest.raises(LFDError) as caught:
         export_checkpoint(checkpoint, "onnx", tmp_path / "model.onnx")
+    assert (
+        str(caught.value) == "--format onnx needs the onnx package, which is not installed: pip install onnx"
+    )
     assert not (tmp_path / "model.onnx").exists()
+    export_checkpoint(checkpoint, "safetensors", tmp_path / "model.safetensors")
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # not installed: importing it fails
+    with pytest.raises(LFDError) as caught:
+        load_checkpoint(tmp_path / "model.safetensors")
+    assert str(caught.value) == (
+        "reading .safetensors needs the safetensors package, which is not installed: "
+        'pip install "lfd-tcmen[safetensors]"'
+    )
 
 
 def test_update_checkpoint_adds_entries_and_keeps_the_model(checkpoint, tmp_path):

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.errors import LFDError, missing_package
 from lfd_tcmen.files import atomic_write_bytes, plain, read_json, write_json
 from lfd_tcmen.inference.vet import vet_exported, vet_torchscript
 from lfd_tcmen.models.checkpoint import REQUIRED, Checkpoint, load_checkpoint, read_payload, write_payload
@@ -39,6 +39,7 @@ GRAPHS = ("torchscript", "exported", "onnx")  # formats holding a graph, run by 
 FORMATS = (*GRAPHS, "safetensors")
 SUFFIXES = {"torchscript": ".ts", "exported": ".pt2", "onnx": ".onnx", "safetensors": ".safetensors"}
 OPTIONAL = {"onnx": "onnx", "safetensors": "safetensors"}  # format -> the package it needs
+INSTALL = {"onnx": "onnx", "safetensors": '"lfd-tcmen[safetensors]"'}  # ... and what installs it
 FLOW_CHANNELS = ("u", "v", "optical strain")
 
 
@@ -114,7 +115,7 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path) -> Path
     if fmt not in FORMATS:
         raise LFDError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
     if not available(fmt):
-        raise LFDError(f"--format {fmt} needs the {OPTIONAL[fmt]} package, which is not installed")
+        raise missing_package(f"--format {fmt}", OPTIONAL[fmt], INSTALL[fmt])
     out = Path(out)
     for target in (out, sidecar(out)):  # the export would overwrite the model it is made from
         if _same_file(target, Path(checkpoint)):
@@ -302,9 +303,7 @@ def _onnx_runner(path: Path) -> Callable[[Tensor, Tensor], Tensor]:
     try:
         import onnxruntime  # optional dependency: only to run .onnx exports
     except ImportError:
-        raise LFDError(
-            "running an onnx export needs the onnxruntime package, which is not installed"
-        ) from None
+        raise missing_package("running an onnx export", "onnxruntime", "onnxruntime") from None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def run(faces: Tensor, flows: Tensor) -> Tensor:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.errors import LFDError, missing_package
 from lfd_tcmen.files import atomic_write_bytes, plain
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.factory import create_model
@@ -187,9 +187,7 @@ def _safetensors_bytes(payload: Mapping[str, Any]) -> bytes:
     try:
         from safetensors.torch import save  # optional dependency: only for .safetensors files
     except ImportError:
-        raise LFDError(
-            "writing .safetensors needs the safetensors package (pip install safetensors)"
-        ) from None
+        raise missing_package("writing .safetensors", "safetensors", '"lfd-tcmen[safetensors]"') from None
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     tensors = {k: v.detach().cpu().contiguous() for k, v in payload["state_dict"].items()}
     return save(tensors, metadata={HEADER_KEY: json.dumps(plain(meta), sort_keys=True)})
@@ -200,9 +198,7 @@ def _read_safetensors(path: Path) -> dict[str, Any]:
         from safetensors import SafetensorError  # optional dependency: only for .safetensors files
         from safetensors.torch import load  # optional dependency, as above
     except ImportError:
-        raise LFDError(
-            "reading .safetensors needs the safetensors package (pip install safetensors)"
-        ) from None
+        raise missing_package("reading .safetensors", "safetensors", '"lfd-tcmen[safetensors]"') from None
     data = path.read_bytes()
     try:
         state_dict = load(data)
