@@ -191,6 +191,18 @@ def test_tvl1_parameters_come_from_the_config() -> None:
     assert endpoint_error(rough, truth).mean() > 3 * endpoint_error(fine, truth).mean()
 
 
+def test_tvl1_after_a_smaller_image_is_unchanged() -> None:
+    # OpenCV's solver keeps state from a small image: one solver shared across sizes gave a
+    # 128 x 128 pair a different flow after a 28 x 28 one
+    config = PreprocessConfig(tvl1_tau=0.24)  # a solver of its own in this process
+    a = texture(7)
+    b, _ = warp(a, shift(1.3, -0.7))
+    first = compute_flow(a.astype(np.uint8), b, "tvl1", config)
+    small = cv2.resize(a, (28, 28), interpolation=cv2.INTER_AREA)
+    compute_flow(small, cv2.resize(b, (28, 28), interpolation=cv2.INTER_AREA), "tvl1", config)
+    np.testing.assert_array_equal(compute_flow(a.astype(np.uint8), b, "tvl1", config), first)
+
+
 def test_export_uvs28() -> None:
     yy, xx = np.mgrid[0:128, 0:128].astype(np.float32)
     feats = np.stack([xx - 40.0, np.full_like(xx, 3.0), (yy / 10.0) ** 2])

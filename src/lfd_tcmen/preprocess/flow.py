@@ -22,8 +22,11 @@ import numpy as np
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import FLOW_METHODS, PreprocessConfig, parse_segment
 
-# One solver object per parameter set and process: creating a TV-L1 object is cheap, but reusing
-# it keeps the allocation of its pyramids out of the per-pair cost.
+# One solver object per parameter set, image size and process: creating a TV-L1 object is cheap,
+# but reusing it keeps the allocation of its pyramids out of the per-pair cost. The size is part
+# of the key because OpenCV's solver keeps state from a small image (its pyramid cut to fit, as
+# far as we can tell): a 128 x 128 pair after a 28 x 28 one came out up to 0.6 px different
+# (after 64 x 64 or larger ones it did not; tests/preprocess/test_flow.py).
 _TVL1_CACHE: dict[tuple[float | int, ...], cv2.optflow.DualTVL1OpticalFlow] = {}
 _DIS_CACHE: dict[int, cv2.DISOpticalFlow] = {}
 
@@ -41,8 +44,9 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def _tvl1(config: PreprocessConfig) -> cv2.optflow.DualTVL1OpticalFlow:
+def _tvl1(config: PreprocessConfig, shape: tuple[int, int]) -> cv2.optflow.DualTVL1OpticalFlow:
     key = (
+        *shape,
         config.tvl1_tau,
         config.tvl1_lambda,
         config.tvl1_theta,
@@ -99,7 +103,7 @@ def compute_flow(
     if a.shape != b.shape:
         raise LFDError(f"flow frames differ in shape: {a.shape} vs {b.shape}")
     if method == "tvl1":
-        flow = _tvl1(config or PreprocessConfig()).calc(a, b, None)
+        flow = _tvl1(config or PreprocessConfig(), a.shape).calc(a, b, None)
     elif method == "farneback":
         flow = cv2.calcOpticalFlowFarneback(
             a, b, None, pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0
