@@ -52,6 +52,7 @@ def test_unknown_key_names_the_source() -> None:
         ({"tvl1_warps": 0}, "tvl1_scales and tvl1_warps"),
         ({"tvl1_epsilon": 0.0}, "tvl1_epsilon"),
         ({"strain_sigma": -1.0}, "strain_sigma"),
+        ({"render": "warped"}, "render"),
     ],
 )
 def test_bad_values_raise_lfd_error(changes: dict, message: str) -> None:

@@ -17,7 +17,11 @@ DETECTORS = ("dlib", "haar")
 LANDMARK_SOURCES = ("auto", "detect", "file")
 FLOW_METHODS = ("tvl1", "farneback", "dis")
 KEY_FRAMES = ("onset", "mid", "apex", "offset")
+RENDERS = ("aligned", "composite")
 DEFAULT_SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
+# Settings added after stores were written: left out of ``to_dict`` (so of the digest and the
+# manifest) while they hold these defaults, so the stores made before them keep their names.
+_LATE_DEFAULTS = {"render": "aligned"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,12 @@ class PreprocessConfig:
         to ~0.07 px mean endpoint error (tests/preprocess/test_flow.py, benchmarks/preprocess.py).
     strain_sigma: Gaussian sigma (pixels) applied to the flow before differentiating it for
         optical strain; 0 disables smoothing.
+    render: how a frame becomes the S x S face the flow is computed on. "aligned" (default):
+        one similarity transform from the onset face's landmarks onto a canonical crop.
+        "composite": the frame as given, squeezed to S x S (INTER_AREA, aspect not kept), no
+        detection, no alignment: how the MEGC2019 composite's ``flow_uvos_28`` images were made
+        from CASME II's Cropped release (docs/design.md, "Flow agreement with the composite").
+        Only for frames that are already face crops.
     """
 
     face_size: int = 128
@@ -54,6 +64,7 @@ class PreprocessConfig:
     tvl1_inner_iterations: int = 10
     tvl1_outer_iterations: int = 5
     strain_sigma: float = 1.0
+    render: str = "aligned"
 
     def __post_init__(self) -> None:
         # JSON and YAML give lists; keep the dataclass hashable and canonical.
@@ -68,6 +79,7 @@ class PreprocessConfig:
         _choice("detector", self.detector, DETECTORS)
         _choice("landmarks", self.landmarks, LANDMARK_SOURCES)
         _choice("flow_method", self.flow_method, FLOW_METHODS)
+        _choice("render", self.render, RENDERS)
         if not self.segments or self.segments[0] != "onset:apex":
             raise LFDError(f"segments must start with 'onset:apex', got {list(self.segments)}")
         for seg in self.segments:
@@ -84,9 +96,12 @@ class PreprocessConfig:
             raise LFDError(f"strain_sigma must be >= 0, got {self.strain_sigma}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (segments as a list)."""
+        """Plain JSON-ready dict (segments as a list); late settings at their default left out."""
         out = asdict(self)
         out["segments"] = list(self.segments)
+        for name, default in _LATE_DEFAULTS.items():
+            if out[name] == default:
+                del out[name]
         return out
 
     @classmethod

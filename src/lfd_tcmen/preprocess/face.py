@@ -266,6 +266,24 @@ def align_clip(
     )
 
 
+def squeeze_clip(
+    frames: Sequence[np.ndarray] | np.ndarray, size: int = 128, source: str | Path | None = None
+) -> np.ndarray:
+    """Every frame as given, squeezed to S x S: the ``render: composite`` face.
+
+    frames: T images (H, W) grey or (H, W, 3) BGR, all the same size, already face crops (a
+    dataset's cropped release). Each is area-resized to (size, size) without keeping its aspect,
+    as the MEGC2019 composite's CASME II flow images were made: no detection, no alignment.
+    Returns (T, size, size) uint8 grey.
+    """
+    if len(frames) == 0:
+        raise LFDError("cannot render an empty clip", path=source)
+    grays = [to_gray(f) for f in frames]
+    if any(g.shape != grays[0].shape for g in grays):
+        raise LFDError("clip frames differ in size", path=source)
+    return np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_AREA) for g in grays])
+
+
 def track_faces(
     frames: Sequence[np.ndarray],
     detector: str = "dlib",

@@ -1,6 +1,7 @@
 """One clip -> its features: aligned key-frame faces and per-segment optical flow.
 
     frames (T, H, W) --align_clip--> faces (T', S, S) onset..offset, one transform
+        (render "composite": --squeeze_clip--> the frames as given, squeezed to S x S)
         --spot_apex (when the annotation has no apex)--> apex
         --segment_flows--> flows (K, 3, S, S): (u, v, strain) per segment, raw pixels
 
@@ -59,7 +60,8 @@ def extract_clip_features(
     landmarks: np.ndarray | None = None,
     source: str | Path | None = None,
 ) -> ClipFeatures:
-    """Align ``frames[onset_idx..offset_idx]`` and compute the clip's key faces and flows.
+    """Align ``frames[onset_idx..offset_idx]`` (or squeeze them: ``config.render``) and compute
+    the clip's key faces and flows.
 
     frames: T grey (H, W) uint8 images. landmarks: (T, 68, 2) float32 pixels, one row per entry
         of ``frames`` (None: detect on the onset frame). apex_idx None: spot it.
@@ -77,9 +79,12 @@ def extract_clip_features(
         raise LFDError(f"landmarks have {len(landmarks)} rows for {n} frames", source)
     window = list(frames[onset_idx : offset_idx + 1])
     window_marks = None if landmarks is None else np.asarray(landmarks[onset_idx : offset_idx + 1])
-    aligned = face.align_clip(window, window_marks, config.face_size, config.detector, source=source)
+    if config.render == "composite":  # the frames are face crops: squeezed, not aligned
+        faces = face.squeeze_clip(window, config.face_size, source=source)
+    else:
+        faces = face.align_clip(window, window_marks, config.face_size, config.detector, source=source).frames
     apex_rel = None if apex_idx is None else apex_idx - onset_idx
-    feats = features_from_aligned(aligned.frames, apex_rel, config)
+    feats = features_from_aligned(faces, apex_rel, config)
     return replace(
         feats,
         onset_idx=onset_idx,
@@ -199,7 +204,7 @@ def process_sample(sample: Sample, config: PreprocessConfig) -> ClipFeatures:
     """
     onset, apex, offset = sample_key_positions(sample)
     check_clip_folder(sample, offset - onset + 1)
-    marks = clip_landmarks(sample, config)
+    marks = None if config.render == "composite" else clip_landmarks(sample, config)
     window = read_frames(sample.frames[onset : offset + 1])
     feats = extract_clip_features(
         window,

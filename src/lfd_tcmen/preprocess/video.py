@@ -210,6 +210,12 @@ def prepare_video(
     """
     config = config or PreprocessConfig()
     path, out = Path(video_path), Path(out_dir)
+    if config.render != "aligned":
+        raise LFDError(
+            f"preprocess setting render: {config.render} takes frames that are already face crops; "
+            "a video's faces must be found and aligned (render: aligned)",
+            path,
+        )
     if not max_motion > min_motion:  # NaN too
         raise LFDError(f"--max-motion ({max_motion}) must be above --min-motion ({min_motion})")
     reader = VideoReader(path, max_frames=max_frames)
