@@ -15,6 +15,8 @@
       - {name: flow, variant_of: lfd_tcmen, params: {motion_from: flow}}
     reference: lfd_tcmen                    # optional: every row's difference from this method
     notes: ["free text for the table"]
+    published:                              # optional: figures from the literature, drawn on bars.png
+      - {name: STSTNet, uf1: 0.7353, uar: 0.7605, protocol: honest, note: "last epoch"}
     prepare: {dataset: casme3, protocol: casme3-3class, preprocess: {}}   # optional, below
     based_on: megc2019.yaml                 # optional, below
 
@@ -24,7 +26,9 @@ it before training, so one command goes from a dataset's raw frames to the table
 A method's ``skip_on_composite: reason`` skips it only where ``data.source`` is the composite
 (e.g. an ablation of the flow segments the composite does not have).
 ``based_on`` takes every key of another benchmark YAML (a path relative to this one) that this
-file does not give itself: one list of methods for every dataset's benchmark.
+file does not give itself, but its ``published`` figures (they belong to its dataset): one list
+of methods for every dataset's benchmark. A published figure's ``protocol`` is honest,
+leaky-best-epoch (chosen on the test subject) or unknown.
 
 A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
 class's ``default_train`` (epochs, lr, batch size: the paper's); the method's own ``train``. An
@@ -61,7 +65,10 @@ _TOP_KEYS = {
     "reference",
     "prepare",
     "based_on",
+    "published",
 }
+_NOT_INHERITED = ("based_on", "published")  # keys a based_on file keeps to itself
+_PUBLISHED_KEYS = {"name", "uf1", "uar", "protocol", "note"}
 _PREPARE_KEYS = {"dataset", "protocol", "preprocess"}
 _METHOD_KEYS = {
     "name",
@@ -110,6 +117,18 @@ class Prepare:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A figure from the literature on this benchmark's data: drawn beside the rows, never compared
+    by bootstrap (no predictions). protocol: honest, leaky-best-epoch or unknown."""
+
+    name: str
+    uf1: float
+    uar: float | None = None
+    protocol: str = "unknown"
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class BenchmarkConfig:
     """A benchmark YAML: shared data/seed/train, the protocols and the methods, in table order."""
 
@@ -124,6 +143,7 @@ class BenchmarkConfig:
     reference: str | None = None  # the method every row is compared with (paired bootstrap)
     prepare: Prepare | None = None  # how the feature store at data.path is made from raw frames
     overrides: tuple[str, ...] = ()  # --set KEY=VALUE items, applied to every run's config
+    published: tuple[Published, ...] = ()  # the literature's figures on this data (bars.png)
 
     def method(self, name: str) -> Method:
         for m in self.methods:
@@ -185,9 +205,10 @@ def _read_based(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise LFDError(f"based_on {raw['based_on']!r} leads back to a file already read", path=path)
     if not base.is_file():
         raise LFDError(f"based_on {raw['based_on']!r}: no such file next to this one", path=path)
-    merged = {**_read_based(base, (*seen, path.resolve())), **raw}
-    del merged["based_on"]
-    return merged
+    inherited = {
+        k: v for k, v in _read_based(base, (*seen, path.resolve())).items() if k not in _NOT_INHERITED
+    }
+    return {k: v for k, v in {**inherited, **raw}.items() if k != "based_on"}
 
 
 def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> BenchmarkConfig:
@@ -223,6 +244,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         source=source,
         reference=None if raw.get("reference") is None else str(raw["reference"]),
         prepare=_prepare(raw.get("prepare"), source),
+        published=tuple(_published(entry, source) for entry in raw.get("published") or ()),
     )
     if bench.reference is not None:
         bench.method(bench.reference)  # must name a method
@@ -278,6 +300,34 @@ def _skip(entry: Mapping[str, Any], composite: bool) -> str | None:
     """Why the method is not run: its ``skip``, or on the composite its ``skip_on_composite``."""
     reason = entry.get("skip") or (entry.get("skip_on_composite") if composite else None)
     return None if reason is None else str(reason)
+
+
+def _published(entry: Any, source: str) -> Published:
+    """One ``published`` entry: a name, a UF1 in [0, 1], an optional UAR, its protocol, a note."""
+    if not isinstance(entry, Mapping) or "name" not in entry or "uf1" not in entry:
+        raise LFDError(f"published: each entry needs name and uf1, got {entry!r}", path=source)
+    unknown = sorted(set(entry) - _PUBLISHED_KEYS)
+    if unknown:
+        raise LFDError(f"published {entry['name']!r}: unknown key(s) {', '.join(unknown)}", path=source)
+    protocol = str(entry.get("protocol", "unknown"))
+    if protocol not in (HONEST, LEAKY, "unknown"):
+        raise LFDError(
+            f"published {entry['name']!r}: protocol {protocol!r}; known: {HONEST}, {LEAKY}, unknown",
+            path=source,
+        )
+    scores = {k: entry.get(k) for k in ("uf1", "uar")}
+    for key, value in scores.items():
+        if value is not None and not (isinstance(value, int | float) and 0.0 <= float(value) <= 1.0):
+            raise LFDError(
+                f"published {entry['name']!r}: {key} must be a number in [0, 1], got {value!r}", path=source
+            )
+    return Published(
+        name=str(entry["name"]),
+        uf1=float(entry["uf1"]),
+        uar=None if scores["uar"] is None else float(scores["uar"]),
+        protocol=protocol,
+        note=str(entry.get("note", "")),
+    )
 
 
 def _prepare(raw: Any, source: str) -> Prepare | None:

@@ -1,5 +1,6 @@
-"""report.html: self-contained, holds the run's numbers, renders in a real browser; the benchmark
-bar chart fits a page; one class order and palette in every figure."""
+"""report.html: self-contained, holds the run's numbers, opens with its answer, renders in a real
+browser; one class order and palette in every figure, subjects in another. (The benchmark's page:
+test_benchmark_page.py.)"""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 
 from lfd_tcmen.files import csv_text
 from lfd_tcmen.report import plots
-from lfd_tcmen.report.html import _intervals, write_benchmark_report
-from lfd_tcmen.report.plots import class_colors, plot_benchmark_bars
+from lfd_tcmen.report.html import _intervals
+from lfd_tcmen.report.plots import class_colors
 from lfd_tcmen.runs.experiment import run_experiment
 from toys import make_config, make_datasets
 
@@ -50,7 +51,10 @@ def test_report_holds_the_metrics_and_refers_to_nothing_outside(run):
             assert f'<td class="num">{count}</td>' in page
     assert not re.search(r"https?://", page)
     assert not re.search(r"<(script|link)\b", page)
-    assert page.count("data:image/png;base64,") == 3  # confusion, curves, embeddings
+    assert page.count("data:image/png;base64,") == 2  # curves, embeddings (the confusion matrix is a table)
+    assert page.index('id="finding"') < page.index("<h2>Scores</h2>")  # the answer first
+    assert f"UF1 {metrics['overall']['uf1']:.4f}" in page[: page.index("<h2>Scores</h2>")]
+    assert "No held-out curve" not in page and "the curve the LEAKY protocol picks its epoch on" in page
     assert "LEAKY protocol" in page and 'class="banner leaky"' in page
     assert (
         "95% interval" in page
@@ -116,23 +120,7 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     for number in _numbers(metrics):
         assert number in dom, number
-    assert "LEAKY protocol" in dom
-
-
-def test_benchmark_bars_fit_a_page_with_protocols_grouped_per_method(tmp_path):
-    rows = [
-        {"method": f"method_{i:02d}_with_a_long_name", "protocol": p, "uf1": 0.5 + i / 100, "uar": 0.4}
-        for i in range(14)
-        for p in ("honest", "leaky-best-epoch")
-    ]
-    path = plot_benchmark_bars(rows, tmp_path / "bars.png", title="28 rows")
-    height, width = cv2.imread(str(path)).shape[:2]
-    assert width <= 1200 and height > width / 2  # grows down, not sideways (was 3804x492)
-    page = write_benchmark_report(
-        tmp_path, "toy", [{**r, "status": "done", "folds": "2/4"} for r in rows], ["a note"], (2, 4)
-    ).read_text()
-    assert "2 of 4 folds" in page and "leaky-best-epoch (LEAKY)" in page
-    assert page.count("data:image/png;base64,") == 1 and not re.search(r"https?://", page)
+    assert "LEAKY protocol" in dom and 'id="finding"' in dom
 
 
 def test_one_class_palette_in_the_confusion_matrix_and_the_embedding(run, monkeypatch):
@@ -148,3 +136,6 @@ def test_one_class_palette_in_the_confusion_matrix_and_the_embedding(run, monkey
     monkeypatch.setattr(plots, "_scatter", record)
     plots.plot_embedding(codes, codes, list("aabbcc"), labels, names, run / "e.png")
     assert list(seen["motion code by class"].items()) == list(zip(names, class_colors(names)))
+    subjects = seen["motion code by subject"]  # the middle panel: the motion codes by subject
+    assert subjects == seen["identity code by subject (3)"] and list(subjects) == ["a", "b", "c"]
+    assert not set(subjects.values()) & set(class_colors(names))  # no colour means a class and a subject

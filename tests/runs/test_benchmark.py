@@ -408,3 +408,24 @@ def test_based_on_takes_the_other_files_keys_and_prepare_is_checked(tmp_path: Pa
         child.write_text(text)
         with pytest.raises(LFDError, match=message):
             load_benchmark(child)
+
+
+def test_published_figures_are_read_checked_and_kept_by_their_own_file(tmp_path: Path):
+    base = tmp_path / "base.yaml"
+    figures = [{"name": "STSTNet", "uf1": 0.7353, "uar": 0.7605, "protocol": "honest", "note": "last epoch"}]
+    base.write_text(json.dumps({**bench_dict(), "published": figures}))
+    assert [(p.name, p.uf1, p.protocol) for p in load_benchmark(base).published] == [
+        ("STSTNet", 0.7353, "honest")
+    ]
+    child = tmp_path / "child.yaml"
+    child.write_text("based_on: base.yaml\nname: child\n")
+    assert load_benchmark(child).published == ()  # another dataset's figures are not inherited
+    for entry, message in [
+        ({"name": "x"}, "needs name and uf1"),
+        ({"name": "x", "uf1": 73.5}, "a number in \\[0, 1\\]"),
+        ({"name": "x", "uf1": 0.7, "protocol": "best"}, "protocol 'best'"),
+        ({"name": "x", "uf1": 0.7, "year": 2019}, "unknown key"),
+    ]:
+        base.write_text(json.dumps({**bench_dict(), "published": [entry]}))
+        with pytest.raises(LFDError, match=message):
+            load_benchmark(base)

@@ -20,7 +20,7 @@ from lfd_tcmen.cli.common import (
 from lfd_tcmen.cli.prepare import prepare_store
 from lfd_tcmen.config import DataConfig
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.report.benchmark_table import RUNS_DIR
+from lfd_tcmen.report.benchmark_table import RUNS_DIR, rewrite_pages
 from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.benchmark import benchmark_progress, run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--report-only", action="store_true", help="train nothing: rebuild the table from the finished folds"
     )
     parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="read nothing but OUT/results.json: redraw OUT/bars.png and OUT/report.html from it (no "
+        "data, no run folders; table.md and results.json unchanged)",
+    )
+    parser.add_argument(
         "--list",
         action="store_true",
         help="print methods, settings and fold count; with OUT there, each row's finished trainings "
@@ -102,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     if args.overrides:
         bench = bench.with_overrides(args.overrides)
     at_least_one(args.resamples, "--resamples")
+    if args.pages_only:
+        page = rewrite_pages(bench, args.out or Path("results") / bench.name)
+        print(f"report: {page}", file=sys.stderr)
+        return 0
     methods = names(args.methods, "--methods")
     for name in methods or []:
         bench.method(name)  # unknown names fail before any work

@@ -1,21 +1,24 @@
 """The benchmark's table: one row per (method, protocol) run, ``table.md``, ``bars.png``, ``results.json``.
 
-Rows are built from each run's metrics.json; nothing here trains or reads fold folders.
+Rows are built from each run's metrics.json; nothing here trains or reads fold folders. The
+pages (``bars.png``, ``report.html``) can be rebuilt from ``results.json`` alone
+(``rewrite_pages``: ``lfd-tcmen benchmark --config C --pages-only``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.benchmark_config import BenchmarkConfig
 from lfd_tcmen.config import HONEST, LEAKY
 from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import atomic_write_text, write_json
+from lfd_tcmen.files import atomic_write_text, read_json, write_json
+from lfd_tcmen.report.benchmark_page import write_benchmark_report
+from lfd_tcmen.report.benchmark_plot import plot_benchmark_bars
 from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
-from lfd_tcmen.report.html import write_benchmark_report
-from lfd_tcmen.report.plots import plot_benchmark_bars
 from lfd_tcmen.report.tables import format_p, markdown_table
 from lfd_tcmen.stats import METRICS, holm
 
@@ -170,8 +173,8 @@ def write_reports(
     fingerprint: str,
     protocols: Sequence[str],
 ) -> None:
-    """``table.md`` (with its notes), ``bars.png`` (UF1 and UAR of the measured rows), ``results.json``,
-    and ``report.html`` (``report.html``: the page over them).
+    """``table.md`` (with its notes), ``results.json``, and the pages over them: ``bars.png`` and
+    ``report.html`` (``write_pages``).
 
     Seven parameters: where, what (config and rows), and what the notes must state (the folds,
     their total, the data fingerprint, the protocols).
@@ -203,16 +206,47 @@ def write_reports(
         cols[3:3] = [("vs_reference_uf1", f"ΔUF1 vs {bench.reference} [95% CI], p")]
     if len(bench.seeds) > 1:
         cols.insert(len(cols) - 1, ("seeds", "seeds"))
-    both = HONEST in protocols and LEAKY in protocols
+    notes = benchmark_notes(bench, rows, len(folds), folds_total, fingerprint, protocols)
+    text = (
+        f"# Benchmark {bench.name}\n\n{markdown_table(shown, cols)}\n\n"
+        + "\n".join(f"- {n}" for n in notes)
+        + f"\n\nRun folders: `{RUNS_DIR}/<method>__<protocol>/` (score one with `lfd-tcmen score`).\n"
+    )
+    atomic_write_text(out / TABLE, text)
+    write_json(
+        out / RESULTS,
+        {
+            "name": bench.name,
+            "seeds": list(bench.seeds),
+            "reference": bench.reference,
+            "folds": list(folds),
+            "fingerprint": fingerprint,
+            "rows": rows,
+        },
+    )
+    write_pages(bench, out, rows, notes, (len(folds), folds_total))
+
+
+def benchmark_notes(
+    bench: BenchmarkConfig,
+    rows: Sequence[Mapping[str, Any]],
+    folds_run: int,
+    folds_total: int,
+    fingerprint: str,
+    protocols: Sequence[str],
+) -> list[str]:
+    """The notes under the table and on the page: folds, protocols, seeds, the comparison, the
+    methods' own notes and the config's."""
+    measured = [r for r in rows if "uf1" in r]
     notes = [
-        f"Folds: the same {len(folds)} of {folds_total} folds for every row "
+        f"Folds: the same {folds_run} of {folds_total} folds for every row "
         f"(split {bench.data.get('split', 'loso')}, seed {bench.seed}, data fingerprint {fingerprint}).",
         "Scores are pooled over all folds' predictions (MEGC2019 UF1/UAR), not averaged per fold.",
         "honest: fixed epochs and schedule, the test subject never used before its one prediction.",
         "leaky-best-epoch (LEAKY): each fold keeps the epoch that scores best on its own test subject "
         "(the peers' practice); a selection on the test labels, so these figures are optimistic.",
     ]
-    if both:
+    if HONEST in protocols and LEAKY in protocols:
         notes.append(
             "Both protocols come from ONE training per fold and method: the leaky row keeps the best "
             "epoch, the honest row the last one (evaluating the test subject changes nothing in "
@@ -243,37 +277,49 @@ def write_reports(
         for r in rows
         if r.get("status") != "not run" and r["protocol"] == protocols[0] and bench.method(r["method"]).note
     )
-    notes += list(bench.notes)
-    text = (
-        f"# Benchmark {bench.name}\n\n{markdown_table(shown, cols)}\n\n"
-        + "\n".join(f"- {n}" for n in notes)
-        + f"\n\nRun folders: `{RUNS_DIR}/<method>__<protocol>/` (score one with `lfd-tcmen score`).\n"
-    )
-    atomic_write_text(out / TABLE, text)
+    return notes + list(bench.notes)
+
+
+def write_pages(
+    bench: BenchmarkConfig,
+    out: Path,
+    rows: Sequence[Mapping[str, Any]],
+    notes: Sequence[str],
+    folds_run: tuple[int, int],
+) -> None:
+    """``bars.png`` (the measured rows' UF1 and their differences from the reference, the published
+    figures beside them) and ``report.html``; each row's ``run``: its folder under ``out``."""
+    published = [asdict(p) for p in bench.published]
+    measured = [r for r in rows if "uf1" in r]
     if measured:
-        grouped = [
-            {**r, "group": r["method"] + (f" ({r['variant']})" if r.get("variant") else "")} for r in measured
-        ]
-        plot_benchmark_bars(grouped, out / BARS, title=f"{bench.name}: pooled UF1 / UAR")
-    folds_run = (len(folds), folds_total)
-    linked = [
-        dict(
-            s, run=f"{RUNS_DIR}/{r['method']}__{r['protocol']}", ensemble=r.get("variant") == "seed ensemble"
-        )
-        for r, s in zip(rows, shown)
-    ]
-    write_benchmark_report(out, bench.name, linked, notes, folds_run)
-    write_json(
-        out / RESULTS,
-        {
-            "name": bench.name,
-            "seeds": list(bench.seeds),
-            "reference": bench.reference,
-            "folds": list(folds),
-            "fingerprint": fingerprint,
-            "rows": rows,
-        },
+        plot_benchmark_bars(measured, out / BARS, reference=bench.reference, published=published)
+    linked = [{**r, "run": f"{RUNS_DIR}/{r['method']}__{r['protocol']}"} for r in rows]
+    write_benchmark_report(
+        out, bench.name, linked, notes, folds_run, reference=bench.reference, published=published
     )
+
+
+def rewrite_pages(bench: BenchmarkConfig, out: Path) -> Path:
+    """``bars.png`` and ``report.html`` again from ``out/results.json`` alone: nothing trained,
+    no data or run folder read (the run folders of a filed benchmark may be gone). ``table.md``
+    and ``results.json`` are left as they are. Returns the page's path."""
+    results = read_json(out / RESULTS)
+    if not results or "rows" not in results:
+        raise LFDError("no benchmark results here (run the benchmark first)", path=out / RESULTS)
+    if results.get("name") != bench.name:
+        raise LFDError(
+            f"holds benchmark {results.get('name')!r}, not {bench.name!r}: give that benchmark's config",
+            path=out / RESULTS,
+        )
+    rows = results["rows"]
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    totals = {int(str(r["folds"]).split("/")[1]) for r in rows if "/" in str(r.get("folds", ""))}
+    folds_total = max(totals) if totals else len(results["folds"])
+    notes = benchmark_notes(
+        bench, rows, len(results["folds"]), folds_total, results["fingerprint"], protocols
+    )
+    write_pages(bench, out, rows, notes, (len(results["folds"]), folds_total))
+    return out / "report.html"
 
 
 def _display(row: dict[str, Any]) -> dict[str, Any]:

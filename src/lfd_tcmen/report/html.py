@@ -1,8 +1,7 @@
-"""report.html: one self-contained page for a run folder, and one for a benchmark folder.
+"""report.html: one self-contained page for a run folder (a benchmark's page: ``report.benchmark_page``).
 
     write_run_report(run_dir)            # RUN/report.html from its metrics.json, run.json, figures
     write_seeds_report(out, summary)     # OUT/report.html of a multi-seed run: seeds, ensemble, links
-    write_benchmark_report(out, ...)     # OUT/report.html from the benchmark's rows and notes
 
 Built only from the files a run leaves (nothing is retrained or re-evaluated), except the
 scores' 95% intervals: a subject-cluster bootstrap of the run's predictions
@@ -12,13 +11,12 @@ says first whether the protocol is honest or LEAKY and whether the run is partia
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import atomic_write_text, read_json
-from lfd_tcmen.report.compare import ENSEMBLE, breakdown, class_names, read_run
 from lfd_tcmen.report.page import banner, esc, figure, page, section, swatch, table
 from lfd_tcmen.report.plots import class_colors
 from lfd_tcmen.scoring import read_predictions_csv
@@ -50,40 +48,6 @@ def partial_banner(done: int, total: int) -> str:
         "partial",
         f"PARTIAL RUN: {done} of {total} folds. Every score on this page covers these folds only.",
     )
-
-
-def _benchmark_per_class(out: Path, rows: Sequence[Mapping[str, Any]]) -> str:
-    """F1 of every class for each measured row (mean over its seeds; its ensemble's own), read
-    from the rows' prediction files, in one class order and palette."""
-    shown: list[dict[str, Any]] = []
-    classes: list[str] = []
-    for r in rows:
-        if not r.get("run") or r.get("status") == "not run":
-            continue
-        folder = out / str(r["run"]) / (ENSEMBLE if r.get("ensemble") else "")
-        try:
-            run = read_run(folder)
-        except LFDError:
-            continue  # a row without predictions (not run, or failed): the results table says so
-        names = class_names(folder) or []
-        k = max(len(names), int(max(run.labels.max(), run.preds.max())) + 1)
-        names = names if len(names) == k else [str(c) for c in range(k)]
-        classes = classes or names
-        f1 = {c["class"]: c["f1"] for c in breakdown(run, k, names)["per_class"]}
-        protocol = r.get("protocol", "")
-        shown.append(
-            {
-                "method": r["method"],
-                "protocol": f"{protocol} (LEAKY)" if protocol == LEAKY else protocol,
-                **f1,
-            }
-        )
-    if not shown:
-        return ""
-    colors = class_colors(classes)
-    cols = [("method", "method"), ("protocol", "protocol")] + [(c, c) for c in classes]
-    head = " ".join(f"{swatch(col)}{esc(c)}" for c, col in zip(classes, colors))
-    return table(shown, cols) + f'<p class="note">Classes: {head}. Mean over a row\'s seeds.</p>'
 
 
 # ----------------------------------------------------------------------------- a multi-seed run
@@ -132,10 +96,12 @@ def write_run_report(run_dir: Path, resamples: int = RESAMPLES) -> Path:
         partial_banner(done, total),
     ]
     if "overall" in metrics:
+        intervals = _intervals(run_dir / str(metrics.get("predictions", "predictions.csv")), resamples)
         parts += [
-            section("Scores", _scores(run_dir, metrics, resamples)),
+            _finding(metrics, intervals[0].get("all", {}), intervals[1]),
+            section("Scores", _scores(metrics, intervals, resamples)),
             section("Per class", _per_class(metrics)),
-            section("Confusion matrix", _confusion(metrics) + figure(run_dir / "confusion.png", "confusion")),
+            section("Confusion matrix", _confusion(metrics)),
         ]
     else:
         parts.append(
@@ -143,12 +109,12 @@ def write_run_report(run_dir: Path, resamples: int = RESAMPLES) -> Path:
         )
     parts += [
         section(f"Per fold ({done} of {total} folds)", _per_fold(metrics)),
-        section("Training curves", figure(run_dir / "curves.png", "training curves")),
+        section("Training curves", _curves_note(metrics) + figure(run_dir / "curves.png", "training curves")),
     ]
     if "embedding" in metrics:
-        e = metrics["embedding"]
-        note = f'<p class="note">Codes of the model of fold {esc(e.get("model_of_fold"))}, {esc(e.get("samples"))}.</p>'
-        parts.append(section("Embeddings", note + figure(run_dir / "embedding.png", "embeddings")))
+        parts.append(
+            section("Embeddings", _embedding_note(metrics) + figure(run_dir / "embedding.png", "embeddings"))
+        )
     parts.append(section("Identity probe", _probes(metrics)))
     if metrics.get("failed_folds"):
         parts.append(
@@ -163,8 +129,25 @@ def write_run_report(run_dir: Path, resamples: int = RESAMPLES) -> Path:
     return path
 
 
-def _scores(run_dir: Path, metrics: Mapping[str, Any], resamples: int) -> str:
-    intervals, why = _intervals(run_dir / str(metrics.get("predictions", "predictions.csv")), resamples)
+def _finding(metrics: Mapping[str, Any], ci: Mapping[str, Any], why: str) -> str:
+    """The run's answer in one sentence: its pooled UF1 and UAR with their intervals, on what."""
+    o = metrics["overall"]
+    scores = ", ".join(
+        f"{m.upper()} {o[m]:.4f}" + (f" [{ci[m]['ci_low']:.3f}, {ci[m]['ci_high']:.3f}]" if m in ci else "")
+        for m in ("uf1", "uar")
+    )
+    interval = "95% subject-bootstrap intervals" if ci else f"no interval: {why}"
+    protocol = str(metrics.get("protocol", "honest"))
+    label = f"{protocol} (LEAKY, optimistic)" if protocol == LEAKY else protocol
+    text = (
+        f"{scores} ({interval}) on {o['n']} samples, pooled over {metrics.get('folds_done')} of "
+        f"{metrics.get('folds_total')} folds, {label} protocol."
+    )
+    return f'<p class="finding" id="finding">{esc(text)}</p>'
+
+
+def _scores(metrics: Mapping[str, Any], found: tuple[dict[str, Any], str], resamples: int) -> str:
+    intervals, why = found
     rows = []
     for dataset, s in [("all", metrics["overall"]), *metrics.get("per_dataset", {}).items()]:
         ci = intervals.get(dataset, {})
@@ -234,12 +217,56 @@ def _confusion(metrics: Mapping[str, Any]) -> str:
     )
     return (
         f"<table><thead><tr><th>true \\ predicted</th>{head}</tr></thead><tbody>{body}</tbody></table>"
-        '<p class="note">Counts pooled over all folds; rows: true class, columns: predicted class.</p>'
+        '<p class="note">Counts pooled over all folds; rows: true class, columns: predicted class '
+        "(each class's recall is in Per class; confusion.png beside this page draws both).</p>"
     )
 
 
+def _curves_note(metrics: Mapping[str, Any]) -> str:
+    """What the curves show, and why an honest run has no held-out curve."""
+    epochs = metrics.get("epochs")
+    if metrics.get("protocol") == LEAKY:
+        text = (
+            "test_uf1 and test_accuracy: each fold's test subject after every epoch, the curve the "
+            "LEAKY protocol picks its epoch on; the other panels are measured on the training samples."
+        )
+    else:
+        text = (
+            "Every panel is measured on the training samples. No held-out curve: under the honest protocol "
+            f"each fold's test subject is predicted once, after the last of its {epochs or 'fixed'} epochs, "
+            "so there is no per-epoch held-out score to draw (a per-epoch curve on the test subject is what "
+            "the leaky protocol selects on). The held-out scores are under Scores and Per fold."
+        )
+    return f'<p class="note">{esc(text)}</p>'
+
+
+def _embedding_note(metrics: Mapping[str, Any]) -> str:
+    """Whose codes, how to read the three panels, and the probe's measure of what the eye sees."""
+    e = metrics["embedding"]
+    text = (
+        f"Codes of the model of fold {e.get('model_of_fold')}, {e.get('samples')}. Left: identity codes "
+        "by subject; middle and right: the same motion codes, by subject and by class. Subjects are drawn "
+        "in viridis shades (purple to green), classes in the class palette of the tables. A motion code free "
+        "of identity would group by class on the right and mix subjects in the middle; groups in the "
+        "middle panel mean it still carries the subject."
+    )
+    leak = metrics.get("identity_leakage") or {}
+    if leak.get("available") and "motion" in leak:
+        m = leak["motion"]
+        text += (
+            f" Measured: a linear probe names the training subject from the motion code with accuracy "
+            f"{m['accuracy']:.2f} (chance {m['chance']:.2f}; mean of {leak['folds']} folds, Identity probe below)."
+        )
+    else:
+        text += " The identity probe was not run here (train.probe_folds 0), so nothing measures it."
+    return f'<p class="note">{esc(text)}</p>'
+
+
 def _per_fold(metrics: Mapping[str, Any]) -> str:
-    rows = metrics.get("per_fold") or []
+    rows = [
+        {**r, "wall_s": f"{r['wall_s']:.1f}"} if isinstance(r.get("wall_s"), int | float) else r
+        for r in metrics.get("per_fold") or []
+    ]
     keys = [("fold", "fold"), ("n", "n"), ("uf1", "UF1"), ("uar", "UAR"), ("accuracy", "accuracy")]
     keys += [("epoch", "epoch"), ("n_train", "n train"), ("wall_s", "time (s)")]
     return table(rows, [k for k in keys if any(k[0] in r for r in rows)])
@@ -305,70 +332,3 @@ def _provenance(info: Mapping[str, Any]) -> str:
     return table(
         [{"what": k, "value": "-" if v is None else str(v)} for k, v in rows], [("what", ""), ("value", "")]
     )
-
-
-# ----------------------------------------------------------------------------- the benchmark page
-def write_benchmark_report(
-    out: Path, name: str, rows: Sequence[Mapping[str, Any]], notes: Sequence[str], folds: tuple[int, int]
-) -> Path:
-    """``out/report.html``: the benchmark's rows (``report.benchmark_table``'s display rows, with
-    ``protocol``, ``run`` = the run folder relative to ``out``), its bar chart and notes.
-    ``folds``: (folds run, folds in the split)."""
-    protocols = list(dict.fromkeys(r["protocol"] for r in rows if r.get("status") != "not run"))
-    banners = [partial_banner(*folds)]
-    if LEAKY in protocols:
-        banners.append(
-            banner(
-                "leaky",
-                "Rows marked LEAKY kept each fold's best epoch on its test subject: optimistic, "
-                "shown only to compare with published figures obtained that way.",
-            )
-        )
-    if any(p != LEAKY for p in protocols):
-        banners.append(
-            banner(
-                "honest",
-                "Rows without that mark are honest: the test subject is never used "
-                "before its one prediction.",
-            )
-        )
-    shown = []
-    for r in rows:
-        row = dict(r)
-        leaky = r.get("protocol") == LEAKY
-        row["protocol_html"] = (
-            f'<span class="leaky-cell">{esc(r["protocol"])} (LEAKY)</span>'
-            if leaky
-            else esc(r.get("protocol", "-"))
-        )
-        report = out / str(r.get("run", "")) / REPORT
-        row["link"] = (
-            f'<a href="{esc(r["run"])}/{REPORT}">run report</a>' if r.get("run") and report.is_file() else ""
-        )
-        shown.append(row)
-    datasets = sorted({k for r in rows for k in r if k.startswith("uf1_") and k not in ("uf1_std",)})
-    cols = [
-        ("method", "method"),
-        ("protocol_html", "protocol"),
-        ("uf1", "UF1"),
-        ("uar", "UAR"),
-        ("accuracy", "accuracy"),
-    ]
-    cols += [(k, f"UF1 {k[4:]}") for k in datasets]
-    cols += [
-        ("vs_reference_uf1", "ΔUF1 vs reference [95% CI], p"),
-        ("folds", "folds"),
-        ("status", "status"),
-        ("link", ""),
-    ]
-    parts = [
-        f"<h1>Benchmark {esc(name)}</h1>",
-        *banners,
-        section("Results", table(shown, cols, raw=("protocol_html", "link"))),
-        section("UF1 and UAR", figure(out / "bars.png", "bar chart")),
-        section("F1 per class", _benchmark_per_class(out, rows)),
-        section("Notes", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"),
-    ]
-    path = out / REPORT
-    atomic_write_text(path, page(f"Benchmark {name}", [p for p in parts if p]))
-    return path

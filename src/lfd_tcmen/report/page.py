@@ -25,6 +25,9 @@ th { background: #f4f4f4; text-align: left; } td.num { text-align: right; font-v
 .note { color: #555; font-size: .92em; } .leaky-cell { color: #b71c1c; font-weight: 600; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: 12px; }
+.nowrap { white-space: nowrap; } table.ranked { font-size: .92em; }
+.finding { font-size: 1.15em; font-weight: 600; background: #f4f8fc; border-left: 4px solid #1f77b4;
+           padding: .6em .9em; margin: .8em 0; }
 .swatch { display: inline-block; width: .9em; height: .9em; margin-right: .4em; vertical-align: -1px;
           border-radius: 2px; }
 """
@@ -46,22 +49,27 @@ def number(value: Any, digits: int = 4) -> str:
 
 
 def table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], raw: Sequence[str] = ()
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    raw: Sequence[str] = (),
+    nowrap: Sequence[str] = (),
 ) -> str:
     """An HTML table of ``rows`` with (key, header) ``columns``; numbers right-aligned with
-    ``number``; keys in ``raw`` hold HTML already made safe."""
+    ``number``; keys in ``raw`` hold HTML already made safe; cells of keys in ``nowrap`` stay on
+    one line (a score with its sd or interval)."""
     head = "".join(f"<th>{esc(title)}</th>" for _, title in columns)
     body = []
     for row in rows:
         cells = []
         for key, _ in columns:
             value = row.get(key)
+            keep = ' class="nowrap"' if key in nowrap else ""
             if key in raw:
-                cells.append(f"<td>{value if value is not None else ''}</td>")
+                cells.append(f"<td{keep}>{value if value is not None else ''}</td>")
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 cells.append(f'<td class="num">{number(value)}</td>')
             else:
-                cells.append(f"<td>{esc('' if value is None else value)}</td>")
+                cells.append(f"<td{keep}>{esc('' if value is None else value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -158,6 +158,14 @@ def project_2d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
         return tsne.fit_transform(reduced), "PCA + t-SNE"
 
 
+def subject_colors(subjects: Sequence[str]) -> dict[str, str]:
+    """Subject name -> colour, in order of first appearance: shades of viridis, a sequential
+    palette, so a subject is never drawn in a class colour (``class_colors`` is tab10)."""
+    names = list(dict.fromkeys(subjects))
+    cmap = colormaps["viridis"]
+    return {n: to_hex(cmap(i / max(1, len(names) - 1) * 0.92)) for i, n in enumerate(names)}
+
+
 def _scatter(
     ax: Any,
     xy: np.ndarray,
@@ -168,8 +176,8 @@ def _scatter(
 ) -> None:
     """Scatter the points coloured by group; a legend when there are at most ``legend_max`` groups.
 
-    ``palette``: group name -> colour, in legend order (the classes: ``class_colors``); without
-    it, groups in order of first appearance get tab10/tab20/hsv colours.
+    ``palette``: group name -> colour, in legend order (classes: ``class_colors``, subjects:
+    ``subject_colors``); without it, groups in order of first appearance get tab10/tab20/hsv colours.
     """
     names = list(dict.fromkeys(groups))
     if palette is not None:
@@ -202,11 +210,14 @@ def plot_embedding(
     seed: int = 0,
     title: str = "",
 ) -> Path:
-    """Identity codes coloured by subject beside motion codes coloured by class, both in 2-D.
+    """Three 2-D panels: identity codes by subject, motion codes by subject, motion codes by class.
 
     identity_codes: (N, Di); motion_codes: (N, Dm); subjects: N names; labels: (N,) class
     indices; class_names: names of the class indices (default "class i"). A disentangled model
-    clusters by subject on the left and by class on the right. Projection: :func:`project_2d`.
+    clusters the first panel by subject and the third by class; the middle panel (the same
+    points as the third, coloured by subject) shows whether the motion code still groups by
+    subject. Subjects are drawn in viridis shades, classes in the class palette, so no colour
+    means both. Projection: :func:`project_2d`.
     The short form ``plot_embedding(identity, motion, subjects, labels, path, seed)`` is accepted.
     """
     if isinstance(class_names, str | PathLike):  # short form: the fifth argument is the path
@@ -223,12 +234,16 @@ def plot_embedding(
         class_names = [f"class {i}" for i in range(int(labels.max()) + 1)]
     id_xy, method = project_2d(np.asarray(identity_codes), seed)
     mo_xy, _ = project_2d(np.asarray(motion_codes), seed)
-    fig = Figure(figsize=(11, 5))
-    left, right = fig.subplots(1, 2)
-    _scatter(left, id_xy, [str(s) for s in subjects], f"identity code by subject ({len(set(subjects))})", 12)
+    subject_names = [str(s) for s in subjects]
+    by_subject = subject_colors(subject_names)
+    fig = Figure(figsize=(15, 5))
+    left, middle, right = fig.subplots(1, 3)
+    _scatter(left, id_xy, subject_names, f"identity code by subject ({len(by_subject)})", 12, by_subject)
+    _scatter(middle, mo_xy, subject_names, "motion code by subject", 0, by_subject)
     palette = dict(zip(class_names, class_colors(class_names)))  # the confusion matrix's order
     _scatter(right, mo_xy, [class_names[i] for i in labels], "motion code by class", 20, palette)
-    fig.suptitle(f"{title}: {method} of {n} samples" if title else f"{method} of {n} samples")
+    what = f"{method} of {n} samples; subjects in viridis shades, classes in the class palette"
+    fig.suptitle(f"{title}: {what}" if title else what)
     fig.tight_layout()
     return _save(fig, Path(path))
 
@@ -293,65 +308,3 @@ def _float(value: Any) -> float:
         return float(value) if value is not None else float("nan")
     except (TypeError, ValueError):
         return float("nan")
-
-
-PROTOCOL_STYLE = {  # protocol -> (colour, hatch): the leaky protocol stands out in red, hatched
-    "honest": ("#1f77b4", ""),
-    "honest-nested": ("#2ca02c", ""),
-    "leaky-best-epoch": ("#d62728", "///"),
-}
-
-
-def plot_benchmark_bars(
-    rows: Sequence[Mapping[str, Any]],
-    path: str | Path,
-    metric_keys: Sequence[str] = ("uf1", "uar"),
-    title: str = "",
-) -> Path:
-    """Horizontal bars, one panel per metric: one group per method (its rows' ``group`` key, else
-    ``method``), one bar per protocol in the group, honest above leaky; ``<metric>_std`` as an
-    error bar. Sized for a page: 9 inches wide whatever the row count, ~0.2 inch per bar.
-
-    rows: benchmark rows (``report.benchmark_table``) with ``method``, ``protocol`` and the metrics.
-    """
-    if not rows:
-        raise ValueError("plot_benchmark_bars needs rows")
-    groups = list(dict.fromkeys(str(r.get("group", r["method"])) for r in rows))
-    order = list(PROTOCOL_STYLE) + sorted({r["protocol"] for r in rows} - set(PROTOCOL_STYLE))
-    protocols = [p for p in order if any(r["protocol"] == p for r in rows)]
-    height = 0.8 / len(protocols)
-    fig = Figure(figsize=(9.0, 1.3 + len(groups) * (0.2 * len(protocols) + 0.12)))
-    axes = np.atleast_1d(fig.subplots(1, len(metric_keys), sharey=True, squeeze=False)).ravel()
-    y = np.arange(len(groups))
-    for ax, key in zip(axes, metric_keys):
-        for k, protocol in enumerate(protocols):
-            color, hatch = PROTOCOL_STYLE.get(protocol, ("#7f7f7f", ""))
-            by_group = {str(r.get("group", r["method"])): r for r in rows if r["protocol"] == protocol}
-            values = np.array([_float(by_group.get(g, {}).get(key)) for g in groups])
-            errors = np.array([_float(by_group.get(g, {}).get(f"{key}_std")) for g in groups])
-            ypos = y - 0.4 + height * (k + 0.5)
-            ax.barh(
-                ypos,
-                np.nan_to_num(values),
-                height,
-                xerr=None if np.all(np.isnan(errors)) else np.nan_to_num(errors),
-                color=color,
-                hatch=hatch,
-                edgecolor="white" if hatch else color,
-                label=protocol + (" (LEAKY)" if hatch else ""),
-                capsize=2,
-            )
-            for yy, v, e in zip(ypos, values, np.nan_to_num(errors)):
-                if not np.isnan(v):
-                    ax.text(v + e + 0.01, yy, f"{v:.3f}", va="center", fontsize=7)
-        ax.set_xlim(0, 1.12)
-        ax.set_title(key.upper())
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, labels=groups, fontsize=8)
-    axes[0].invert_yaxis()  # the config's first method on top
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(protocols), fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # room for the legend below
-    return _save(fig, path)
