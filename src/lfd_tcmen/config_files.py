@@ -1,7 +1,11 @@
-"""The experiment configs shipped with the package (``lfd_tcmen/configs/*.yaml``).
+"""The experiment configs shipped with the package (``lfd_tcmen/configs/*.yaml``), and the benchmark
+configs (``lfd_tcmen/benchmark_configs/*.yaml``).
 
-In a checkout ``src/lfd_tcmen/configs`` is a link to the repository's ``configs/`` folder, the
-one place the files are written; the wheel holds copies (package data). ``write_config`` copies
+In a checkout ``src/lfd_tcmen/configs`` is a link to the repository's ``configs/`` folder and
+``src/lfd_tcmen/benchmark_configs`` one to ``benchmarks/``, the one place the files are written;
+the wheel holds copies of their YAML files (package data). ``shipped_file`` turns a bare name
+(``synthetic``, ``megc2019``) into the shipped file, so ``train --config`` and ``benchmark
+--config`` take what ``config show`` takes. ``write_config`` copies
 one, comments kept, with ``data.path`` made absolute, so the copy runs from any folder.
 """
 
@@ -79,5 +83,15 @@ def _with_data_path(text: str, data_path: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _folder() -> Traversable:
-    return resources.files("lfd_tcmen") / "configs"
+def shipped_file(name: str, folder: str = "configs") -> Path | None:
+    """The shipped YAML ``name`` (a stem or ``stem.yaml``, no folder part) of ``folder`` ("configs"
+    or "benchmark_configs") as a file path; None when the package ships none of that name."""
+    stem = name.removesuffix(".yaml")
+    if "/" in stem or "\\" in stem:
+        return None
+    path = Path(str(_folder(folder) / f"{stem}.yaml"))
+    return path if path.is_file() else None
+
+
+def _folder(folder: str = "configs") -> Traversable:
+    return resources.files("lfd_tcmen") / folder

@@ -13,6 +13,7 @@ from lfd_tcmen.cli.common import (
     add_worker_options,
     at_least_one,
     check_worker_options,
+    config_file,
     features_for,
     names,
     seed_list,
@@ -40,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "raw frames (resumable), so one command goes from frames to the table."
         ),
     )
-    parser.add_argument("--config", required=True, type=Path, help="benchmark YAML (benchmarks/*.yaml)")
+    parser.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="benchmark YAML, or the name of one the package ships (e.g. megc2019: the repository's benchmarks/)",
+    )
     parser.add_argument("--methods", default=None, help="comma-separated method/ablation names (default all)")
     parser.add_argument("--folds", default=None, help="comma-separated fold names (default all)")
     parser.add_argument(
@@ -98,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.config = config_file(args.config, "benchmark_configs")
     bench = load_benchmark(args.config)
     if args.data is not None:
         bench = replace(bench, data={**bench.data, "path": str(args.data.resolve())})

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lfd_tcmen.config import DataConfig
+from lfd_tcmen.config_files import shipped_file
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.parallel import ENGINES, cpu_note
@@ -70,6 +71,15 @@ def add_corrections_option(parser: argparse.ArgumentParser) -> None:
         help="do not apply the packaged table of known annotation errors; rows it covers then meet "
         "the generic checks (offset before onset: row skipped; apex outside onset..offset: apex spotted)",
     )
+
+
+def config_file(given: Path, folder: str = "configs") -> Path:
+    """A ``--config`` as given where that file exists; a bare name the package ships (``synthetic``,
+    ``megc2019.yaml``) as the shipped file (``config_files.shipped_file``); else as given (the
+    loader then names the missing file)."""
+    if given.exists() or given.parent != Path("."):
+        return given
+    return shipped_file(given.name, folder) or given
 
 
 def features_for(data: DataConfig, config_path: Path) -> tuple[FeatureSet, Path]:

@@ -76,10 +76,13 @@ def _init(args: argparse.Namespace) -> int:
         )
     elif not data_path.exists():
         print(
-            f"lfd-tcmen: note: {data_path} does not exist yet: write it with 'lfd-tcmen prepare ... --out "
-            f"{shlex.quote(str(data_path))}' (see the config's header), or rerun with --data",
+            f"lfd-tcmen: note: {data_path} does not exist yet: make it as the config's header says "
+            f"('lfd-tcmen config show {args.name}'), with --out {shlex.quote(str(data_path))}, or rerun "
+            "with --data; then run it with: lfd-tcmen train --config "
+            f"{shlex.quote(str(written))}",
             file=sys.stderr,
         )
+        return 0
     print(
         f"lfd-tcmen: note: run it with: lfd-tcmen train --config {shlex.quote(str(written))}", file=sys.stderr
     )

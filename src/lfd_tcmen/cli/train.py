@@ -11,6 +11,7 @@ from lfd_tcmen.cli.common import (
     add_set_option,
     add_worker_options,
     check_worker_options,
+    config_file,
     features_for,
     names,
     seed_list,
@@ -39,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "results are saved as soon as it finishes: rerun with --resume after an interruption."
         ),
     )
-    parser.add_argument("--config", required=True, type=Path, help="experiment YAML (see configs/)")
+    parser.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="experiment YAML, or the name of one the package ships (e.g. synthetic; lfd-tcmen config list)",
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="run folder (default runs/<name>[-<protocol>])"
     )
@@ -101,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.config = config_file(args.config)
     config = load_config(args.config, args.overrides).override(
         seed=args.seed, protocol=args.protocol, model=args.model
     )
