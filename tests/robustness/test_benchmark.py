@@ -205,6 +205,17 @@ def flow_truncated(env: Env) -> Given:
     return _on(env, data, str(flow))
 
 
+def flow_crc_damaged(env: Env) -> Given:  # issue 35 item 14: libpng's line, not loose on stderr
+    data = _composite(env)
+    flow = _flow(data)
+    raw = bytearray(flow.read_bytes())
+    idat = raw.index(b"IDAT")
+    length = int.from_bytes(raw[idat - 4 : idat], "big")
+    raw[idat + 4 + length] ^= 0xFF  # the chunk's CRC: libpng refuses the image and says why on fd 2
+    flow.write_bytes(bytes(raw))
+    return _on(env, data, str(flow))
+
+
 def flow_folder(env: Env) -> Given:
     data = _composite(env)
     flow = replace_with_folder(_flow(data))
@@ -256,6 +267,7 @@ CASES = [
     Case("flow-empty", flow_empty, 2, "flow"),
     Case("flow-truncated", flow_truncated, 2, "flow"),
     Case("flow-is-a-folder", flow_folder, 2, "flow"),
+    Case("flow-png-crc-damaged", flow_crc_damaged, 2, "libpng"),
     Case("face-text-file", face_text_file, 2, "face"),
 ]
 

@@ -31,6 +31,7 @@ import numpy as np
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.subjects import canonical_subject, qualified_subject, sample_id
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.images import decode_image
 from lfd_tcmen.progress import progress_bar
 
 GT_FILE = "combined_3class_gt.csv"
@@ -147,11 +148,23 @@ def _match(
     raise LFDError(f"ambiguous files for this sample: {', '.join(p.name for p in found)}", gt_file, row)
 
 
+def _read_image(path: Path, flags: int) -> np.ndarray:
+    """One of the composite's images, decoded; a file the decoder cannot read, or one it reads
+    past damage in (libpng's or libjpeg's stderr lines, which name no file), is an LFDError
+    naming it."""
+    try:
+        image, messages = decode_image(path, flags)
+    except OSError as err:
+        raise LFDError(f"cannot read image: {err.strerror or err}", path) from None
+    if image is None or messages:
+        detail = f" ({messages[0].strip()})" if messages else ""
+        raise LFDError(f"cannot read image{detail}", path)
+    return image
+
+
 def read_face(path: Path, size: int) -> np.ndarray:
     """Apex face image -> (size, size) float32 grey in [0, 1]."""
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise LFDError("cannot read image", path)
+    image = _read_image(path, cv2.IMREAD_GRAYSCALE)
     if image.shape != (size, size):
         interp = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
         image = cv2.resize(image, (size, size), interpolation=interp)
@@ -160,9 +173,7 @@ def read_face(path: Path, size: int) -> np.ndarray:
 
 def read_flow(path: Path, size: int) -> np.ndarray:
     """Flow PNG (R=u, G=v, B=strain, 0..255) -> (3, size, size) float32 in [0, 1]."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise LFDError("cannot read image", path)
+    image = _read_image(path, cv2.IMREAD_COLOR)
     rgb = image[:, :, ::-1].astype(np.float32) / 255.0  # OpenCV reads BGR
     if rgb.shape[:2] != (size, size):
         interp = cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_LINEAR

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -18,6 +16,7 @@ import numpy as np
 
 from lfd_tcmen.config import read_yaml
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.images import decode_image
 from lfd_tcmen.preprocess.config import PreprocessConfig
 
 # FFmpeg's own log lines ("moov atom not found") would reach users beside the one-line error a
@@ -48,34 +47,15 @@ def read_frame(path: str | Path) -> np.ndarray:
         raise LFDError("frame file is empty", path)
     if path.suffix.lower() in _JPEG_SUFFIXES and _JPEG_EOI not in data[-64:]:
         raise LFDError("corrupt image: truncated JPEG (no end-of-image marker)", path)
-    with _c_stderr() as messages:  # libjpeg reports damage it decodes past only there
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    image, messages = decode_image(data, cv2.IMREAD_GRAYSCALE)  # libjpeg reports damage only there
     damage = [m for m in messages if m.startswith(_JPEG_DAMAGE)]
     if damage:
         raise LFDError(f"corrupt image: {damage[0]}", path)
     for line in messages:  # anything else the decoder said, as it would have reached the user
         print(line, file=sys.stderr)
-    if image is None or image.size == 0:
+    if image is None:
         raise LFDError("corrupt image: cannot be decoded", path)
     return image
-
-
-@contextmanager
-def _c_stderr() -> Iterator[list[str]]:
-    """The lines C code writes on stderr (file descriptor 2) within the block, captured instead
-    of shown; the list is filled when the block ends."""
-    lines: list[str] = []
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            lines += [line for line in capture.read().decode("utf-8", "replace").splitlines() if line.strip()]
 
 
 def read_frames(paths: Sequence[str | Path]) -> list[np.ndarray]:
