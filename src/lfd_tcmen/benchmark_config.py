@@ -14,6 +14,8 @@
     variants:                               # something added or changed (a second Holm family)
       - {name: flow, variant_of: lfd_tcmen, params: {motion_from: flow}}
     reference: lfd_tcmen                    # optional: every row's difference from this method
+    ensembles:                              # optional: methods averaged, declared before any run
+      - {name: lfd_plus_offapex, members: [lfd_tcmen, off_apexnet_shared]}
     notes: ["free text for the table"]
     published:                              # optional: figures from the literature, drawn on bars.png
       - {name: STSTNet, uf1: 0.7353, uar: 0.7605, protocol: honest, note: "last epoch"}
@@ -26,8 +28,8 @@ it before training, so one command goes from a dataset's raw frames to the table
 A method's ``skip_on_composite: reason`` skips it only where ``data.source`` is the composite
 (e.g. an ablation of the flow segments the composite does not have).
 ``based_on`` takes every key of another benchmark YAML (a path relative to this one) that this
-file does not give itself, but its ``published`` figures (they belong to its dataset): one list
-of methods for every dataset's benchmark. A published figure's ``protocol`` is honest,
+file does not give itself, but its ``published`` figures (they belong to its dataset) and its
+``ensembles`` (they name its methods): one list of methods for every dataset's benchmark. A published figure's ``protocol`` is honest,
 leaky-best-epoch (chosen on the test subject) or unknown.
 
 A run's training settings, in order: the shared ``train``; with ``use_model_defaults`` the model
@@ -35,6 +37,10 @@ class's ``default_train`` (epochs, lr, batch size: the paper's); the method's ow
 ablation (or variant) starts from its method's model, params and training and changes what it
 names. Methods
 cannot change the data or the seed, so every run sees the same folds.
+
+``ensembles`` declares, before any run, rows whose members' test probabilities are averaged
+(``runs.ensemble``: each member's seeds first, then the members with equal weight); the
+benchmark writes them once every member's run is there, as rows of their own Holm family.
 """
 
 from __future__ import annotations
@@ -66,8 +72,9 @@ _TOP_KEYS = {
     "prepare",
     "based_on",
     "published",
+    "ensembles",
 }
-_NOT_INHERITED = ("based_on", "published")  # keys a based_on file keeps to itself
+_NOT_INHERITED = ("based_on", "published", "ensembles")  # keys a based_on file keeps to itself
 _PUBLISHED_KEYS = {"name", "uf1", "uar", "protocol", "note"}
 _PREPARE_KEYS = {"dataset", "protocol", "preprocess"}
 _METHOD_KEYS = {
@@ -107,6 +114,16 @@ class Method:
 
 
 @dataclass(frozen=True)
+class Ensemble:
+    """A declared ensemble: rows of the benchmark whose test probabilities are averaged
+    (``runs.ensemble``), named in the YAML before any run, never chosen on test scores."""
+
+    name: str
+    members: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Prepare:
     """What ``lfd-tcmen prepare`` makes the benchmark's feature store from: a dataset (loader
     name), its label protocol and the preprocess settings."""
@@ -142,6 +159,7 @@ class BenchmarkConfig:
     source: str = "<benchmark>"
     reference: str | None = None  # the method every row is compared with (paired bootstrap)
     prepare: Prepare | None = None  # how the feature store at data.path is made from raw frames
+    ensembles: tuple[Ensemble, ...] = ()  # declared ensembles of methods, rows after the methods
     overrides: tuple[str, ...] = ()  # --set KEY=VALUE items, applied to every run's config
     published: tuple[Published, ...] = ()  # the literature's figures on this data (bars.png)
 
@@ -245,6 +263,7 @@ def benchmark_from_dict(raw: Mapping[str, Any], source: str = "<benchmark>") -> 
         reference=None if raw.get("reference") is None else str(raw["reference"]),
         prepare=_prepare(raw.get("prepare"), source),
         published=tuple(_published(entry, source) for entry in raw.get("published") or ()),
+        ensembles=_ensembles(raw.get("ensembles"), methods, source),
     )
     if bench.reference is not None:
         bench.method(bench.reference)  # must name a method
@@ -349,6 +368,40 @@ def _prepare(raw: Any, source: str) -> Prepare | None:
         )
     preprocess = PreprocessConfig.from_dict(dict(raw.get("preprocess") or {}), source=source)
     return Prepare(dataset, protocol, preprocess)
+
+
+def _ensembles(raw: Any, methods: Mapping[str, Method], source: str) -> tuple[Ensemble, ...]:
+    """``ensembles: [{name, members: [method, ...], note}]``: at least two distinct members, each
+    a method above; a name of its own."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise LFDError("ensembles: a list of {name, members, note}", path=source)
+    found: list[Ensemble] = []
+    for entry in raw:
+        if not isinstance(entry, Mapping) or not {"name", "members"} <= set(entry):
+            raise LFDError(f"ensembles: each entry needs a name and members, got {entry!r}", path=source)
+        unknown = sorted(set(entry) - {"name", "members", "note"})
+        name = str(entry["name"])
+        if unknown:
+            raise LFDError(f"ensembles.{name}: unknown key(s) {', '.join(unknown)}", path=source)
+        if name in methods or name in {e.name for e in found} or "/" in name or name.startswith("."):
+            raise LFDError(f"ensembles: name {name!r} is taken or not a folder name", path=source)
+        members = entry["members"]
+        if not isinstance(members, list) or len(set(map(str, members))) != len(members) or len(members) < 2:
+            raise LFDError(f"ensembles.{name}: members must be two or more distinct methods", path=source)
+        for member in members:
+            if str(member) not in methods:
+                raise LFDError(
+                    f"ensembles.{name}: member {member!r} is not a method of this benchmark", path=source
+                )
+            if methods[str(member)].skip:
+                raise LFDError(
+                    f"ensembles.{name}: member {member!r} is not run ({methods[str(member)].skip})",
+                    path=source,
+                )
+        found.append(Ensemble(name, tuple(map(str, members)), str(entry.get("note", ""))))
+    return tuple(found)
 
 
 def _section_of(link: str) -> str:

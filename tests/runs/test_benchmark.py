@@ -18,6 +18,7 @@ from lfd_tcmen.report.benchmark_table import adjust_within_families
 from lfd_tcmen.report.predictions import predictions_name
 from lfd_tcmen.runs import run_dir as rd
 from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
+from lfd_tcmen.runs.ensemble import write_declared_ensemble
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import interleaved
 from lfd_tcmen.scoring import read_predictions_csv
@@ -330,6 +331,7 @@ def test_seeds_give_mean_and_sd_rows_ensembles_and_differences_from_the_referenc
     raw["seeds"] = [3, 4]
     del raw["seed"]
     raw["reference"] = "lfd_tcmen"
+    raw["ensembles"] = [{"name": "both", "members": ["lfd_tcmen", "no_drl"]}]
     bench = benchmark_from_dict(raw)
     features = make_features()
     result = run_benchmark(
@@ -368,6 +370,27 @@ def test_seeds_give_mean_and_sd_rows_ensembles_and_differences_from_the_referenc
     table = (tmp_path / "table.md").read_text()
     assert "lfd_tcmen (seed ensemble)" in table and " ± " in table and "ΔUF1 vs lfd_tcmen" in table
     assert json.loads((tmp_path / "results.json").read_text())["seeds"] == [3, 4]
+    # the declared ensemble: the two rows' seed-averaged probabilities, compared like a row
+    both = rows[("both", None)]
+    folders = [run_dir(tmp_path, m, "honest") for m in ("lfd_tcmen", "no_drl")]
+    again = write_declared_ensemble(folders, tmp_path / "again")
+    assert both["kind"] == "ensemble" and both["uf1"] == again["overall"]["uf1"] and both["seeds"] == 4
+    assert (run_dir(tmp_path, "both", "honest") / "predictions.csv").is_file()
+    assert "p_holm" in both["vs_reference"]["uf1"]
+    assert "| both " in table and "both: declared ensemble of lfd_tcmen, no_drl" in table
+
+
+def test_declared_ensembles_are_checked_when_read():
+    raw = bench_dict()
+    for ensembles, message in [
+        ([{"name": "e", "members": ["lfd_tcmen"]}], "two or more"),
+        ([{"name": "e", "members": ["lfd_tcmen", "nope"]}], "not a method"),
+        ([{"name": "e", "members": ["lfd_tcmen", "off_apexnet"]}], "not run"),
+        ([{"name": "no_drl", "members": ["lfd_tcmen", "ststnet"]}], "taken"),
+        ([{"name": "e", "members": ["lfd_tcmen", "ststnet"], "weights": [1, 2]}], "unknown key"),
+    ]:
+        with pytest.raises(LFDError, match=message):
+            benchmark_from_dict({**raw, "ensembles": ensembles})
 
 
 def test_based_on_takes_the_other_files_keys_and_prepare_is_checked(tmp_path: Path):

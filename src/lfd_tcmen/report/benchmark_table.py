@@ -275,8 +275,17 @@ def benchmark_notes(
     notes += dict.fromkeys(  # once per method (a seed-ensemble row shares its method's note)
         f"{r['method']}: {bench.method(r['method']).note}"
         for r in rows
-        if r.get("status") != "not run" and r["protocol"] == protocols[0] and bench.method(r["method"]).note
+        if r.get("status") != "not run"
+        and r["protocol"] == protocols[0]
+        and r["kind"] != "ensemble"
+        and bench.method(r["method"]).note
     )
+    notes += [
+        f"{e.name}: declared ensemble of {', '.join(e.members)} (the mean of their seed-averaged test "
+        f"probabilities, named in the config before any run){': ' + e.note if e.note else ''}"
+        for e in bench.ensembles
+        if any(r["method"] == e.name for r in rows)
+    ]
     return notes + list(bench.notes)
 
 
@@ -344,8 +353,10 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
             f"{ref['delta']:+.4f} [{ref['ci_low']:+.3f}, {ref['ci_high']:+.3f}], "
             f"p{'_holm' if 'p_holm' in ref else ''} {format_p(p)}"
         )
-    shown["lr"] = f"{row['lr']:g}"
-    shown["parameters"] = f"{row['parameters']:,}"
+    if "lr" in row:  # a declared ensemble has no training settings of its own
+        shown["lr"] = f"{row['lr']:g}"
+    if "parameters" in row:
+        shown["parameters"] = f"{row['parameters']:,}"
     if "train_s" in row:
         shown["train_s"] = f"{row['train_s']:.0f}"
     return shown

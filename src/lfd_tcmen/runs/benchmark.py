@@ -16,7 +16,7 @@ honest run and the best-on-test epoch to the leaky run (``training.protocols``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from lfd_tcmen.errors import LFDError
 from lfd_tcmen.locks import exclusive
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_rows, write_reports
 from lfd_tcmen.report.summary import read_metrics
+from lfd_tcmen.runs.ensemble import write_declared_ensemble
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
 from lfd_tcmen.runs.run_dir import count_parameters, data_fingerprint, is_finished, read_fold_info
@@ -120,6 +121,55 @@ def benchmark_progress(
     return rows
 
 
+def ensemble_rows(
+    bench: BenchmarkConfig, out: Path, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per (declared ensemble, protocol) whose members are all among ``names``: the
+    ensemble written to ``OUT/runs/<name>__<protocol>/`` (``runs.ensemble``) from its members'
+    run folders once every member has a measured row, else a "missing" row saying what lacks."""
+    found: list[dict[str, Any]] = []
+    for ensemble in bench.ensembles:
+        if not set(ensemble.members) <= set(names):
+            continue
+        for protocol in dict.fromkeys(r["protocol"] for r in rows):
+            members = [
+                r
+                for r in rows
+                if r["method"] in ensemble.members and r["protocol"] == protocol and not r.get("variant")
+            ]
+            row: dict[str, Any] = {
+                "method": ensemble.name,
+                "kind": "ensemble",
+                "model": " + ".join(ensemble.members),
+                "protocol": protocol,
+                "note": ensemble.note,
+            }
+            lacking = [
+                m for m in ensemble.members if not any(r["method"] == m and "uf1" in r for r in members)
+            ]
+            if lacking:
+                found.append({**row, "status": "missing", "note": f"no finished run of {', '.join(lacking)}"})
+                continue
+            folders = [run_dir(out, m, protocol) for m in ensemble.members]
+            metrics = write_declared_ensemble(
+                folders, run_dir(out, ensemble.name, protocol), f"{bench.name}-{ensemble.name}"
+            )
+            o = metrics["overall"]
+            folds = {r["folds"] for r in members}
+            row.update(
+                uf1=o["uf1"],
+                uar=o["uar"],
+                accuracy=o["accuracy"],
+                n=o["n"],
+                folds=min(folds, key=lambda f: int(str(f).split("/")[0])),  # the fewest folds done
+                seeds=sum(m["seeds"] for m in metrics["members"]),
+                status="done" if all(r.get("status") == "done" for r in members) else "partial",
+            )
+            row.update({f"uf1_{k}": v["uf1"] for k, v in metrics["per_dataset"].items()})
+            found.append(row)
+    return found
+
+
 def run_benchmark(
     bench: BenchmarkConfig,
     features: FeatureSet,
@@ -186,6 +236,7 @@ def run_benchmark(
             parameters_of=lambda method: count_parameters(bench.experiment(method, protocols[0]), features),
             folds_total=len(folds),
         )
+        rows += ensemble_rows(bench, out, names, rows)
         add_comparisons(rows, bench, lambda method, protocol: run_dir(out, method, protocol), resamples)
         fold_names = [f.name for f in selected]
         write_reports(bench, out, rows, fold_names, len(folds), data_fingerprint(features), protocols)
