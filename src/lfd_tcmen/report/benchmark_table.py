@@ -282,7 +282,8 @@ def benchmark_notes(
     )
     notes += [
         f"{e.name}: declared ensemble of {', '.join(e.members)} (the mean of their seed-averaged test "
-        f"probabilities, named in the config before any run){': ' + e.note if e.note else ''}"
+        f"probabilities; members named in the config, never chosen on its test scores)"
+        f"{': ' + e.note if e.note else ''}"
         for e in bench.ensembles
         if any(r["method"] == e.name for r in rows)
     ]
