@@ -44,6 +44,7 @@ def test_yaml_round_trip_and_defaults(tmp_path):
         ("train: {epochs: three}\n", "train.epochs: expected an integer"),
         ("train: {protocol: best}\n", "train.protocol must be one of honest, leaky-best-epoch"),
         ("data: {source: hdf5}\n", "data.source must be one of store, composite"),
+        ("data: {flow_norm: bogus}\n", "data.flow_norm must be one of minmax, none"),  # issue 36
         ("data: [1, 2]\n", "data: expected a mapping"),
         ("train: {epochs: 3\n", "invalid YAML"),
     ],

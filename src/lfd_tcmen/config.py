@@ -32,6 +32,7 @@ HONEST, LEAKY, NESTED = "honest", "leaky-best-epoch", "honest-nested"
 PROTOCOLS = (HONEST, LEAKY, NESTED)
 SOURCES = ("store", "composite")
 SPLITS = ("loso", "kfold", "lodo", "all")
+FLOW_NORMS = ("minmax", "none")  # store flows: min-max per channel (the peers' images), or raw pixels
 SCHEDULES = ("constant", "cosine", "step")
 SAMPLERS = ("random", "pk")
 DEVICES = ("auto", "cpu", "cuda")
@@ -63,6 +64,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         _choice("data.source", self.source, SOURCES)
         _choice("data.split", self.split, SPLITS)
+        _choice("data.flow_norm", self.flow_norm, FLOW_NORMS)
         _positive("data.face_size", self.face_size)
         _positive("data.flow_size", self.flow_size)
 

@@ -29,6 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lfd_tcmen.config import FLOW_NORMS
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.protocols import get_protocol
 from lfd_tcmen.data.record import Sample
@@ -41,7 +42,6 @@ from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
 from lfd_tcmen.progress import progress_bar
 
 MANIFEST = "manifest.json"
-FLOW_NORMS = ("minmax", "none")
 FLOW_DTYPE = np.float16  # max error after model_inputs ~1e-3 (measured; see tests/preprocess/test_store.py)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _PLAIN_PART = re.compile(r"[A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*")  # spelt the same in a file name
