@@ -33,8 +33,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-SUMMARY_KEYS = ("uf1", "uar", "accuracy", "n")
-
 
 def _as_labels(
     y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None

@@ -69,8 +69,7 @@ def test_plot_embedding_pca_and_tsne(tmp_path):
             identity, motion, subjects, labels, ["neg", "pos", "sur"], tmp_path / f"emb{n}.png", seed=0
         )
         _assert_png(out)
-    # the interface's short form: the path in fifth place
-    _assert_png(plot_embedding(identity, motion, subjects, labels, tmp_path / "short.png", seed=3))
+    _assert_png(plot_embedding(identity, motion, subjects, labels, None, tmp_path / "default.png", seed=3))
     with pytest.raises(ValueError, match="one entry per sample"):
         plot_embedding(identity[:5], motion, subjects, labels, None, tmp_path / "bad.png")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +204,8 @@ def plot_embedding(
     motion_codes: np.ndarray,
     subjects: Sequence[str],
     labels: Sequence[int] | np.ndarray,
-    class_names: Sequence[str] | str | PathLike[str] | None = None,
-    path: str | Path | int | None = None,
+    class_names: Sequence[str] | None,
+    path: str | Path,
     seed: int = 0,
     title: str = "",
 ) -> Path:
@@ -218,14 +217,7 @@ def plot_embedding(
     points as the third, coloured by subject) shows whether the motion code still groups by
     subject. Subjects are drawn in viridis shades, classes in the class palette, so no colour
     means both. Projection: :func:`project_2d`.
-    The short form ``plot_embedding(identity, motion, subjects, labels, path, seed)`` is accepted.
     """
-    if isinstance(class_names, str | PathLike):  # short form: the fifth argument is the path
-        if isinstance(path, int):
-            seed = path
-        class_names, path = None, class_names
-    if path is None or isinstance(path, int):
-        raise TypeError("plot_embedding needs an output path")
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
     if len(identity_codes) != n or len(motion_codes) != n or len(subjects) != n:
