@@ -455,13 +455,21 @@ def _check_grid(grid: Mapping[str, Any]) -> None:
     points = 1
     for key, values in grid.items():
         section, _, name = str(key).partition(".")
+        if section == "model" and not name.startswith("params."):
+            raise ValueError(
+                f"train.select_grid: key {key!r}: a model parameter is spelled model.params.<param>, "
+                "as --set spells it"
+            )
+        if section == "model":
+            name = name.removeprefix("params.")
         if (
             not name
             or section not in ("train", "model")
             or (section == "train" and name not in GRID_TRAIN_KEYS)
         ):
             raise ValueError(
-                f"train.select_grid: key {key!r} must be train.{{{','.join(GRID_TRAIN_KEYS)}}} or model.<param>"
+                f"train.select_grid: key {key!r} must be train.{{{','.join(GRID_TRAIN_KEYS)}}} "
+                "or model.params.<param>"
             )
         if not isinstance(values, list | tuple) or not values:
             raise ValueError(f"train.select_grid.{key}: expected a non-empty list of values, got {values!r}")

@@ -367,6 +367,18 @@ CASES = [
         2,
         "train.select_grid.train.batch_size: expected integers, got 4.5",
     ),
+    Case(  # issue 36: one spelling of a model parameter, and a wrong one fails at load
+        "config-grid-model-param-old-spelling",
+        _config_value("protocol: honest-nested, select_grid: {model.w_orth: [0, 1]}"),
+        2,
+        "spelled model.params.<param>",
+    ),
+    Case(
+        "config-grid-unknown-model-param",
+        _config_value("protocol: honest-nested, select_grid: {model.params.w_nope: [0, 1]}"),
+        2,
+        "train.select_grid.model.params.w_nope",
+    ),
     Case(
         "config-model-param-a-fraction",
         _config_value("identity_dim: 4.5", "model"),

@@ -76,17 +76,17 @@ def test_a_nested_run_is_labelled_and_records_its_choices(make_features, make_co
     assert "cross-validation on the training subjects" in (tmp_path / "folds.md").read_text()
 
 
-GRID = {"train.lr": [0.003, 0.0003], "model.w_identity": [0.0, 0.1]}
+GRID = {"train.lr": [0.003, 0.0003], "model.params.w_identity": [0.0, 0.1]}
 
 
 def test_a_grid_point_sets_train_and_model_values(make_config):
     config = make_config(protocol="honest-nested", select_grid=GRID)
     points = grid_points(config)
     assert points == [
-        {"train.lr": 0.003, "model.w_identity": 0.0},
-        {"train.lr": 0.003, "model.w_identity": 0.1},
-        {"train.lr": 0.0003, "model.w_identity": 0.0},
-        {"train.lr": 0.0003, "model.w_identity": 0.1},
+        {"train.lr": 0.003, "model.params.w_identity": 0.0},
+        {"train.lr": 0.003, "model.params.w_identity": 0.1},
+        {"train.lr": 0.0003, "model.params.w_identity": 0.0},
+        {"train.lr": 0.0003, "model.params.w_identity": 0.1},
     ]
     at = config_at(config, points[2])
     assert at.train.lr == 0.0003 and at.model.params["w_identity"] == 0.0
@@ -102,7 +102,7 @@ def test_a_grid_point_sets_train_and_model_values(make_config):
         ({"lr": [0.1]}, "must be train"),
         ({"train.lr": []}, "non-empty list"),
         ({"train.lr": [0.1, 0.1]}, "distinct numbers"),
-        ({"model.a": [1, 2, 3], "model.b": [1, 2, 3], "train.lr": [1, 2]}, "18 combinations"),
+        ({"model.params.a": [1, 2, 3], "model.params.b": [1, 2, 3], "train.lr": [1, 2]}, "18 combinations"),
     ],
 )
 def test_a_bad_grid_is_one_clear_error(make_config, grid, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
 from lfd_tcmen.cli.common import (
@@ -20,13 +20,15 @@ from lfd_tcmen.config import PROTOCOLS, load_config
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import json_text
 from lfd_tcmen.models import model_default_train, model_names
-from lfd_tcmen.models.factory import check_model_config
+from lfd_tcmen.models.factory import check_grid_models, check_model_config
 from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.experiment import RunSummary, run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.final import final_config, final_models, read_estimate, record_estimate
 from lfd_tcmen.runs.folds import make_folds, select_folds
 from lfd_tcmen.runs.seeds import run_seeds
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -126,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = None if args.seeds is None else seed_list(args.seeds)
     features, path = features_for(config.data, args.config)
     check_model_config(features, config.model.name, config.model.params, args.config)
+    check_grid_models(features, config.model.name, config.model.params, config.train.select_grid, args.config)
     folds = make_folds(features, config.data, config.seed)
     if args.list_folds:
         print(json.dumps([f.name for f in folds]) if args.json else "\n".join(f.name for f in folds))
@@ -137,11 +140,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.final and args.out is None:
         out = out.with_name(f"{out.name}-final")
-    print(
+    logger.info(
         f"{config.name}: {config.model.name} on {len(features)} samples, {len(set(features.subjects))} subjects "
         f"({path}); {len(selected)} fold(s); protocol {config.train.protocol}; run folder {out}"
-        + (f"; {args.workers} workers" if args.workers > 1 else ""),
-        file=sys.stderr,
+        + (f"; {args.workers} workers" if args.workers > 1 else "")
     )
     options = dict(
         fold_names=fold_names,
@@ -173,16 +175,12 @@ def _record(models: list[Path], estimate: dict | None) -> None:
     """Write the honest estimate (or that there is none) into the final model(s); say which."""
     record_estimate(models, estimate)
     if estimate is None:
-        print(
+        logger.warning(
             "lfd-tcmen: warning: no honest estimate recorded in the final model; train the same config "
-            "with LOSO first and pass its run folder as --estimate RUN",
-            file=sys.stderr,
+            "with LOSO first and pass its run folder as --estimate RUN"
         )
     else:
-        print(
-            f"final model(s) {', '.join(map(str, models))} carry the estimate of {estimate['run']}",
-            file=sys.stderr,
-        )
+        logger.info(f"final model(s) {', '.join(map(str, models))} carry the estimate of {estimate['run']}")
 
 
 def summary_json(summary: RunSummary) -> dict:
@@ -202,11 +200,10 @@ def _report_failures(failed: list[dict], out_dir: Path) -> int:
     if not failed:
         return 0
     for failure in failed:
-        print(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}", file=sys.stderr)
-    print(
+        logger.error(f"lfd-tcmen: fold {failure['fold']} failed: {failure['error']}")
+    logger.error(
         f"lfd-tcmen: {len(failed)} fold(s) failed ({', '.join(f['fold'] for f in failed)}); the others are "
-        f"saved in {out_dir}; rerun with --resume to retry the failed ones",
-        file=sys.stderr,
+        f"saved in {out_dir}; rerun with --resume to retry the failed ones"
     )
     return 1
 

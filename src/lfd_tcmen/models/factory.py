@@ -67,6 +67,23 @@ def check_model_config(
         raise LFDError(err.message, err.path or source, err.row) from None
 
 
+def check_grid_models(
+    features: FeatureSet, name: str, params: Mapping[str, Any], grid: Mapping[str, Any], source: str | Path
+) -> None:
+    """``check_model_config`` at every value of ``train.select_grid``'s ``model.params.*`` keys, so
+    a parameter the model does not have fails at load, naming the grid key, not at the first fold."""
+    for key, values in grid.items():
+        if not str(key).startswith("model.params."):
+            continue
+        for value in values:
+            try:
+                check_model_config(
+                    features, name, {**params, key.removeprefix("model.params."): value}, source
+                )
+            except LFDError as err:
+                raise LFDError(f"train.select_grid.{key}: {err.message}", err.path, err.row) from None
+
+
 def model_default_train(name: str) -> dict[str, Any]:
     """``{"epochs", "lr", "batch_size"}`` from the model class's ``default_train`` (the paper's).
 

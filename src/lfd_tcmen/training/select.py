@@ -51,7 +51,7 @@ def grid_points(config: ExperimentConfig) -> list[dict[str, Any]]:
 def config_at(config: ExperimentConfig, setting: Mapping[str, Any]) -> ExperimentConfig:
     """``config`` with a grid point's ``train.*`` and ``model.*`` values put in."""
     train = {k.removeprefix("train."): v for k, v in setting.items() if k.startswith("train.")}
-    params = {k.removeprefix("model."): v for k, v in setting.items() if k.startswith("model.")}
+    params = {k.removeprefix("model.params."): v for k, v in setting.items() if k.startswith("model.params.")}
     out = config.with_train(**train) if train else config
     if params:
         out = replace(out, model=ModelConfig(out.model.name, {**out.model.params, **params}))
