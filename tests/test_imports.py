@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lfd_tcmen"
 # (and itself). Modules in one group do not import each other.
 LAYERS = [
     ("errors", "version"),
-    ("registry", "files", "images", "locks", "parallel", "progress"),
+    ("registry", "files", "images", "locks", "parallel", "progress", "logs"),
     ("config",),
     ("config_files",),
     ("metrics", "stats"),

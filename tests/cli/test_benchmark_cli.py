@@ -50,6 +50,10 @@ def test_benchmark_writes_table_runs_and_resumes(composite, tmp_path, capsys):
     assert (out / "bars.png").stat().st_size > 1000
     runs = sorted(p.name for p in (out / "runs").iterdir())
     assert runs == [f"{m}__{p}" for m in ("lfd_tcmen", "ststnet") for p in ("honest", "leaky-best-epoch")]
+    # OUT/run.log holds every run's lines, each run folder's run.log its own (issue 34.12)
+    assert (out / "run.log").read_text().count("fold casme2/sub01 done") == 4  # 2 methods x 2 protocols
+    own = (out / "runs" / "ststnet__honest" / "run.log").read_text()
+    assert own.count("fold casme2/sub01 done") == 1 and "lfd_tcmen__honest" not in own
 
     # each run's predictions are scorable on their own
     assert main(["score", str(out / "runs" / "ststnet__honest" / "predictions.csv")]) == 0

@@ -100,8 +100,8 @@ def test_a_multi_seed_run_has_a_page_with_each_seed_and_the_ensemble(two_seeds):
 
 
 # What git keeps of a run folder under results/ (.gitignore): its pooled predictions, metrics and
-# config, never its fold folders, plots or pages.
-KEPT_OUT = shutil.ignore_patterns("folds", "*.png", "report.html")
+# config, never its fold folders, plots, pages or run logs (results/.gitignore: *.log).
+KEPT_OUT = shutil.ignore_patterns("folds", "*.png", "report.html", "run.log")
 
 
 def test_git_keeps_a_results_runs_evidence_and_leaves_its_fold_folders_out():
@@ -117,6 +117,7 @@ def test_git_keeps_a_results_runs_evidence_and_leaves_its_fold_folders_out():
         f"{run}/folds/casme2__sub01/history.json": True,
         f"{run}/confusion.png": True,
         f"{run}/report.html": True,
+        f"{run}/run.log": True,
     }
     for path, ignored in paths.items():
         check = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=root)

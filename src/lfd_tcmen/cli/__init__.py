@@ -4,12 +4,18 @@ Each subcommand lives in its own module of this package and exposes
 ``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``. A subcommand's
 module is imported only when that subcommand is named: most need torch, whose import takes
 3-6 s, and ``lfd-tcmen --help`` or ``--version`` need none of them (benchmarks/cli_speed.py).
+
+Status lines go through ``logging`` (``lfd_tcmen.logs``): ``main`` shows the package's records
+on stderr for the command's duration, from INFO up, DEBUG with ``-v``, WARNING with ``-q`` (which
+also turns progress bars off). Results are printed on stdout, whatever the level.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import logging
+import shlex
 import signal
 import sys
 import threading
@@ -19,7 +25,10 @@ from importlib import import_module
 
 from lfd_tcmen.cli.logs import library_logs_quiet
 from lfd_tcmen.errors import LFDError
+from lfd_tcmen.logs import console
 from lfd_tcmen.version import __version__
+
+logger = logging.getLogger(__name__)
 
 # Subcommand -> (its module in this package, its one-line help as the module registers it), in
 # help order. tests/cli/test_dispatch_cli.py checks the help lines against the modules.
@@ -65,14 +74,44 @@ def build_parser(full: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentPars
         description="Micro-expression recognition: data, preprocessing, LFD-TCMEN training and evaluation.",
     )
     parser.add_argument("--version", action="version", version=f"lfd-tcmen {__version__}")
+    add_verbosity_options(parser, False)  # before the subcommands are added: not on their stubs
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     full = set(full)
     for name, (module, summary) in COMMANDS.items():
         if name in full:
             import_module(f"{__name__}.{module}").register(sub)
+            add_verbosity_options(sub.choices[name], argparse.SUPPRESS)  # after the command too
         else:
             sub.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def add_verbosity_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """-v/--verbose and -q/--quiet, on ``parser`` and its subcommands' parsers (``config list``);
+    a subcommand's take ``argparse.SUPPRESS`` as default, so that the option given before the
+    subcommand is not undone."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                add_verbosity_options(subparser, argparse.SUPPRESS)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="also show debug lines (each epoch)"
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="show only warnings, errors and the result (no progress bars)",
+    )
+
+
+def console_level(args: argparse.Namespace) -> int:
+    """The console's logging level that -v/-q ask for (both: an error)."""
+    if args.verbose and args.quiet:
+        raise LFDError("-v/--verbose and -q/--quiet exclude each other")
+    return logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
 
 
 def named_command(argv: Sequence[str]) -> str | None:
@@ -87,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     command = named_command(argv)
     parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
+    if args.quiet and hasattr(args, "no_progress"):  # the commands that draw progress bars
+        args.no_progress = True
     try:
-        with _terminate_as_interrupt(), library_logs_quiet():
+        with console(console_level(args)), _terminate_as_interrupt(), library_logs_quiet():
+            logger.debug("lfd-tcmen %s: %s", __version__, shlex.join(["lfd-tcmen", *argv]))
             return int(args.func(args) or 0)
     except LFDError as err:
         print(f"lfd-tcmen: error: {err}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.benchmark import benchmark_progress, run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     at_least_one(args.resamples, "--resamples")
     if args.pages_only:
         page = rewrite_pages(bench, args.out or Path("results") / bench.name)
-        print(f"report: {page}", file=sys.stderr)
+        logger.info(f"report: {page}")
         return 0
     methods = names(args.methods, "--methods")
     for name in methods or []:
@@ -140,10 +142,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     out = args.out or Path("results") / bench.name
-    print(
+    logger.info(
         f"{bench.name}: {len(features)} samples, {len(set(features.subjects))} subjects ({path}); "
-        f"{len(selected)}/{len(folds)} fold(s); output {out}",
-        file=sys.stderr,
+        f"{len(selected)}/{len(folds)} fold(s); output {out}"
     )
     result = run_benchmark(
         bench,
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
-    print(f"report: {result.out_dir / REPORT}", file=sys.stderr)  # stdout is the table alone
+    logger.info(f"report: {result.out_dir / REPORT}")  # stdout is the table alone
     return 0
 
 
@@ -215,7 +216,7 @@ def _prepare(bench: BenchmarkConfig, data: DataConfig, args: argparse.Namespace)
         raise LFDError("data.path is required: where to put the feature store", args.config)
     p = bench.prepare
     out = Path(data.path).expanduser()  # relative: from the working folder, where it is then found
-    print(f"{bench.name}: preparing {p.dataset} ({p.protocol}) from {args.root} into {out}", file=sys.stderr)
+    logger.info(f"{bench.name}: preparing {p.dataset} ({p.protocol}) from {args.root} into {out}")
     prepare_store(
         p.dataset,
         args.annotations,

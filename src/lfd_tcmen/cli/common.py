@@ -7,9 +7,9 @@ folder holding ``megc2019_composite`` (default: ``../shared/data`` beside the re
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
-import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +24,7 @@ from lfd_tcmen.parallel.ray_engine import check_reachable
 from lfd_tcmen.runs.features import load_features, resolve_data_path
 
 ENV_DATA = "LFD_TCMEN_DATA"
+logger = logging.getLogger(__name__)
 
 
 def names(text: str | None, option: str) -> list[str] | None:
@@ -146,7 +147,7 @@ def check_worker_options(args: argparse.Namespace, threads: int = 1) -> None:
         check_reachable(args.ray_address)  # before any work, not after the data are loaded
     note = cpu_note(args.workers, threads, args.ray_address)
     if note:
-        print(note, file=sys.stderr)
+        logger.warning(note)
 
 
 @contextmanager
@@ -159,4 +160,4 @@ def warnings_as_lines() -> Iterator[None]:
             yield
         finally:
             for warning in caught:
-                print(f"lfd-tcmen: warning: {warning.message}", file=sys.stderr)
+                logger.warning(f"lfd-tcmen: warning: {warning.message}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
-import sys
 from pathlib import Path
 
 from lfd_tcmen.cli.common import locate_data
@@ -16,6 +16,8 @@ from lfd_tcmen.config_files import (
     shipped_config_home,
     write_config,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,21 +71,17 @@ def _init(args: argparse.Namespace) -> int:
     written = write_config(args.name, args.path, data_path)
     print(written)
     if data_path is None:
-        print(
+        logger.info(
             "lfd-tcmen: note: data.path stays null: set $LFD_TCMEN_DATA to the folder holding "
-            "megc2019_composite, or rerun with --data",
-            file=sys.stderr,
+            "megc2019_composite, or rerun with --data"
         )
     elif not data_path.exists():
-        print(
+        logger.info(
             f"lfd-tcmen: note: {data_path} does not exist yet: make it as the config's header says "
             f"('lfd-tcmen config show {args.name}'), with --out {shlex.quote(str(data_path))}, or rerun "
             "with --data; then run it with: lfd-tcmen train --config "
-            f"{shlex.quote(str(written))}",
-            file=sys.stderr,
+            f"{shlex.quote(str(written))}"
         )
         return 0
-    print(
-        f"lfd-tcmen: note: run it with: lfd-tcmen train --config {shlex.quote(str(written))}", file=sys.stderr
-    )
+    logger.info(f"lfd-tcmen: note: run it with: lfd-tcmen train --config {shlex.quote(str(written))}")
     return 0

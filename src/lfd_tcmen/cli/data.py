@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
-import sys
 from pathlib import Path
 
 from lfd_tcmen.cli.common import add_corrections_option, warnings_as_lines
@@ -21,6 +21,8 @@ from lfd_tcmen.data.synthetic import (
     render_dataset,
     render_layout,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,7 +135,7 @@ def _summary(args: argparse.Namespace) -> int:
     missing = [frames_missing(s) for s in samples]
     gaps = [gap for gap in missing if gap is not None]
     for gap in gaps:
-        print(f"lfd-tcmen: warning: {gap}", file=sys.stderr)
+        logger.warning(f"lfd-tcmen: warning: {gap}")
     complete = [s for s, gap in zip(samples, missing, strict=True) if gap is None]
     result = summarize(complete, args.protocol)
     if args.root is not None:
@@ -161,7 +163,7 @@ def _synth(args: argparse.Namespace) -> int:
         seed=args.seed,
         clips_per_subject=args.clips_per_subject,
         size=args.size,
-        progress=True,
+        progress=not args.quiet,
     )
     if args.layout == "casme2":  # render_dataset: the entry point the demo, README and tests call
         annotations = [render_dataset(args.out, **options)]
@@ -172,9 +174,8 @@ def _synth(args: argparse.Namespace) -> int:
     for path in annotations:
         print(path)
     others = f" (likewise the other {len(annotations) - 1} files above)" if len(annotations) > 1 else ""
-    print(
+    logger.info(
         f"lfd-tcmen: note: read it with: lfd-tcmen data summary --dataset {args.layout} --annotations "
-        f"{shlex.quote(str(annotations[0]))} --root {shlex.quote(str(root))}{others}",
-        file=sys.stderr,
+        f"{shlex.quote(str(annotations[0]))} --root {shlex.quote(str(root))}{others}"
     )
     return 0

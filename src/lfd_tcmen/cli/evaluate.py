@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
 from lfd_tcmen.inference.evaluate import default_out, evaluate_checkpoints, find_checkpoints, write_evaluation
 from lfd_tcmen.report.tables import markdown_table
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     evaluation = evaluate_checkpoints(checkpoints, args.store)
     out = write_evaluation(evaluation, args.out or default_out(args.checkpoint, args.store))
     for note in evaluation.notes:
-        print(f"lfd-tcmen: note: {note}", file=sys.stderr)
+        logger.info(f"lfd-tcmen: note: {note}")
     if args.json:
         print(json.dumps({**evaluation.to_dict(), "out": str(out)}, indent=2))
         return 0

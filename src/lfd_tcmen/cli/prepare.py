@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from lfd_tcmen.files import json_text
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_preprocess_config
 from lfd_tcmen.preprocess.store import PrepareReport, export_uvs28_pngs, prepare_dataset
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -153,7 +156,7 @@ def prepare_store(
     if text:
         print(report.format(problems=False))
     for problem in report.problems():  # on stderr, like every line a user must not miss
-        print(f"lfd-tcmen: warning: {problem}", file=sys.stderr)
+        logger.warning(f"lfd-tcmen: warning: {problem}")
     if report.prepared == 0:
         raise LFDError(f"no sample could be prepared ({len(report.skipped)} skipped, reasons above)", out)
     if text:

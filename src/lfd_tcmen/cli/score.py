@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 
 from lfd_tcmen.report.tables import markdown_table
 from lfd_tcmen.scoring import score_file
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     table, predictions = score_file(args.file, num_classes=args.num_classes)
     for note in predictions.notes:
-        print(f"lfd-tcmen: note: {note}", file=sys.stderr)
+        logger.info(f"lfd-tcmen: note: {note}")
     if args.json:
         print(json.dumps(table, indent=2))
         return 0

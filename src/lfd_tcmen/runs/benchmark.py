@@ -189,10 +189,11 @@ def run_benchmark(
     finished folds (of ``fold_names``). With several seeds each row shows the mean and sd over
     seeds, and a seed-ensemble row follows it. With a ``reference`` method in the config, every
     row shows its difference from the reference with a paired bootstrap interval (``resamples``).
-    Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json`` and each run's reports.
+    Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json``, each run's reports and logs,
+    and ``OUT/run.log`` (every run's lines).
     """
-    options = RunOptions(**run_options)
     out = Path(out_dir)
+    options = RunOptions(**run_options, log_to=(out,))  # OUT/run.log: every run's lines
     protocols = tuple(protocols or bench.protocols)
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:

@@ -19,12 +19,16 @@ continues.
 Each fold is trained with a seed derived from the run seed and the fold's name only, and the
 reports are rebuilt from the fold folders, so a run interrupted and resumed, or run in
 parallel, gives exactly the numbers of one uninterrupted serial run.
+
+Each run folder's ``run.log`` (``lfd_tcmen.logs``) is written here, by the process that saves the
+folds: the call's settings, each fold's epochs (debug) and outcome as it comes back, warnings,
+the pooled scores, or how the call stopped.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -38,6 +42,7 @@ from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.files import write_json
 from lfd_tcmen.locks import exclusive
+from lfd_tcmen.logs import run_log
 from lfd_tcmen.parallel import Executor, make_executor
 from lfd_tcmen.progress import progress_bar
 from lfd_tcmen.report.html import write_run_report
@@ -47,6 +52,7 @@ from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summ
 from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
+from lfd_tcmen.runs.run_log import log_fold, log_settings, scores_line
 from lfd_tcmen.scoring import metrics_disagreement, read_predictions_csv
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
@@ -55,6 +61,7 @@ from lfd_tcmen.training.select import config_at, select_setting
 # What a pool worker has imported before its first fold, once, in the forkserver. torch's first
 # optimiser step imports torch._dynamo (~800 modules, ~0.9 s): preloaded, each worker skips it.
 WORKER_PRELOAD = ("lfd_tcmen.runs.experiment", "torch._dynamo")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class RunOptions:
     engine: str = "process"  # "process" (local pool) or "ray"; an address means Ray
     ray_address: str | None = None
     on_batch: BatchHook | None = None  # runs where the fold runs (tests)
+    log_to: tuple[Path, ...] = ()  # folders above the run folders whose run.log records the call too
 
 
 def run_experiment(
@@ -155,9 +163,20 @@ def run_experiments(
             for d in plan.dirs.values():
                 locks.enter_context(exclusive(d, "run folder"))
         with _executor(plans, options) as executor:  # a pool boots while the run folders are prepared
-            for i, plan in enumerate(plans):
+            for plan in plans:
                 for protocol, d in plan.dirs.items():
                     run_dir.prepare_run_dir(d, plan.config_for(protocol), features, options.resume, started)
+            locks.enter_context(
+                run_log([d for plan in plans for d in plan.dirs.values()] + list(options.log_to))
+            )
+            for i, plan in enumerate(plans):
+                how = f"{len(selected[i])} of {len(folds[i])} folds" + (
+                    ", resuming" if options.resume else ""
+                )
+                for protocol, d in plan.dirs.items():
+                    log_settings(
+                        d, plan.config_for(protocol), features, f"{how}; {options.workers} worker(s)"
+                    )
                     _drop_damaged(d, selected[i], features.num_classes)
             tasks = sorted(
                 (position, i, fold)
@@ -179,6 +198,7 @@ def run_experiments(
                 if read_metrics(d) != metrics:  # an up-to-date run keeps its files untouched
                     write_json(d / METRICS, metrics)
                 finish_run(d, config, selected[i], metrics)
+                logger.info("%s: %s", d, scores_line(metrics), extra={"runs": (d,), "console": False})
                 summaries.append(
                     RunSummary(
                         out_dir=d,
@@ -227,7 +247,9 @@ def _drop_damaged(out: Path, folds: Sequence[Fold], num_classes: int) -> None:
             reason = run_dir.damage(out, fold, num_classes)
             if reason is not None:
                 where = run_dir.fold_dir(out, fold.name)
-                print(f"lfd-tcmen: warning: {where}: {reason}; retraining the fold", file=sys.stderr)
+                logger.warning(
+                    "lfd-tcmen: warning: %s: %s; retraining the fold", where, reason, extra={"runs": (out,)}
+                )
                 shutil.rmtree(where)
 
 
@@ -277,11 +299,14 @@ def _train(
             if not outcome.ok:
                 failed[i].append({"fold": fold.name, "error": outcome.error, "traceback": outcome.traceback})
                 who = f"{plans[i].label} " if many else ""
-                bar.write(f"{who}fold {fold.name} failed: {outcome.error}", file=sys.stderr)
+                runs = tuple(plans[i].dirs.values())
+                logger.warning("%sfold %s failed: %s", who, fold.name, outcome.error, extra={"runs": runs})
+                logger.debug("%s", outcome.traceback, extra={"runs": runs})
                 continue
             for protocol, result in outcome.value.items():
                 config = plans[i].config_for(protocol)
                 run_dir.save_fold(plans[i].dirs[protocol], result, features, config, preprocess, fold)
+                log_fold(plans[i].dirs[protocol], result, features)
             trained[i].add(fold.name)
     finally:
         bar.close()
@@ -350,8 +375,11 @@ def _reports_whole(out: Path, metrics: dict[str, Any]) -> bool:
     except LFDError as err:
         why = err.message
     if why is not None:
-        print(
-            f"lfd-tcmen: warning: {out / name}: {why}; rebuilding it from the fold folders", file=sys.stderr
+        logger.warning(
+            "lfd-tcmen: warning: %s: %s; rebuilding it from the fold folders",
+            out / name,
+            why,
+            extra={"runs": (out,)},
         )
     return why is None
 

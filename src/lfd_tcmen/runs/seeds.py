@@ -169,10 +169,11 @@ def run_seeds(
 ) -> tuple[list[RunSummary], dict[str, Any]]:
     """``config`` with each of ``seeds``, every (seed, fold) one task on one executor, into
     ``OUT/seed<k>/``; then the seed ensemble and ``OUT/seeds.json``. ``options`` are
-    ``RunOptions`` fields. Returns the seeds' run summaries and the seeds summary."""
+    ``RunOptions`` fields. ``OUT/run.log`` records every seed's lines, each ``seed<k>/run.log``
+    its own. Returns the seeds' run summaries and the seeds summary."""
     out = Path(out_dir)
     plans = [RunPlan.single(seeded(config, k), seed_dir(out, k)) for k in seeds]
-    run_options = RunOptions(**options)
+    run_options = RunOptions(**options, log_to=(out,))
     summaries = run_experiments(plans, features, run_options, preprocess)
     selected = select_folds(make_folds(features, config.data, config.seed), run_options.fold_names)
     return summaries, summarize_seeds(out, seeds, config, features, selected)
