@@ -128,10 +128,23 @@ def test_model_class_is_the_registered_class():
 def test_model_default_train_is_the_class_attribute():
     assert model_default_train("ststnet") == {"epochs": 800, "lr": 5e-5, "batch_size": 256}
     assert model_default_train("off_apexnet") == {"epochs": 3000, "lr": 1e-4, "batch_size": 256}
-    with pytest.raises(LFDError, match="declares no default_train"):
-        model_default_train("lfd_tcmen")
+    # registered as its class like every model (issue 36), with our recipe as its defaults
+    assert model_default_train("lfd_tcmen") == {"epochs": 30, "lr": 1e-3, "batch_size": 32}
     with pytest.raises(LFDError, match="unknown model 'nope'"):
         model_default_train("nope")
+
+
+def test_a_model_without_default_train_says_so(scratch_registry):
+    register_model("_test_plain")(_Linear)
+    with pytest.raises(LFDError, match="declares no default_train"):
+        model_default_train("_test_plain")
+
+
+def test_every_registered_model_is_a_class():
+    from lfd_tcmen.models.factory import model_class, model_names
+
+    for name in model_names():
+        assert isinstance(model_class(name), type), name
 
 
 def test_model_default_train_needs_adam(scratch_registry):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -258,12 +258,22 @@ class TemporalComplementedMotionEnhancement(nn.Module):
         return out
 
 
+@register_model("lfd_tcmen")
 class LFDTCMEN(MERModel):
     """faces (B, F, S, S), flows (B, K, 3, R, R) -> {"logits": (B, C), codes, loss inputs}.
 
     ``active_terms`` lists the loss terms this instance computes: a term whose weight is 0, or
     whose part is switched off, is neither computed in ``forward`` nor reported by ``loss``.
     """
+
+    # The paper's training settings are not public: these are ours, the recipe every composite
+    # and CASME II row shares (configs/megc2019_composite.yaml, benchmarks/megc2019.yaml).
+    default_train: ClassVar[dict[str, Any]] = {
+        "epochs": 30,
+        "lr": 1e-3,
+        "batch_size": 32,
+        "optimizer": "adam",
+    }
 
     def __init__(self, spec: ModelSpec, **params: Any) -> None:
         super().__init__(spec)
@@ -437,9 +447,3 @@ class LFDTCMEN(MERModel):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in asdict(self.params).items())
-
-
-@register_model("lfd_tcmen")
-def lfd_tcmen(spec: ModelSpec, **params: Any) -> LFDTCMEN:
-    """The paper's model with our defaults (docs/design.md)."""
-    return LFDTCMEN(spec, **params)
