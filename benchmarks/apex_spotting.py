@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
+from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
@@ -45,16 +44,9 @@ GRID = list(itertools.product((0.0, 1 / 5, 1 / 3), (1 / 24, 1 / 12), (16, 64, 25
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None, help="default: $LFD_TCMEN_DATA or ../shared/data")
+    add_data_option(p)
     p.add_argument("--limit", type=int, default=None, help="first N clips only (a quick look)")
     return p.parse_args()
-
-
-def data_root(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    env = os.environ.get("LFD_TCMEN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def most_different(faces: np.ndarray) -> int:

@@ -20,7 +20,6 @@ Cropped frames squeezed, and which apex frame near the annotated one agrees best
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
 from lfd_tcmen.data.composite import GT_FILE, read_composite_index, read_flow
 from lfd_tcmen.data.datasets import load_samples
@@ -67,16 +67,9 @@ class Pair:
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None, help="default: $LFD_TCMEN_DATA or ../shared/data")
+    add_data_option(p)
     p.add_argument("--limit", type=int, default=None, help="first N samples only (a quick look)")
     return p.parse_args()
-
-
-def data_root(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    env = os.environ.get("LFD_TCMEN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def load_pairs(root: Path, limit: int | None) -> tuple[list[Pair], list[str]]:

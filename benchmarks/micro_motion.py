@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
@@ -33,13 +33,6 @@ from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX, refine_interval
 
 SPOT_SIZE = 64  # preprocess.video spots on faces resized to 64 x 64
 CANDIDATES = (4.0, 6.0, 8.0, 10.0, 12.0)
-
-
-def data_root(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    env = os.environ.get("LFD_TCMEN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def peak_motion(frames: tuple[Path, ...]) -> float:
@@ -56,7 +49,7 @@ def peak_motion(frames: tuple[Path, ...]) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None, help="default: $LFD_TCMEN_DATA or ../shared/data")
+    add_data_option(p)
     args = p.parse_args()
     root = data_root(args.data)
     sheet = root / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx"

@@ -25,12 +25,12 @@ agree. A stable spotter has a spread well below the threshold and one outcome pe
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import keyframes, video
@@ -41,16 +41,9 @@ ENCODINGS = ("original", "mp4v colour", "mp4v grey")
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None, help="default: $LFD_TCMEN_DATA or ../shared/data")
+    add_data_option(p)
     p.add_argument("--videos", default=",".join(VIDEOS), help=f"comma-separated (default {','.join(VIDEOS)})")
     return p.parse_args()
-
-
-def data_root(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    env = os.environ.get("LFD_TCMEN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def read_colour(path: Path) -> tuple[list[np.ndarray], float]:

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from shared_data import add_data_option, data_root  # noqa: E402  (benchmarks/shared_data.py)
 
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.io import VideoReader
@@ -54,17 +54,10 @@ NOISE = (0.0, 2.0, 4.0)
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None, help="default: $LFD_TCMEN_DATA or ../shared/data")
+    add_data_option(p)
     p.add_argument("--frames", type=int, default=5, help="source frames per video")
     p.add_argument("--seconds", type=float, default=2.0)
     return p.parse_args()
-
-
-def data_root(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    env = os.environ.get("LFD_TCMEN_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def peak(video: Path, work: Path, max_frames: int | None = None) -> float:
