@@ -21,6 +21,7 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.errors import LFDError
 from lfd_tcmen.parallel import ENGINES, cpu_note
 from lfd_tcmen.parallel.ray_engine import check_reachable
+from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.runs.features import load_features, resolve_data_path
 
 ENV_DATA = "LFD_TCMEN_DATA"
@@ -112,6 +113,28 @@ def add_set_option(parser: argparse.ArgumentParser, scope: str = "") -> None:
         metavar="KEY=VALUE",
         help="override one config value, e.g. train.lr=0.002 or model.params.w_orth=0 (repeatable; the "
         f"value is read as YAML and checked like the file){scope}; the run folder's config.yaml records it",
+    )
+
+
+def add_motion_options(parser: argparse.ArgumentParser, outcome: str, scope: str = "") -> None:
+    """--min-motion and --max-motion: the spotted interval's peak motion below which the face is
+    still, and at or above which it is a macro movement; ``outcome`` says what happens then."""
+    parser.add_argument(
+        "--min-motion",
+        type=float,
+        default=STILL_MOTION_PX,
+        metavar="PX",
+        help=f"{scope}below this peak motion (px at 128x128) the face is still: {outcome} (default "
+        f"{STILL_MOTION_PX}, from still clips of real faces: benchmarks/still_motion.py; 0: never a still face)",
+    )
+    parser.add_argument(
+        "--max-motion",
+        type=float,
+        default=MACRO_MOTION_PX,
+        metavar="PX",
+        help=f"{scope}at or above this peak motion (px at 128x128) the interval is a macro movement or an "
+        f"occlusion, not a micro-expression: {outcome} (default {MACRO_MOTION_PX}, above the largest of 250 "
+        "real CASME II micro-expressions: benchmarks/micro_motion.py; inf: no ceiling)",
     )
 
 

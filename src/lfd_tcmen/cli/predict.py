@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lfd_tcmen.cli.common import finite_non_negative
+from lfd_tcmen.cli.common import add_motion_options, finite_non_negative
 from lfd_tcmen.inference.predict import format_prediction, load_model, predict_images, predict_video
-from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,23 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model.pt written by `lfd-tcmen train`, its .safetensors, or a file written by "
         "`lfd-tcmen export` (recognised by the FILE.json beside it)",
     )
-    parser.add_argument(
-        "--min-motion",
-        type=float,
-        default=STILL_MOTION_PX,
-        metavar="PX",
-        help=f"video only: below this peak motion (px at 128x128) the face is still and no class is "
-        f"predicted (default {STILL_MOTION_PX}, from still clips of real faces: benchmarks/still_motion.py; 0: never a still face)",
-    )
-    parser.add_argument(
-        "--max-motion",
-        type=float,
-        default=MACRO_MOTION_PX,
-        metavar="PX",
-        help=f"video only: at or above this peak motion (px at 128x128) the interval is a macro movement or an "
-        f"occlusion, not a micro-expression: no class predicted (default {MACRO_MOTION_PX}, above the largest of 250 real "
-        "CASME II micro-expressions: benchmarks/micro_motion.py; inf: no ceiling)",
-    )
+    add_motion_options(parser, "no class is predicted", "video only: ")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run, _parser=parser)
 

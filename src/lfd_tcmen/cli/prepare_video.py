@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lfd_tcmen.cli.common import finite_non_negative
+from lfd_tcmen.cli.common import add_motion_options, finite_non_negative
 from lfd_tcmen.preprocess.io import read_preprocess_config
-from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.preprocess.video import outcome_line, prepare_video
 
 
@@ -31,24 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-frames", type=int, default=None, metavar="N", help="read only the first N frames"
     )
-    parser.add_argument(
-        "--min-motion",
-        type=float,
-        default=STILL_MOTION_PX,
-        metavar="PX",
-        help=f"below this peak motion (px at 128x128) the face is still: no micro-expression, nothing "
-        f"but clip.json written (default {STILL_MOTION_PX}, from still clips of real faces: "
-        "benchmarks/still_motion.py; 0: never a still face)",
-    )
-    parser.add_argument(
-        "--max-motion",
-        type=float,
-        default=MACRO_MOTION_PX,
-        metavar="PX",
-        help=f"video only: at or above this peak motion (px at 128x128) the interval is a macro movement or an "
-        f"occlusion, not a micro-expression: nothing but clip.json written (default {MACRO_MOTION_PX}, above the largest of 250 real "
-        "CASME II micro-expressions: benchmarks/micro_motion.py; inf: no ceiling)",
-    )
+    add_motion_options(parser, "nothing but clip.json written")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
