@@ -50,7 +50,9 @@ def test_composite_render_is_its_own_store() -> None:
 
 
 def test_bad_render_names_the_key() -> None:
-    with pytest.raises(LFDError, match="render must be one of \\['aligned', 'composite'\\], got 'squash'"):
+    with pytest.raises(
+        LFDError, match="render must be one of \\['aligned', 'composite', 'framed'\\], got 'squash'"
+    ):
         PreprocessConfig.from_dict({"render": "squash"}, source="prep.yaml")
 
 

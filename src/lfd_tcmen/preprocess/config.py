@@ -17,7 +17,7 @@ DETECTORS = ("dlib", "haar")
 LANDMARK_SOURCES = ("auto", "detect", "file")
 FLOW_METHODS = ("tvl1", "farneback", "dis")
 KEY_FRAMES = ("onset", "mid", "apex", "offset")
-RENDERS = ("aligned", "composite")
+RENDERS = ("aligned", "composite", "framed")
 DEFAULT_SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
 # Settings added after stores were written: left out of ``to_dict`` (so of the digest and the
 # manifest) while they hold these defaults, so the stores made before them keep their names.
@@ -48,6 +48,10 @@ class PreprocessConfig:
         detection, no alignment: how the MEGC2019 composite's ``flow_uvos_28`` images were made
         from CASME II's Cropped release (docs/design.md, "Flow agreement with the composite").
         Only for frames that are already face crops.
+        "framed": "aligned"'s one transform from the onset's landmarks, but an affine from all
+        68 onto ``face.FRAMING_TEMPLATE``, where faces lie in the composite's framing (the Cropped
+        frames squeezed): the composite's geometry for any clip, a video's included. What a
+        model trained on the composite gets in ``predict`` (docs/design.md, "Deploy path").
     """
 
     face_size: int = 128

@@ -6,7 +6,9 @@ importing that package needs ``pkg_resources``). Models load lazily, once per pr
 
 Alignment estimates ONE similarity transform on the onset frame, from rigid landmarks (eye
 corners and nose) to a canonical template, and applies it to every frame of the clip: aligning
-each frame separately would remove (or invent) the very motion a micro-expression is.
+each frame separately would remove (or invent) the very motion a micro-expression is. Render
+"framed" does the same with one affine from all 68 onset landmarks onto ``FRAMING_TEMPLATE``,
+where faces lie in the MEGC2019 composite's images.
 """
 
 from __future__ import annotations
@@ -35,6 +37,38 @@ _TEMPLATE_IN_D = np.array(
 # Where the template sits in the S x S crop: eyes at 37% height, d = 40% of S. This leaves the
 # brows at ~26% and the chin at ~92% of S, the whole face with a thin margin.
 _EYE_Y, _EYE_SPAN = 0.37, 0.40
+# render "framed": where the 68 iBUG landmarks lie in the MEGC2019 composite's framing of CASME
+# II, its Cropped release's frames squeezed to a square (x / width, y / height; times S for an
+# S x S face). The mean of dlib's landmarks on the onset frame of every clip of the official sheet
+# in the Cropped release (252 clips, all 26 subjects; a point's sd across clips: median .017 of
+# the side, largest .031), each divided by its frame's width and height. Derived once by
+# benchmarks/framing_template.py (results/framing_template.txt). The tight crop puts the jaw's
+# ends just outside the frame (x -.03 and 1.02): alignment then replicates the border, as the
+# squeeze never does.
+# fmt: off
+FRAMING_TEMPLATE = np.array(
+    [
+        (-0.0302, 0.2966), (-0.0256, 0.4164), (-0.0137, 0.5344), (-0.0037, 0.6528),
+        (0.0297, 0.7655), (0.1081, 0.8586), (0.2210, 0.9281), (0.3518, 0.9773),
+        (0.5017, 0.9882), (0.6504, 0.9742), (0.7787, 0.9210), (0.8873, 0.8492),
+        (0.9623, 0.7554), (0.9966, 0.6425), (1.0072, 0.5263), (1.0180, 0.4100),
+        (1.0214, 0.2917), (0.0131, 0.1755), (0.0864, 0.1153), (0.1940, 0.1054),
+        (0.3016, 0.1224), (0.4036, 0.1570), (0.5804, 0.1573), (0.6826, 0.1232),
+        (0.7904, 0.1070), (0.8975, 0.1179), (0.9715, 0.1764), (0.4937, 0.2656),
+        (0.4950, 0.3484), (0.4966, 0.4287), (0.4982, 0.5128), (0.3718, 0.5737),
+        (0.4342, 0.5848), (0.4985, 0.5959), (0.5620, 0.5845), (0.6220, 0.5732),
+        (0.1173, 0.2789), (0.1843, 0.2613), (0.2560, 0.2623), (0.3289, 0.2925),
+        (0.2547, 0.3007), (0.1802, 0.3006), (0.6535, 0.2929), (0.7255, 0.2622),
+        (0.7970, 0.2617), (0.8645, 0.2789), (0.8018, 0.2997), (0.7277, 0.3002),
+        (0.2743, 0.7249), (0.3600, 0.6940), (0.4409, 0.6715), (0.4989, 0.6857),
+        (0.5566, 0.6708), (0.6364, 0.6911), (0.7189, 0.7191), (0.6409, 0.7710),
+        (0.5627, 0.7954), (0.4995, 0.8002), (0.4372, 0.7965), (0.3566, 0.7749),
+        (0.3085, 0.7259), (0.4397, 0.7214), (0.4990, 0.7273), (0.5583, 0.7205),
+        (0.6849, 0.7209), (0.5591, 0.7263), (0.4990, 0.7319), (0.4395, 0.7278),
+    ],
+    dtype=np.float64,
+)
+# fmt: on
 
 _MODELS: dict[str, object] = {}  # lazily loaded, per process
 
@@ -47,8 +81,8 @@ class FaceNotFoundError(LFDError):
 class AlignedClip:
     """Clip frames cropped to the canonical face.
 
-    frames: (T, S, S) uint8 grey. transform: (2, 3) float64 similarity, source pixel -> crop pixel
-    (``cv2.warpAffine`` convention). landmarks: (68, 2) float32 onset landmarks in crop pixels.
+    frames: (T, S, S) uint8 grey. transform: (2, 3) float64 similarity (an affine for render
+    "framed"), source pixel -> crop pixel (``cv2.warpAffine`` convention). landmarks: (68, 2) float32 onset landmarks in crop pixels.
     """
 
     frames: np.ndarray
@@ -211,6 +245,29 @@ def alignment_transform(landmarks: np.ndarray, size: int) -> np.ndarray:
     return similarity_transform(lm[list(STABLE_LANDMARKS)], template_points(size))
 
 
+def affine_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine mapping ``src`` onto ``dst``: (N, 2) points, N >= 3 not on one line.
+    Returns (2, 3) float64 for ``cv2.warpAffine``."""
+    src = np.asarray(src, dtype=np.float64)
+    if len(src) < 3 or np.linalg.matrix_rank(src - src.mean(0)) < 2:
+        raise LFDError("landmarks are degenerate (all on one line)")
+    homogeneous = np.hstack([src, np.ones((len(src), 1))])
+    return np.linalg.lstsq(homogeneous, np.asarray(dst, dtype=np.float64), rcond=None)[0].T
+
+
+def framing_transform(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(68, 2) landmarks in the source frame -> (2, 3) least-squares affine onto
+    ``FRAMING_TEMPLATE`` at S x S: the composite's framing, its squeeze included."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.shape != (68, 2) or not np.isfinite(lm).all():
+        raise LFDError(f"expected finite (68, 2) landmarks, got shape {lm.shape}")
+    return affine_transform(lm, FRAMING_TEMPLATE * size)
+
+
+# How ``align_clip`` maps the onset's landmarks into the S x S face, per ``render`` setting.
+_TRANSFORMS = {"aligned": alignment_transform, "framed": framing_transform}
+
+
 def align_clip(
     frames: Sequence[np.ndarray] | np.ndarray,
     landmarks: np.ndarray | None = None,
@@ -218,18 +275,24 @@ def align_clip(
     detector: str = "dlib",
     onset: int = 0,
     source: str | Path | None = None,
+    render: str = "aligned",
 ) -> AlignedClip:
-    """Crop every frame to the canonical face with the onset frame's similarity transform.
+    """Crop every frame to the face with ONE transform from the onset frame's landmarks.
 
     frames: T images (H, W) grey or (H, W, 3) BGR, all the same size.
     landmarks: (68, 2) for the onset frame, or (T, 68, 2) per frame (row ``onset`` is used), or
         None to detect the face and its landmarks on the onset frame.
     size: side S of the output crop. detector: see ``detect_face``. onset: index of the onset
         frame in ``frames``. source: clip path named in errors.
+    render: "aligned", a similarity from the stable landmarks onto the canonical template
+        (``alignment_transform``), or "framed", an affine from all 68 onto the composite's
+        framing (``framing_transform``).
     Raises FaceNotFoundError when landmarks are None and no face is found on the onset frame.
     """
     if len(frames) == 0:
         raise LFDError("cannot align an empty clip", path=source)
+    if render not in _TRANSFORMS:
+        raise LFDError(f"cannot align to render {render!r}: one of {sorted(_TRANSFORMS)}", path=source)
     if not 0 <= onset < len(frames):
         raise LFDError(f"onset index {onset} outside the clip's {len(frames)} frames", path=source)
     grays = [to_gray(f) for f in frames]
@@ -248,7 +311,7 @@ def align_clip(
             lm = lm[onset]
         onset_landmarks = lm
     try:
-        transform = alignment_transform(onset_landmarks, size)
+        transform = _TRANSFORMS[render](onset_landmarks, size)
     except LFDError as err:
         raise LFDError(err.message, path=source) from None
     aligned = np.stack(

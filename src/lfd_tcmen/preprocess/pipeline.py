@@ -1,7 +1,8 @@
 """One clip -> its features: aligned key-frame faces and per-segment optical flow.
 
     frames (T, H, W) --align_clip--> faces (T', S, S) onset..offset, one transform
-        (render "composite": --squeeze_clip--> the frames as given, squeezed to S x S)
+        (render "composite": --squeeze_clip--> the frames as given, squeezed to S x S;
+         render "framed": one affine onto the composite's framing instead)
         --spot_apex (when the annotation has no apex)--> apex
         --segment_flows--> flows (K, 3, S, S): (u, v, strain) per segment, raw pixels
 
@@ -82,7 +83,10 @@ def extract_clip_features(
     if config.render == "composite":  # the frames are face crops: squeezed, not aligned
         faces = face.squeeze_clip(window, config.face_size, source=source)
     else:
-        faces = face.align_clip(window, window_marks, config.face_size, config.detector, source=source).frames
+        aligned = face.align_clip(
+            window, window_marks, config.face_size, config.detector, source=source, render=config.render
+        )
+        faces = aligned.frames
     apex_rel = None if apex_idx is None else apex_idx - onset_idx
     feats = features_from_aligned(faces, apex_rel, config)
     return replace(

@@ -8,7 +8,8 @@
          window around its peak read back and refined (one box for the window: its median)
       -> no micro-expression when the peak local motion is below ``min_motion`` (a still face) or
          at or above ``max_motion`` (a macro movement or an occlusion: a hand over the face)
-      -> landmarks on the onset frame, ONE similarity transform for onset..offset (align_clip)
+      -> landmarks on the onset frame, ONE similarity transform for onset..offset (align_clip;
+         render "framed": one affine onto the composite's framing)
       -> the store's features (``features_from_aligned``, apex_source "spotted")
 
 Written to OUT: ``clip.json`` (the returned dict), ``features.npz`` (a feature-store entry) and
@@ -210,10 +211,10 @@ def prepare_video(
     """
     config = config or PreprocessConfig()
     path, out = Path(video_path), Path(out_dir)
-    if config.render != "aligned":
+    if config.render == "composite":
         raise LFDError(
-            f"preprocess setting render: {config.render} takes frames that are already face crops; "
-            "a video's faces must be found and aligned (render: aligned)",
+            "preprocess setting render: composite takes frames that are already face crops; "
+            "a video's faces must be found and aligned (render: aligned, or framed for the composite's geometry)",
             path,
         )
     if not max_motion > min_motion:  # NaN too
@@ -297,7 +298,9 @@ def _write_features(
     (``faces/frame_<index>.png``) and the feature-store entry (``features.npz``)."""
     on, ap, off = keys
     onset_marks = face.face_landmarks(frames[0], onset_box)  # type: ignore[arg-type]
-    aligned = face.align_clip(frames, onset_marks, config.face_size, config.detector, source=path)
+    aligned = face.align_clip(
+        frames, onset_marks, config.face_size, config.detector, source=path, render=config.render
+    )
     feats = replace(
         features_from_aligned(aligned.frames, ap - on, config),
         onset_idx=on,
