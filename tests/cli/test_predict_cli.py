@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,9 +15,12 @@ from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.inference.export import SUFFIXES, available
+from lfd_tcmen.inference.predict import load_model, pipeline_config, predict_clip_features
 from lfd_tcmen.models.checkpoint import save_checkpoint, update_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
+from lfd_tcmen.preprocess.pipeline import extract_clip_features
 from lfd_tcmen.training.fold import train_fold
 from still_videos import still_video
 from toys import SMALL_MODEL
@@ -26,9 +30,11 @@ SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
 PARAMS = SMALL_MODEL
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One epoch on random 16 x 16 features: small, but a real trained checkpoint."""
+def toy_checkpoint(
+    path: Path, face_frames: tuple[str, ...], segments: tuple[str, ...], preprocess: dict
+) -> Path:
+    """One epoch on random 16 x 16 faces and 8 x 8 flows of ``face_frames`` and ``segments``:
+    small, but a real trained checkpoint, saved to ``path`` with ``preprocess``."""
     rng = np.random.default_rng(0)
     n = 12
     features = FeatureSet(
@@ -37,23 +43,28 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         subjects=[f"toy/s{i % 3}" for i in range(n)],
         labels=np.arange(n) % 3,
         class_names=CLASSES,
-        faces=rng.random((n, 3, 16, 16), dtype=np.float32),
-        face_frames=FACE_FRAMES_FULL,
-        flows=rng.random((n, 4, 3, 8, 8), dtype=np.float32),
-        flow_segments=SEGMENTS,
+        faces=rng.random((n, len(face_frames), 16, 16), dtype=np.float32),
+        face_frames=face_frames,
+        flows=rng.random((n, len(segments), 3, 8, 8), dtype=np.float32),
+        flow_segments=segments,
     )
     config = ExperimentConfig.from_dict(
         {"model": {"params": PARAMS}, "train": {"epochs": 1, "batch_size": 4}}
     )
     result = train_fold(features, loso_folds(features.subjects)[0], config, seed=0, progress=False)["honest"]
-    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
-    pipeline = PreprocessConfig(face_size=64, flow_method="dis")
     save_checkpoint(
         path, result.state_dict, model_name="lfd_tcmen", params=PARAMS, spec=result.spec, class_names=CLASSES,
-        config=config.to_dict(),
-        preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", "pipeline": pipeline.to_dict()},
+        config=config.to_dict(), preprocess={"face_size": 16, "flow_size": 8, "flow_norm": "minmax", **preprocess},
     )  # fmt: skip
     return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model of a store made with its pipeline (full regime)."""
+    pipeline = PreprocessConfig(face_size=64, flow_method="dis")
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    return toy_checkpoint(path, FACE_FRAMES_FULL, SEGMENTS, {"pipeline": pipeline.to_dict()})
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +91,62 @@ def test_predict_images_prints_class_probabilities_and_frames(checkpoint, frames
     text = capsys.readouterr().out
     assert text.startswith("class: ") and text.split()[1] in CLASSES
     assert f"apex {apex}" in text and f"offset {apex}" in text  # no --offset: the apex stands in
+
+
+@pytest.fixture(scope="module")
+def composite_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model as trained on the MEGC2019 composite: apex face and onset->apex flow, features made
+    upstream (preprocess source "composite", no pipeline recorded)."""
+    path = tmp_path_factory.mktemp("composite_ckpt") / "model.pt"
+    return toy_checkpoint(path, ("apex",), ("onset:apex",), {"source": "composite", "pipeline": None})
+
+
+def test_a_composite_model_gets_framed_inputs(composite_checkpoint, checkpoint, frames, capsys):
+    """A model trained on the composite is fed faces framed as the composite's (render framed),
+    a store's model its store's render; both said in the output."""
+    onset, apex = frames[0], frames[len(frames) // 2]
+    images = ["--onset", str(onset), "--apex", str(apex)]
+    assert main(["predict", *images, "--checkpoint", str(composite_checkpoint), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rendering"]["render"] == "framed" and "MEGC2019 composite" in out["rendering"]["why"]
+    # the probabilities are those of the framed features, not of the aligned ones
+    ckpt = load_model(composite_checkpoint)
+    grey = read_frames([onset, apex])
+    for render, same in (("framed", True), ("aligned", False)):
+        config = PreprocessConfig(segments=("onset:apex",), render=render)
+        probs = predict_clip_features(ckpt, extract_clip_features(grey, 0, 1, 1, config), {}).probabilities
+        assert np.allclose(list(probs.values()), list(out["probabilities"].values()), atol=1e-6) is same
+    assert main(["predict", *images, "--checkpoint", str(composite_checkpoint)]) == 0
+    assert "rendering: framed (the model was trained on the MEGC2019 composite" in capsys.readouterr().out
+    assert main(["predict", *images, "--checkpoint", str(checkpoint), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rendering"]["render"] == "aligned"
+
+
+def test_prepare_video_for_a_composite_model_frames_it(shared_data, composite_checkpoint, tmp_path, capsys):
+    video = shared_data / "videos" / "single_face.mp4"
+    argv = ["prepare-video", str(video), "--out", str(tmp_path), "--no-progress"]
+    assert main([*argv, "--checkpoint", str(composite_checkpoint)]) == 0
+    assert "render framed (the model was trained on the MEGC2019 composite" in capsys.readouterr().err
+    clip = json.loads((tmp_path / "clip.json").read_text())
+    assert clip["preprocess"]["render"] == "framed" and clip["preprocess"]["segments"] == ["onset:apex"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--checkpoint", str(composite_checkpoint), "--config", str(tmp_path / "p.yaml")])
+    assert "give --config or --checkpoint, not both" in capsys.readouterr().err
+
+
+def test_rendering_follows_the_checkpoint() -> None:
+    def ckpt(preprocess: dict) -> SimpleNamespace:
+        return SimpleNamespace(preprocess=preprocess, spec=SimpleNamespace(flow_segments=["onset:apex"]))
+
+    composite = ckpt({"source": "composite", "pipeline": None})
+    assert pipeline_config(composite)[0] == PreprocessConfig(segments=("onset:apex",), render="framed")
+    assert pipeline_config(ckpt({"pipeline": None}))[0] == PreprocessConfig(segments=("onset:apex",))
+    store = ckpt(
+        {"source": "store", "pipeline": PreprocessConfig(face_size=96, render="composite").to_dict()}
+    )
+    assert pipeline_config(store)[0] == PreprocessConfig(face_size=96, render="composite")  # images
+    video, why = pipeline_config(store, video=True)  # a video has no face crops to squeeze
+    assert video == PreprocessConfig(face_size=96, render="framed") and "framing" in why
 
 
 def test_bad_checkpoint_is_one_line_and_nonzero(frames, tmp_path, capsys):
@@ -218,6 +285,7 @@ def test_an_export_predicts_what_its_checkpoint_predicts(final_checkpoint, expor
     assert main(["predict", *images, "--checkpoint", str(exported), "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["class"] == want["class"] and got["estimate"] == want["estimate"] == ESTIMATE
+    assert got["rendering"] == want["rendering"]  # the sidecar carries the preprocessing
     assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-5)
     assert main(["predict", *images, "--checkpoint", str(exported)]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from lfd_tcmen.cli.common import add_motion_options, finite_non_negative
+from lfd_tcmen.inference.predict import load_model, pipeline_config
 from lfd_tcmen.preprocess.io import read_preprocess_config
 from lfd_tcmen.preprocess.video import outcome_line, prepare_video
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,16 +32,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--config", type=Path, default=None, help="YAML with preprocess settings")
     parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="prepare for this model (instead of --config): the preprocessing `lfd-tcmen predict` gives it, "
+        "its store's settings, or render: framed for a model trained on the MEGC2019 composite",
+    )
+    parser.add_argument(
         "--max-frames", type=int, default=None, metavar="N", help="read only the first N frames"
     )
     add_motion_options(parser, "nothing but clip.json written")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, _parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     min_motion = finite_non_negative(args.min_motion, "--min-motion")
-    config = read_preprocess_config(args.config)
+    if args.config is not None and args.checkpoint is not None:
+        args._parser.error("give --config or --checkpoint, not both")
+    if args.checkpoint is not None:
+        config, why = pipeline_config(load_model(args.checkpoint), video=True)
+        logger.info(f"lfd-tcmen: note: render {config.render} ({why})")
+    else:
+        config = read_preprocess_config(args.config)
     clip = prepare_video(
         args.video,
         args.out,

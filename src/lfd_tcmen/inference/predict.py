@@ -8,7 +8,8 @@ through, with the sizes and flow normalisation the checkpoint records. The model
 (``.pt`` or ``.safetensors``) or an export of one (``inference.export``, recognised by its
 ``FILE.json``): both run the same ``Predictor`` computation. The model is fed in the
 regime it was trained in: a checkpoint trained on apex faces and onset->apex flow only (the
-MEGC2019 composite) gets exactly those from a full clip.
+MEGC2019 composite) gets exactly those from a full clip, its faces rendered as the checkpoint
+records (``pipeline_config``: the store's render; ``framed`` for a model of the composite).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ class Prediction:
     micro-expression (a macro movement or an occlusion), has no micro-expression: then
     ``micro_expression`` is False, ``class_name`` and ``label`` are None and ``probabilities``
     is empty; ``motion`` holds the peak motion, the thresholds it was held against and the
-    outcome (``preprocess.video.motion_outcome``).
+    outcome (``preprocess.video.motion_outcome``). rendering: the ``render`` setting the clip's
+    faces and flows were made with and why (``pipeline_config``).
     """
 
     class_name: str | None
@@ -69,6 +71,7 @@ class Prediction:
     micro_expression: bool = True
     motion: dict[str, float] = field(default_factory=dict)
     estimate: dict[str, Any] | None = None
+    rendering: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class Prediction:
             "motion": self.motion,
             "notes": self.notes,
             "estimate": self.estimate,
+            "rendering": self.rendering,
         }
 
 
@@ -103,16 +107,31 @@ def load_model(path: str | Path) -> Model:
     return model
 
 
-def pipeline_config(ckpt: Model) -> PreprocessConfig:
-    """The ``PreprocessConfig`` to extract features for ``ckpt``.
+def pipeline_config(ckpt: Model, video: bool = False) -> tuple[PreprocessConfig, str]:
+    """The ``PreprocessConfig`` to extract features for ``ckpt``, and why its ``render``.
 
-    The store's config when the checkpoint records one; otherwise (features made upstream, as
-    in the composite) the defaults, with only the flow segments the model uses.
+    The store's config when the checkpoint records one (the model gets its store's rendering;
+    for a ``video``, a store's ``render: composite``, which needs face crops, becomes ``framed``,
+    its geometry by alignment). Otherwise the features were made upstream: a model trained on the
+    MEGC2019 composite (``preprocess.source`` "composite") gets ``render: framed``, faces placed as
+    in the composite's images (docs/design.md, "Deploy path": on CASME II, UF1 .471 aligned, .832
+    framed with a template that never saw the test subject);
+    any other the defaults. Either way with only the flow segments the model uses.
     """
     pipeline = ckpt.preprocess.get("pipeline")
     if pipeline:
-        return PreprocessConfig.from_dict(dict(pipeline))
-    return PreprocessConfig(segments=tuple(ckpt.spec.flow_segments))
+        config = PreprocessConfig.from_dict(dict(pipeline))
+        if video and config.render == "composite":
+            why = (
+                "the store's render composite squeezes face crops; a video's face is aligned onto its framing"
+            )
+            return replace(config, render="framed"), why
+        return config, "the render of the store the model was trained on"
+    segments = tuple(ckpt.spec.flow_segments)
+    if ckpt.preprocess.get("source") == "composite":
+        why = "the model was trained on the MEGC2019 composite: faces placed as in its images"
+        return PreprocessConfig(segments=segments, render="framed"), why
+    return PreprocessConfig(segments=segments), "the default: the checkpoint records no preprocessing"
 
 
 def select_regime(
@@ -184,14 +203,16 @@ def predict_images(
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint | ExportedModel) else load_model(checkpoint)
     paths = [Path(onset), Path(apex)] + ([Path(offset)] if offset is not None else [])
     frames = read_frames(paths)
-    config = pipeline_config(ckpt)
+    config, why = pipeline_config(ckpt)
     for role, path, frame in zip(("onset", "apex", "offset"), paths, frames):
         if face.detect_face(frame, config.detector) is None:
             raise face.FaceNotFoundError(f"no face found in the {role} image", path)
     offset_idx = len(frames) - 1
     clip = extract_clip_features(frames, 0, 1, offset_idx, config)
     used = {"onset": str(paths[0]), "apex": str(paths[1]), "offset": str(paths[offset_idx])}
-    return predict_clip_features(ckpt, clip, used)
+    pred = predict_clip_features(ckpt, clip, used)
+    pred.rendering = {"render": config.render, "why": why}
+    return pred
 
 
 def predict_video(
@@ -209,7 +230,8 @@ def predict_video(
     False).
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint | ExportedModel) else load_model(checkpoint)
-    config = pipeline_config(ckpt)
+    config, why = pipeline_config(ckpt, video=True)
+    rendering = {"render": config.render, "why": why}
     with tempfile.TemporaryDirectory(prefix="lfd-tcmen-predict-") as tmp:
         out = Path(work_dir) if work_dir is not None else Path(tmp)
         info = prepare_video(Path(video), out, config, min_motion=min_motion, max_motion=max_motion)
@@ -220,10 +242,11 @@ def predict_video(
         regime = {"face_frames": list(ckpt.spec.face_frames), "flow_segments": list(ckpt.spec.flow_segments)}
         estimate = ckpt.extra.get("estimate")
         return Prediction(
-            None, None, {}, frames, regime, micro_expression=False, motion=motion, estimate=estimate
-        )
+            None, None, {}, frames, regime, micro_expression=False, motion=motion, estimate=estimate,
+            rendering=rendering,
+        )  # fmt: skip
     pred = predict_clip_features(ckpt, clip, frames)
-    pred.motion = motion
+    pred.motion, pred.rendering = motion, rendering
     return pred
 
 
@@ -258,6 +281,8 @@ def format_prediction(pred: Prediction, as_json: bool = False) -> str:
     lines.append(
         f"model input: faces {'+'.join(pred.regime['face_frames'])}; flows {', '.join(pred.regime['flow_segments'])}"
     )
+    if pred.rendering:
+        lines.append(f"rendering: {pred.rendering['render']} ({pred.rendering['why']})")
     if pred.motion:
         m = pred.motion
         lines.append(
