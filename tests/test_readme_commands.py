@@ -135,6 +135,9 @@ SLOW_SCRIPTS = {
     "benchmarks/one_seed.sh": "trains one seed of a benchmark's rows (about an hour a row)",
     "benchmarks/rows_table.sh": "rewrites seeds.json and ensemble/ in results/megc2019/runs (writes the repository)",
     "benchmarks/flow_methods.sh": "prepares the composite's clips with every flow method (hours)",
+    "benchmarks/deploy_gap.py": "trains 24 composite folds and prepares CASME II three ways (minutes)",
+    "benchmarks/framing_template.py": "detects landmarks on 252 real CASME II onset frames (seconds to a minute)",
+    "benchmarks/file_seeds.sh": "trains the seeds of a benchmark's rows and commits them (hours)",
 }
 # lfd-tcmen subcommands that take longer than a minute or need what the reader makes first.
 SLOW_COMMANDS = {
