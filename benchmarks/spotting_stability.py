@@ -105,7 +105,7 @@ def measure(source: Path, work: Path) -> list[dict]:
             row.update(
                 keys=f"{clip['onset']}/{clip['apex']}/{clip['offset']}",
                 peak=float(clip["peak_motion"]),
-                outcome="micro-expression" if clip["micro_expression"] else "no micro-expression found",
+                outcome=str(clip["outcome"]),  # still, micro-expression or macro (prepare_video's own word)
             )
         rows.append(row)
     return rows

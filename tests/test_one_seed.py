@@ -67,9 +67,21 @@ def test_a_seed_is_filed_only_when_every_fold_is_done_and_only_once(tmp_path):
     assert not list((tmp_path / "scratch" / "runs").iterdir())  # moved, nothing trained again
 
 
+def test_several_rows_train_together_and_each_is_filed(tmp_path):
+    """ROW may be a comma-separated list: the rows train in one benchmark (both workers busy to the
+    end), and each is filed on its own; a row already filed is not trained again."""
+    data = write_composite(tmp_path / "composite", ("sub01", "sub02"))
+    first = _script(tmp_path, "ststnet", "3", "--data", str(data))
+    assert first.returncode == 0, first.stderr
+    both = _script(tmp_path, "ststnet,no_drl", "3", "--data", str(data))
+    assert both.returncode == 0, both.stderr
+    assert (tmp_path / "runs" / "no_drl__honest" / "seed3" / "predictions.csv").is_file()
+    assert "no_drl__honest/seed3: UF1" in both.stdout and "ststnet__" not in both.stdout  # filed before
+
+
 def test_usage_is_one_line(tmp_path):
     done = _script(tmp_path, "ststnet")
-    assert done.returncode == 2 and done.stderr.startswith("usage: bash benchmarks/one_seed.sh ROW SEED")
+    assert done.returncode == 2 and done.stderr.startswith("usage: bash benchmarks/one_seed.sh ROW[,ROW...]|all SEED")
 
 
 def test_rows_table_builds_a_rows_table_from_its_filed_seeds(tmp_path):

@@ -81,8 +81,7 @@ def test_settings_resolve_shared_then_model_defaults_then_method():
 def test_model_default_train_is_the_class_attribute():
     assert model_default_train("ststnet") == {"epochs": 800, "lr": 5e-5, "batch_size": 256}
     assert model_default_train("off_apexnet") == {"epochs": 3000, "lr": 1e-4, "batch_size": 256}
-    with pytest.raises(LFDError, match="declares no default_train"):
-        model_default_train("lfd_tcmen")
+    assert model_default_train("lfd_tcmen") == {"epochs": 30, "lr": 1e-3, "batch_size": 32}  # ours
     with pytest.raises(LFDError, match="unknown model"):
         model_default_train("nope")
     config = benchmark_from_dict(bench_dict()).experiment("lfd_tcmen", "honest").override(model="off_apexnet")
