@@ -165,7 +165,8 @@ def ensemble_rows(
                 seeds=sum(m["seeds"] for m in metrics["members"]),
                 status="done" if all(r.get("status") == "done" for r in members) else "partial",
             )
-            row.update({f"uf1_{k}": v["uf1"] for k, v in metrics["per_dataset"].items()})
+            if len(metrics["per_dataset"]) > 1:  # as the method rows: per dataset where there are several
+                row.update({f"uf1_{k}": v["uf1"] for k, v in metrics["per_dataset"].items()})
             found.append(row)
     return found
 
