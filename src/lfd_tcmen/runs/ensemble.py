@@ -70,14 +70,12 @@ def write_declared_ensemble(runs: Sequence[str | Path], out: str | Path, name: s
     if len(runs) < 2:
         raise LFDError(f"an ensemble needs at least two runs, got {len(runs)}")
     members = [Path(r) for r in runs]
-    first_names, first_rows, _ = member_probabilities(members[0])
+    first_names, first_rows, first_seeds = member_probabilities(members[0])
     total = {s: np.array(r["probs"]) for s, r in first_rows.items()}
-    seeds = []
-    for member in members:
+    seeds = [first_seeds]
+    for member in members[1:]:  # each member's files read once
         names, rows, n_seeds = member_probabilities(member)
         seeds.append(n_seeds)
-        if member == members[0]:
-            continue
         if names != first_names:
             raise LFDError(
                 f"its classes ({', '.join(names)}) differ from {members[0]}'s ({', '.join(first_names)})",
