@@ -31,9 +31,9 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
 from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import keyframes
 from lfd_tcmen.preprocess.face import align_clip
 from lfd_tcmen.preprocess.io import read_frames

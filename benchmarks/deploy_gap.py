@@ -43,14 +43,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.composite import GT_FILE, load_composite, read_composite_index
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.data.subjects import qualified_subject
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.evaluation.metrics import summarize
+from lfd_tcmen.evaluation.stats import RunPredictions, paired_bootstrap
 from lfd_tcmen.inference.evaluate import store_features
-from lfd_tcmen.metrics import summarize
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
@@ -58,7 +59,6 @@ from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.pipeline import FACE_FRAMES, features_from_aligned
 from lfd_tcmen.preprocess.store import load_feature_set, model_inputs
 from lfd_tcmen.runs.folds import fold_dirname
-from lfd_tcmen.stats import RunPredictions, paired_bootstrap
 from lfd_tcmen.training.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,10 +31,10 @@ import cv2
 import numpy as np
 from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.composite import GT_FILE, read_composite_index, read_flow
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.flow import export_uvs28, flow_features

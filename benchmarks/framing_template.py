@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.io import read_frames
 

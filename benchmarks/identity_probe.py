@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.benchmark_config import load_benchmark
-from lfd_tcmen.config import HONEST
+from lfd_tcmen.config.benchmark import load_benchmark
+from lfd_tcmen.config.experiment import HONEST
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.evaluation.stats import paired_rate_bootstrap
 from lfd_tcmen.report.heldout import CODES, heldout_hits
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, run_experiments
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
-from lfd_tcmen.stats import paired_rate_bootstrap
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_METHODS = "lfd_tcmen,cls_only,no_identity,no_drl,off_apexnet_shared,ststnet_shared"

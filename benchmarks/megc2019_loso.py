@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-from lfd_tcmen.benchmark_config import benchmark_from_dict
-from lfd_tcmen.config import load_config
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.benchmark import benchmark_from_dict
+from lfd_tcmen.config.experiment import load_config
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
 

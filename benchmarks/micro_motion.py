@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.keyframes import STILL_MOTION_PX, refine_interval
 
 SPOT_SIZE = 64  # preprocess.video spots on faces resized to 64 x 64

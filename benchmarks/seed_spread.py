@@ -20,11 +20,11 @@ import argparse
 import os
 from pathlib import Path
 
-from lfd_tcmen.config import load_config
+from lfd_tcmen.config.experiment import load_config
+from lfd_tcmen.evaluation.stats import score_interval
 from lfd_tcmen.report.compare import read_run
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
 from lfd_tcmen.runs.seeds import read_summary, run_seeds, seed_dir
-from lfd_tcmen.stats import score_interval
 
 REPO = Path(__file__).resolve().parents[1]
 

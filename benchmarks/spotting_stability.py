@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from shared_data import add_data_option, data_root  # benchmarks/shared_data.py
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess import keyframes, video
 
 VIDEOS = ("single_face.mp4", "carphone_pristine.mp4")

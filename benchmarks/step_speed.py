@@ -55,8 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from lfd_tcmen import losses
-from lfd_tcmen.models import ModelSpec, create_model
+from lfd_tcmen.models import ModelSpec, create_model, losses
 from lfd_tcmen.models.init import initialise
 
 SPEC = ModelSpec(3, 55, ("apex",), ("onset:apex",), 64, 28)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from shared_data import add_data_option, data_root  # noqa: E402  (benchmarks/shared_data.py)
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.video import prepare_video
 

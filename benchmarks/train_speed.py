@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lfd_tcmen.config import ExperimentConfig, ModelConfig, load_config
+from lfd_tcmen.config.experiment import ExperimentConfig, ModelConfig, load_config
 from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models import create_model_for, model_names

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.parallel import make_executor
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.preprocess.store import MANIFEST, feature_file_name, write_npz
 
@@ -172,8 +172,8 @@ def write_store(
 def write_composite_run(path: Path, shared_data: Path, pred_of, class_columns: bool = False) -> Path:
     """A run folder on the real MEGC2019 composite's 442 samples, named as a run names them;
     ``pred_of(entry)`` gives each prediction (``class_columns``: one-hot ``p_<class>`` columns)."""
+    from lfd_tcmen.core.files import csv_text
     from lfd_tcmen.data.composite import read_composite_index
-    from lfd_tcmen.files import csv_text
 
     entries = read_composite_index(shared_data / "megc2019_composite" / "combined_3class_gt.csv")
     rows = []

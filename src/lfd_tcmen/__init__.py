@@ -11,18 +11,18 @@ The library's front door (the CLI is a thin shell over the same names):
 from importlib import import_module
 from typing import Any
 
-from lfd_tcmen.errors import LFDError as LFDError
+from lfd_tcmen.core.errors import LFDError as LFDError
 from lfd_tcmen.version import __version__ as __version__
 
 # The public names and the modules that define them. A name's module is imported when the name is
 # first used (PEP 562 ``__getattr__``), not when the package is: most of them need torch, and
-# ``lfd-tcmen --help`` or ``import lfd_tcmen.errors`` should not pay its 3-6 s import.
+# ``lfd-tcmen --help`` or ``import lfd_tcmen.core.errors`` should not pay its 3-6 s import.
 _PUBLIC = {
-    "ExperimentConfig": "lfd_tcmen.config",
+    "ExperimentConfig": "lfd_tcmen.config.experiment",
     "create_model": "lfd_tcmen.models",
-    "load_benchmark": "lfd_tcmen.benchmark_config",
+    "load_benchmark": "lfd_tcmen.config.benchmark",
     "load_checkpoint": "lfd_tcmen.models.checkpoint",
-    "load_config": "lfd_tcmen.config",
+    "load_config": "lfd_tcmen.config.experiment",
     "load_features": "lfd_tcmen.runs.features",
     "model_names": "lfd_tcmen.models",
     "Prediction": "lfd_tcmen.inference.predict",

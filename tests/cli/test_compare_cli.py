@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.files import csv_text
+from lfd_tcmen.core.files import csv_text
 from toys import write_composite_run
 
 
@@ -150,8 +150,8 @@ def test_the_verdict_follows_the_holm_adjusted_p(tmp_path, capsys):
 def test_compare_pairs_a_run_with_a_peers_megc2019_log(tmp_path, capsys, shared_data):
     """STSTNet's published log pairs with a composite run sample by sample: a run predicting what
     the log predicts differs from it nowhere, one predicting the truth is better by 1 - .7353."""
+    from lfd_tcmen.evaluation.scoring import read_prediction_file
     from lfd_tcmen.report.compare import paired_rows
-    from lfd_tcmen.scoring import read_prediction_file
 
     log = shared_data / "peer_logs" / "STSTNet_logfile.txt"
     published = {r["sample"]: r["pred"] for r in paired_rows(read_prediction_file(log))}

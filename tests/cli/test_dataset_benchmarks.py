@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.cli import main
+from lfd_tcmen.config.benchmark import load_benchmark
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.synthetic import render_layout
 from toys import SMALL_MODEL

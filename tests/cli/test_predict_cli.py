@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset

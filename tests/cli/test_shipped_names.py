@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lfd_tcmen.benchmark_config import load_benchmark
 from lfd_tcmen.cli import main
 from lfd_tcmen.cli.common import config_file
-from lfd_tcmen.config_files import shipped_file
+from lfd_tcmen.config.benchmark import load_benchmark
+from lfd_tcmen.config.shipped import shipped_file
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_BENCHMARKS = REPO / "src" / "lfd_tcmen" / "benchmark_configs"

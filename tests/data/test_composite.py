@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.composite import load_composite, name_key, read_composite_index
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.errors import LFDError
 
 
 @pytest.fixture(scope="module")

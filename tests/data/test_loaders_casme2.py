@@ -10,9 +10,9 @@ import numpy as np
 import openpyxl
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.errors import LFDError
 
 HEADER = (
     "Subject",

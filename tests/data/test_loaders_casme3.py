@@ -11,8 +11,8 @@ import numpy as np
 import openpyxl
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.errors import LFDError
 
 HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
 

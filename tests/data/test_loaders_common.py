@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import dataset_names, load_samples
 from lfd_tcmen.data.loaders.common import check_interval, clip_frames, numbered_images
 from lfd_tcmen.data.tabular import is_missing, normalise_name, parse_frame, read_table
-from lfd_tcmen.errors import LFDError
 
 REQUIRED = {"subject": ("Subject",), "onset": ("OnsetFrame", "Onset")}
 

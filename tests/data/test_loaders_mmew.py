@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.errors import LFDError
 
 HEADER = (
     "Subject",

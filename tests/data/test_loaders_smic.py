@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.errors import LFDError
 
 
 def make_clip(tree: Path, subject: str, label: str, clip: str, numbers) -> Path:

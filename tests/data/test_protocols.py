@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.protocols import apply_protocol, get_protocol, protocol_names
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.errors import LFDError
 
 REQUIRED = (
     "casme2-5class",

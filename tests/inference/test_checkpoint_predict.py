@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.inference.predict import predict_clip_features, select_regime
 from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.models.checkpoint import load_checkpoint, save_checkpoint

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.inference.export import (
     SUFFIXES,
     available,

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.inference.vet import vet_exported, vet_torchscript
 
 

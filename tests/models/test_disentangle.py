@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from lfd_tcmen import losses
-from lfd_tcmen.config import TrainConfig
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.models import create_model
+from lfd_tcmen.config.experiment import TrainConfig
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.models import create_model, losses
 from lfd_tcmen.models.layers import GradientReversal
 from lfd_tcmen.training.sampler import epoch_batches, pk_batches
 from lfd_toys import ALL_OFF, APEX_ONLY, FULL, TINY, make_batch, run

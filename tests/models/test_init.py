@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from lfd_tcmen.benchmark_config import load_benchmark
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.benchmark import load_benchmark
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.models import ModelSpec, create_model, model_names
 from lfd_tcmen.models.init import initialise, submodule_seed
 

@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.models.lfd_tcmen import LOSS_TERMS
 from lfd_toys import ALL_OFF, APEX_ONLY, FULL, TINY, build, make_batch, run

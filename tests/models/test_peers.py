@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.models.htnet import HTNET_REGION_CENTRES, from_block_tokens, region_mosaic, to_block_tokens
 from lfd_tcmen.models.layers.peer_inputs import onset_apex_flow

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import (
     MERModel,
     ModelSpec,

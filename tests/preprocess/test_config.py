@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess.config import DEFAULT_SEGMENTS, PreprocessConfig, parse_segment
 
 

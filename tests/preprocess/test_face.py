@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess.face import (
     STABLE_LANDMARKS,
     FaceNotFoundError,

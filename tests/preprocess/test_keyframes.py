@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess.keyframes import local_motion, spot_apex, spot_interval
 
 SIZE = 128

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import FaceNotFoundError, alignment_transform
 from lfd_tcmen.preprocess.io import read_frame, read_frames, read_video

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.composite import GT_FILE, read_composite_index, read_flow
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import squeeze_clip
 from lfd_tcmen.preprocess.pipeline import extract_clip_features

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
 from lfd_tcmen.preprocess.store import (

@@ -12,8 +12,8 @@ import subprocess
 import cv2
 import pytest
 
-from lfd_tcmen.benchmark_config import benchmark_from_dict
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.benchmark import benchmark_from_dict
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.report.benchmark_page import finding, write_benchmark_report
 from lfd_tcmen.report.benchmark_plot import plot_benchmark_bars, rank_groups
 from lfd_tcmen.report.benchmark_table import rewrite_pages

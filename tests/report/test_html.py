@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lfd_tcmen.files import csv_text
+from lfd_tcmen.core.files import csv_text
 from lfd_tcmen.report import plots
 from lfd_tcmen.report.html import _intervals
 from lfd_tcmen.report.plots import class_colors

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lfd_tcmen.locks import exclusive
+from lfd_tcmen.core.locks import exclusive
 from robustness.cases import (
     Case,
     Env,

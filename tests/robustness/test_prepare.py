@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lfd_tcmen.locks import exclusive
+from lfd_tcmen.core.locks import exclusive
 from lfd_tcmen.preprocess.store import read_clip_features
 from robustness.cases import (
     Case,

@@ -12,7 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from lfd_tcmen.locks import exclusive
+from lfd_tcmen.core.locks import exclusive
 from robustness.cases import (
     Case,
     Env,

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lfd_tcmen.benchmark_config import benchmark_from_dict, load_benchmark
+from lfd_tcmen.config.benchmark import benchmark_from_dict, load_benchmark
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.metrics import classification_report
+from lfd_tcmen.evaluation.metrics import classification_report
+from lfd_tcmen.evaluation.scoring import read_predictions_csv
 from lfd_tcmen.models import model_default_train
 from lfd_tcmen.report.benchmark_table import adjust_within_families
 from lfd_tcmen.report.predictions import predictions_name
@@ -21,7 +22,6 @@ from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
 from lfd_tcmen.runs.ensemble import write_declared_ensemble
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import interleaved
-from lfd_tcmen.scoring import read_predictions_csv
 from toys import SMALL_MODEL, make_features
 
 FOLDS = ["toy/s0", "toy/s2"]

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from lfd_tcmen.config import LEAKY
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.experiment import LEAKY
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.evaluation.scoring import score_file
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds
 from lfd_tcmen.runs.seeds import run_seeds
-from lfd_tcmen.scoring import score_file
 from toys import make_datasets
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import csv_text
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import csv_text
+from lfd_tcmen.evaluation.scoring import score_file
 from lfd_tcmen.runs.ensemble import write_declared_ensemble
-from lfd_tcmen.scoring import score_file
 
 CLASSES = ("negative", "positive", "surprise")
 LABELS = [0, 1, 2, 0, 1, 2, 0, 0]

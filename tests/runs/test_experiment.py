@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.runs.experiment import run_experiment
 
@@ -147,7 +147,7 @@ def test_probe_folds_limits_the_probe_to_evenly_spread_folds(tmp_path, features,
 
 
 def test_subject_kfold_split_keeps_subjects_apart(features):
-    from lfd_tcmen.config import DataConfig
+    from lfd_tcmen.config.experiment import DataConfig
     from lfd_tcmen.runs.folds import make_folds, select_folds
 
     folds = make_folds(features, DataConfig(split="kfold", k=2), seed=0)

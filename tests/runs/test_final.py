@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from lfd_tcmen.config import LEAKY
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.experiment import LEAKY
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.inference.predict import format_estimate
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.runs.experiment import run_experiment

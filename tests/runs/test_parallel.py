@@ -22,11 +22,11 @@ import torch
 import yaml
 
 from lfd_tcmen.cli import main
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.locks import LOCK_NAME
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.data.synthetic import render_dataset
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.locks import LOCK_NAME
 from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset

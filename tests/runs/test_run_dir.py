@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
+from lfd_tcmen.core.files import atomic_write_text
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.files import atomic_write_text
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.training.fold import train_fold
 

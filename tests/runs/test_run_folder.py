@@ -13,7 +13,7 @@ import types
 import numpy as np
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.report.provenance import cpu_model
 from lfd_tcmen.report.summary import per_class_scores
 from lfd_tcmen.report.tensorboard import write_events

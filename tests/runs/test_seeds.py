@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.training.augment import MAX_GAMMA, MIN_GAIN, rerender
 from lfd_tcmen.training.fold import train_fold
 

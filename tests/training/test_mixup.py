@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lfd_tcmen import losses
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.models import losses
 from lfd_tcmen.training.fold import train_fold
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.runs.experiment import RunPlan, fold_task, run_experiment
 from lfd_tcmen.runs.folds import fold_seed
 from lfd_tcmen.training.fold import train_fold

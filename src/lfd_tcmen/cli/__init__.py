@@ -5,7 +5,7 @@ Each subcommand lives in its own module of this package and exposes
 module is imported only when that subcommand is named: most need torch, whose import takes
 3-6 s, and ``lfd-tcmen --help`` or ``--version`` need none of them (benchmarks/cli_speed.py).
 
-Status lines go through ``logging`` (``lfd_tcmen.logs``): ``main`` shows the package's records
+Status lines go through ``logging`` (``lfd_tcmen.core.logs``): ``main`` shows the package's records
 on stderr for the command's duration, from INFO up, DEBUG with ``-v``, WARNING with ``-q`` (which
 also turns progress bars off). Results are printed on stdout, whatever the level.
 """
@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from importlib import import_module
 
 from lfd_tcmen.cli.logs import library_logs_quiet
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.logs import console
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.logs import console
 from lfd_tcmen.version import __version__
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from lfd_tcmen.benchmark_config import BenchmarkConfig, load_benchmark
 from lfd_tcmen.cli.common import (
     add_set_option,
     add_worker_options,
@@ -19,8 +18,9 @@ from lfd_tcmen.cli.common import (
     seed_list,
 )
 from lfd_tcmen.cli.prepare import prepare_store
-from lfd_tcmen.config import DataConfig
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.benchmark import BenchmarkConfig, load_benchmark
+from lfd_tcmen.config.experiment import DataConfig
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, rewrite_pages
 from lfd_tcmen.report.html import REPORT
 from lfd_tcmen.runs.benchmark import benchmark_progress, run_benchmark

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lfd_tcmen.config import DataConfig
-from lfd_tcmen.config_files import shipped_file
+from lfd_tcmen.config.experiment import DataConfig
+from lfd_tcmen.config.shipped import shipped_file
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.parallel import ENGINES, cpu_note
 from lfd_tcmen.parallel.ray_engine import check_reachable
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX

@@ -7,8 +7,8 @@ import argparse
 import json
 
 from lfd_tcmen.cli.common import at_least_one
+from lfd_tcmen.evaluation.stats import ALPHA, MIN_SUBJECTS
 from lfd_tcmen.report.compare import compare_many, format_many
-from lfd_tcmen.stats import ALPHA, MIN_SUBJECTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ import shlex
 from pathlib import Path
 
 from lfd_tcmen.cli.common import locate_data
-from lfd_tcmen.config import ExperimentConfig, parse_yaml
-from lfd_tcmen.config_files import (
+from lfd_tcmen.config.experiment import ExperimentConfig, parse_yaml
+from lfd_tcmen.config.shipped import (
     config_names,
     config_summary,
     config_text,

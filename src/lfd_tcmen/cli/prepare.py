@@ -14,11 +14,11 @@ from lfd_tcmen.cli.common import (
     check_worker_options,
     warnings_as_lines,
 )
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import json_text
 from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import json_text
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_preprocess_config
 from lfd_tcmen.preprocess.store import PrepareReport, export_uvs28_pngs, prepare_dataset

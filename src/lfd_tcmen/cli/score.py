@@ -6,8 +6,8 @@ import argparse
 import json
 import logging
 
+from lfd_tcmen.evaluation.scoring import score_file
 from lfd_tcmen.report.tables import markdown_table
-from lfd_tcmen.scoring import score_file
 
 logger = logging.getLogger(__name__)
 

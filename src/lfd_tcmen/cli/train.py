@@ -16,9 +16,9 @@ from lfd_tcmen.cli.common import (
     names,
     seed_list,
 )
-from lfd_tcmen.config import PROTOCOLS, load_config
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import json_text
+from lfd_tcmen.config.experiment import PROTOCOLS, load_config
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import json_text
 from lfd_tcmen.models import model_default_train, model_names
 from lfd_tcmen.models.factory import check_grid_models, check_model_config
 from lfd_tcmen.report.html import REPORT

@@ -28,11 +28,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.images import decode_image
+from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.subjects import canonical_subject, qualified_subject, sample_id
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.images import decode_image
-from lfd_tcmen.progress import progress_bar
 
 GT_FILE = "combined_3class_gt.csv"
 FLOW_DIR = "flow_uvos_28"

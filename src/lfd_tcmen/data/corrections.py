@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.tabular import Table, cell_text
-from lfd_tcmen.errors import LFDError
 
 CORRECTIONS_FILE = Path(__file__).with_name("corrections.csv")
 SKIP = "skip"  # ``new`` meaning: drop this row

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data import loaders  # noqa: F401  (the loaders register themselves)
 from lfd_tcmen.data.corrections import CorrectionLog, collecting
 from lfd_tcmen.data.loaders.common import frames_inside
 from lfd_tcmen.data.protocols import apply_protocol, protocol_names
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import LOADERS
-from lfd_tcmen.errors import LFDError
 
 
 def dataset_names() -> list[str]:

@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.registry import Registry
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from lfd_tcmen.core.registry import Registry
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.registry import Registry
 
 # A loader takes the annotation file (or folder) and the dataset root (frames; may be None when
 # only annotations are read) and returns the samples in file order, labels not yet applied.

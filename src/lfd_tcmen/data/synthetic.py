@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.progress import progress_bar
+
 # the layouts register themselves on import
 from lfd_tcmen.data import (  # noqa: F401
     synthetic_casme2,
@@ -43,8 +46,6 @@ from lfd_tcmen.data import (  # noqa: F401
 from lfd_tcmen.data.synthetic_casme2 import FRAMES_DIR, HEADER, SHEET_NAME
 from lfd_tcmen.data.synthetic_clips import EMOTIONS, Motion, draw_motion, draw_subject, write_frames
 from lfd_tcmen.data.synthetic_layout import LAYOUTS, Layout, Placement, RenderedClip, objective_class
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.progress import progress_bar
 
 __all__ = [
     "EMOTIONS",

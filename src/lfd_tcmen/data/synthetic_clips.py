@@ -23,13 +23,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.synthetic_face import (
     FaceIdentity,
     action_field,
     random_identity,
     render_neutral,
 )
-from lfd_tcmen.errors import LFDError
 
 EMOTIONS = ("happiness", "disgust", "repression", "surprise")
 # action-unit combinations per emotion, with their probabilities

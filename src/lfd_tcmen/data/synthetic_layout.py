@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 
+from lfd_tcmen.core.registry import Registry
 from lfd_tcmen.data.synthetic_clips import Motion
-from lfd_tcmen.registry import Registry
 
 # Objective classes of Davison et al. (2018) as CASME II's sheet assigns them (this table
 # reproduces 254 of its 255 rows; the sheet classes "4+L10" IV but "4+10" VII); anything else is class VII.

@@ -20,7 +20,7 @@ import openpyxl
 import xlrd
 from openpyxl.utils import get_column_letter
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 # How far down a sheet the header may sit (SAMM: row 14).
 HEADER_SEARCH_ROWS = 40

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lfd_tcmen.errors import LFDError, missing_package
-from lfd_tcmen.files import atomic_write_bytes, plain, read_json, write_json
+from lfd_tcmen.core.errors import LFDError, missing_package
+from lfd_tcmen.core.files import atomic_write_bytes, plain, read_json, write_json
 from lfd_tcmen.inference.vet import vet_exported, vet_torchscript
 from lfd_tcmen.models.checkpoint import REQUIRED, Checkpoint, load_checkpoint, read_payload, write_payload
 from lfd_tcmen.models.spec import ModelSpec

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.inference.export import (
     GRAPHS,
     SUFFIXES,

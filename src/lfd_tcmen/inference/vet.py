@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 
 import torch
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 # The members torch.export.save writes for one program, below the archive's top folder.
 _PT2_MEMBERS = re.compile(

@@ -9,9 +9,9 @@ from typing import Any, TypeVar, get_type_hints
 import torch
 from torch import Tensor, nn
 
-from lfd_tcmen.config import coerce
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.losses import classification_loss, mixed_with
+from lfd_tcmen.config.experiment import coerce
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.models.losses import classification_loss, mixed_with
 from lfd_tcmen.models.spec import ModelSpec
 
 P = TypeVar("P")

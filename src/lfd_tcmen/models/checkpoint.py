@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from lfd_tcmen.errors import LFDError, missing_package
-from lfd_tcmen.files import atomic_write_bytes, plain
+from lfd_tcmen.core.errors import LFDError, missing_package
+from lfd_tcmen.core.files import atomic_write_bytes, plain
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.factory import create_model
 from lfd_tcmen.models.spec import ModelSpec

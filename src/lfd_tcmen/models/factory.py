@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import htnet, lfd_tcmen, off_apexnet, rpca, ststnet  # noqa: F401  (they register)
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.models.init import initialise

@@ -20,7 +20,7 @@ import hashlib
 import torch
 from torch import nn
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 
 def submodule_seed(seed: int, name: str) -> int:

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lfd_tcmen import losses
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.models import losses
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers import (
     ConvDecoder,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lfd_tcmen.registry import Registry
+from lfd_tcmen.core.registry import Registry
 
 MODELS: Registry[Callable[..., Any]] = Registry("model")
 register_model = MODELS.register

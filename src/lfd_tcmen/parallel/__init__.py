@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.parallel.core import ENGINES, RETRIES, Outcome, SerialExecutor, describe
 from lfd_tcmen.parallel.pool import PoolExecutor
 from lfd_tcmen.parallel.ray_engine import RayExecutor, RaySession

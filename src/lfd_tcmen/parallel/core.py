@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 K = TypeVar("K")
 T = TypeVar("T")

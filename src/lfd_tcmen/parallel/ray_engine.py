@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from lfd_tcmen.errors import LFDError, missing_package
+from lfd_tcmen.core.errors import LFDError, missing_package
 from lfd_tcmen.parallel.core import RETRIES, Job, K, Outcome, T, describe, run_task, to_outcome
 
 RAY_PORT = 6379  # Ray's default GCS port, for an address given without one

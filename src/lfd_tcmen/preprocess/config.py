@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 DETECTORS = ("dlib", "haar")
 LANDMARK_SOURCES = ("auto", "detect", "file")

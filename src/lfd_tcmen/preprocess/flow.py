@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.preprocess.config import FLOW_METHODS, PreprocessConfig, parse_segment
 
 # One solver object per parameter set, image size and process: creating a TV-L1 object is cheap,

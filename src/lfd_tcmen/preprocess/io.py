@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lfd_tcmen.config import read_yaml
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.images import decode_image
+from lfd_tcmen.config.experiment import read_yaml
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.images import decode_image
 from lfd_tcmen.preprocess.config import PreprocessConfig
 
 # FFmpeg's own log lines ("moov atom not found") would reach users beside the one-line error a

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 _FLOW_SIZE = 128  # local motion is measured at 128 x 128 ...
 _FLOW_GRID = 16  # ... in a 16 x 16 grid of 8 px blocks ...

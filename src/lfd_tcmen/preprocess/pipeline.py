@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.loaders.common import numbered_images
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import face, flow, keyframes
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames

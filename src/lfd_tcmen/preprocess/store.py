@@ -29,17 +29,17 @@ from typing import Any
 import cv2
 import numpy as np
 
-from lfd_tcmen.config import FLOW_NORMS
+from lfd_tcmen.config.experiment import FLOW_NORMS
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.locks import exclusive
+from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.protocols import get_protocol
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.locks import exclusive
 from lfd_tcmen.parallel import ENGINES, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.flow import export_uvs28
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
-from lfd_tcmen.progress import progress_bar
 
 MANIFEST = "manifest.json"
 FLOW_DTYPE = np.float16  # max error after model_inputs ~1e-3 (measured; see tests/preprocess/test_store.py)

@@ -31,15 +31,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.preprocess import face, keyframes
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import Box
 from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.pipeline import features_from_aligned
 from lfd_tcmen.preprocess.store import sample_meta, save_clip_features
-from lfd_tcmen.progress import progress_bar
 
 CLIP_JSON = "clip.json"
 FEATURES = "features.npz"

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import atomic_write_text
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import atomic_write_text
 from lfd_tcmen.report.benchmark_plot import rank_groups
 from lfd_tcmen.report.compare import ENSEMBLE, breakdown, class_names, read_run
 from lfd_tcmen.report.html import LEAKY, REPORT, partial_banner

@@ -12,15 +12,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.benchmark_config import BenchmarkConfig
-from lfd_tcmen.config import HONEST, LEAKY
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import atomic_write_text, read_json, write_json
+from lfd_tcmen.config.benchmark import BenchmarkConfig
+from lfd_tcmen.config.experiment import HONEST, LEAKY
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import atomic_write_text, read_json, write_json
+from lfd_tcmen.evaluation.stats import METRICS, holm
 from lfd_tcmen.report.benchmark_page import write_benchmark_report
 from lfd_tcmen.report.benchmark_plot import plot_benchmark_bars
 from lfd_tcmen.report.compare import ENSEMBLE, compare_runs
 from lfd_tcmen.report.tables import format_p, markdown_table
-from lfd_tcmen.stats import METRICS, holm
 
 TABLE = "table.md"
 BARS = "bars.png"

@@ -1,5 +1,5 @@
 """Runs side by side: their pooled scores and the paired subject-cluster bootstrap of each
-difference (``lfd_tcmen.stats``), read from the runs' prediction files. ``compare_many``, for
+difference (``lfd_tcmen.evaluation.stats``), read from the runs' prediction files. ``compare_many``, for
 two runs or more: every run's scores with their intervals, per dataset and per class, and each
 run minus the first (one convention, whatever the number of runs), Holm-adjusted across the runs.
 ``compare_runs``: one run minus another (a benchmark row minus its reference).
@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.subjects import canonical_subject, sample_id
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.metrics import classification_report, summarize
-from lfd_tcmen.report.tables import format_p, markdown_table
-from lfd_tcmen.scoring import PredictionFile, read_prediction_file, read_run_predictions
-from lfd_tcmen.stats import (
+from lfd_tcmen.evaluation.metrics import classification_report, summarize
+from lfd_tcmen.evaluation.scoring import PredictionFile, read_prediction_file, read_run_predictions
+from lfd_tcmen.evaluation.stats import (
     ALPHA,
     METRICS,
     MIN_SUBJECTS,
@@ -36,6 +35,7 @@ from lfd_tcmen.stats import (
     too_few_subjects,
     verdict,
 )
+from lfd_tcmen.report.tables import format_p, markdown_table
 
 ENSEMBLE = "ensemble"  # the seed ensemble's folder in a multi-seed run (runs.seeds)
 

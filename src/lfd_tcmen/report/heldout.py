@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.report.probe import heldout_identity, same_subject_hits

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import atomic_write_text, read_json
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import atomic_write_text, read_json
+from lfd_tcmen.evaluation.scoring import read_predictions_csv
+from lfd_tcmen.evaluation.stats import MIN_SUBJECTS, RunPredictions, score_interval, too_few_subjects
 from lfd_tcmen.report.page import banner, esc, figure, page, section, swatch, table
 from lfd_tcmen.report.plots import class_colors
-from lfd_tcmen.scoring import read_predictions_csv
-from lfd_tcmen.stats import MIN_SUBJECTS, RunPredictions, score_interval, too_few_subjects
 
 REPORT = "report.html"
 RESAMPLES = 2000  # enough for a 95% interval's second decimal; a second on the largest run

@@ -62,7 +62,7 @@ def _matrix_panel(
 def plot_confusion(cm: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "") -> Path:
     """Confusion matrix as counts (left) and row-normalised, i.e. per-class recall (right).
 
-    cm: (C, C) counts, rows = true class, columns = predicted (:func:`lfd_tcmen.metrics.confusion_matrix`).
+    cm: (C, C) counts, rows = true class, columns = predicted (:func:`lfd_tcmen.evaluation.metrics.confusion_matrix`).
     Rows without samples show "-" in the normalised panel.
     """
     cm = np.asarray(cm, dtype=np.float64)

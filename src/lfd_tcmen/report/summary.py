@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
+from lfd_tcmen.core.files import atomic_write_text, read_json, write_csv, write_json
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.files import atomic_write_text, read_json, write_csv, write_json
-from lfd_tcmen.metrics import classification_report, confusion_matrix, score_table, summarize
+from lfd_tcmen.evaluation.metrics import classification_report, confusion_matrix, score_table, summarize
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.heldout import heldout_probe
 from lfd_tcmen.report.plots import plot_confusion, plot_curves, plot_embedding

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 EVENTS_DIR = "tensorboard"
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.benchmark_config import BenchmarkConfig
-from lfd_tcmen.config import PROTOCOLS
+from lfd_tcmen.config.benchmark import BenchmarkConfig
+from lfd_tcmen.config.experiment import PROTOCOLS
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.locks import exclusive
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.locks import exclusive
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_rows, write_reports
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs.ensemble import write_declared_ensemble

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import write_csv, write_json
-from lfd_tcmen.metrics import score_table
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import write_csv, write_json
+from lfd_tcmen.evaluation.metrics import score_table
+from lfd_tcmen.evaluation.scoring import read_run_predictions
 from lfd_tcmen.report.compare import prediction_files
 from lfd_tcmen.report.summary import METRICS
-from lfd_tcmen.scoring import read_run_predictions
 
 KIND = "declared ensemble: mean over its members of their seed-averaged test probabilities per sample"
 

@@ -20,7 +20,7 @@ Each fold is trained with a seed derived from the run seed and the fold's name o
 reports are rebuilt from the fold folders, so a run interrupted and resumed, or run in
 parallel, gives exactly the numbers of one uninterrupted serial run.
 
-Each run folder's ``run.log`` (``lfd_tcmen.logs``) is written here, by the process that saves the
+Each run folder's ``run.log`` (``lfd_tcmen.core.logs``) is written here, by the process that saves the
 folds: the call's settings, each fold's epochs (debug) and outcome as it comes back, warnings,
 the pooled scores, or how the call stopped.
 """
@@ -36,15 +36,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import LEAKY, NESTED, ExperimentConfig
+from lfd_tcmen.config.experiment import LEAKY, NESTED, ExperimentConfig
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import write_json
+from lfd_tcmen.core.locks import exclusive
+from lfd_tcmen.core.logs import run_log
+from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import write_json
-from lfd_tcmen.locks import exclusive
-from lfd_tcmen.logs import run_log
+from lfd_tcmen.evaluation.scoring import metrics_disagreement, read_predictions_csv
 from lfd_tcmen.parallel import Executor, make_executor
-from lfd_tcmen.progress import progress_bar
 from lfd_tcmen.report.html import write_run_report
 from lfd_tcmen.report.probe import fold_probe
 from lfd_tcmen.report.provenance import now, partial_fields
@@ -53,7 +54,6 @@ from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
 from lfd_tcmen.runs.run_log import log_fold, log_settings, scores_line
-from lfd_tcmen.scoring import metrics_disagreement, read_predictions_csv
 from lfd_tcmen.training.epoch import BatchHook
 from lfd_tcmen.training.fold import FoldResult, train_fold
 from lfd_tcmen.training.select import config_at, select_setting

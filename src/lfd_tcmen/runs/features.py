@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lfd_tcmen.config import DataConfig
+from lfd_tcmen.config.experiment import DataConfig
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import plain
 from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import plain
 from lfd_tcmen.preprocess.store import load_feature_set
 
 COMPOSITE_DIR = "megc2019_composite"

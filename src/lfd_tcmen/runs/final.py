@@ -17,10 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import LEAKY, ExperimentConfig, read_yaml
+from lfd_tcmen.config.experiment import LEAKY, ExperimentConfig, read_yaml
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import read_json
 from lfd_tcmen.data.splits import ALL
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import read_json
 from lfd_tcmen.models.checkpoint import update_checkpoint
 from lfd_tcmen.report.summary import METRICS
 from lfd_tcmen.runs.run_dir import CONFIG, FOLDS_DIR, MODEL

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from lfd_tcmen.config import DataConfig
+from lfd_tcmen.config.experiment import DataConfig
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold, all_subjects_fold, lodo_folds, loso_folds, subject_kfold
-from lfd_tcmen.errors import LFDError
 
 
 def make_folds(features: FeatureSet, data: DataConfig, seed: int = 0) -> list[Fold]:

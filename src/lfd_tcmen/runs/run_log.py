@@ -1,4 +1,4 @@
-"""What a run folder's ``run.log`` says of a run (``lfd_tcmen.logs``): its settings, each fold as
+"""What a run folder's ``run.log`` says of a run (``lfd_tcmen.core.logs``): its settings, each fold as
 it comes back (its epochs at debug level), its pooled scores. Written by the process that saves
 the folds (``runs.experiment``), each record addressed to its run folder."""
 
@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.training.fold import FoldResult
 

@@ -24,19 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.config import ExperimentConfig
+from lfd_tcmen.config.experiment import ExperimentConfig
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import read_json, write_csv, write_json
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import read_json, write_csv, write_json
-from lfd_tcmen.metrics import score_table
+from lfd_tcmen.evaluation.metrics import score_table
+from lfd_tcmen.evaluation.scoring import read_run_predictions
 from lfd_tcmen.report.compare import ENSEMBLE
 from lfd_tcmen.report.html import write_seeds_report
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, RunSummary, run_experiments
 from lfd_tcmen.runs.folds import make_folds, select_folds
-from lfd_tcmen.scoring import read_run_predictions
 
 SUMMARY = "seeds.json"
 SCORES = ("uf1", "uar", "accuracy")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfd_tcmen.config import TrainConfig
+from lfd_tcmen.config.experiment import TrainConfig
 
 
 def augment(

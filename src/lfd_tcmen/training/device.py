@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lfd_tcmen.config import TrainConfig
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.experiment import TrainConfig
+from lfd_tcmen.core.errors import LFDError
 
 
 def resolve_device(name: str) -> torch.device:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lfd_tcmen.config import TrainConfig
+from lfd_tcmen.config.experiment import TrainConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.models.base import MERModel

@@ -19,8 +19,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from lfd_tcmen.config import HONEST, LEAKY, NESTED, PROTOCOLS, TrainConfig
-from lfd_tcmen.metrics import uf1
+from lfd_tcmen.config.experiment import HONEST, LEAKY, NESTED, PROTOCOLS, TrainConfig
+from lfd_tcmen.evaluation.metrics import uf1
 from lfd_tcmen.models.base import MERModel
 from lfd_tcmen.training.device import Precision
 from lfd_tcmen.training.epoch import FoldData

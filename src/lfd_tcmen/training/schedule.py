@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from lfd_tcmen.config import TrainConfig
+from lfd_tcmen.config.experiment import TrainConfig
 
 
 def lr_factor(train: TrainConfig, epoch: int) -> float:

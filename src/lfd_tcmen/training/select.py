@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lfd_tcmen.config import LEAKY, ExperimentConfig, ModelConfig
+from lfd_tcmen.config.experiment import LEAKY, ExperimentConfig, ModelConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold, subject_kfold
 from lfd_tcmen.training.epoch import BatchHook

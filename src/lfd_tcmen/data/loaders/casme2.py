@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.loaders.common import (
     check_interval,
     clip_frames,
@@ -25,7 +26,6 @@ from lfd_tcmen.data.loaders.common import (
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
 from lfd_tcmen.data.subjects import casme2_subject
-from lfd_tcmen.errors import LFDError
 
 SQLITE_SUFFIXES = (".sql3", ".sqlite", ".sqlite3", ".db")
 

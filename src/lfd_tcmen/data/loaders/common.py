@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.corrections import correct_table
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.tabular import Table, cell_text, parse_emotion, parse_frame, parse_text, read_table
-from lfd_tcmen.errors import LFDError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.loaders.common import clip_frames
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.data.registry import register_loader
 from lfd_tcmen.data.subjects import SMIC_SUBJECT, smic_subject
-from lfd_tcmen.errors import LFDError
 
 LABELS = ("negative", "positive", "surprise")
 

@@ -14,7 +14,7 @@ over the drawn seeds: seed-to-seed spread then widens the interval as it should.
 
 The p-value is the two-sided bootstrap one: twice the smaller share of resampled differences on
 either side of 0 (capped at 1). ``holm`` adjusts a family of p-values (Holm 1979). Pooled scores
-follow ``lfd_tcmen.metrics`` exactly, including its rules for classes absent from a resample.
+follow ``lfd_tcmen.evaluation.metrics`` exactly, including its rules for classes absent from a resample.
 """
 
 from __future__ import annotations

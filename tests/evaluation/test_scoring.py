@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.metrics import macro_precision, summarize
-from lfd_tcmen.scoring import (
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.evaluation.metrics import macro_precision, summarize
+from lfd_tcmen.evaluation.scoring import (
     detect_format,
     infer_megc2019_dataset,
     read_megc2019_log,

@@ -50,10 +50,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.config import HONEST, LEAKY, MAX_SEED, PROTOCOLS, ExperimentConfig, apply_overrides, read_yaml
+from lfd_tcmen.config.experiment import (
+    HONEST,
+    LEAKY,
+    MAX_SEED,
+    PROTOCOLS,
+    ExperimentConfig,
+    apply_overrides,
+    read_yaml,
+)
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import dataset_names
 from lfd_tcmen.data.protocols import protocol_names
-from lfd_tcmen.errors import LFDError
 from lfd_tcmen.models import model_default_train
 from lfd_tcmen.preprocess.config import PreprocessConfig
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.locks import LOCK_NAME, exclusive
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.locks import LOCK_NAME, exclusive
 from lfd_tcmen.runs.experiment import run_experiment
 
 
@@ -20,7 +20,7 @@ def hold(folder, seconds: float = 30.0) -> subprocess.Popen:
     code = textwrap.dedent(
         f"""
         import time
-        from lfd_tcmen.locks import exclusive
+        from lfd_tcmen.core.locks import exclusive
         with exclusive({str(folder)!r}, "run folder"):
             print("held", flush=True)
             time.sleep({seconds})

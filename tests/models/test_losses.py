@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lfd_tcmen import losses
+from lfd_tcmen.models import losses
 
 
 def test_orthogonality_is_one_for_linearly_dependent_codes():

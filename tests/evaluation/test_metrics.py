@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from lfd_tcmen.metrics import (
+from lfd_tcmen.evaluation.metrics import (
     accuracy,
     classification_report,
     confusion_matrix,

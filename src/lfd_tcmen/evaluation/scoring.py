@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import read_json
-from lfd_tcmen.metrics import score_table
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import read_json
+from lfd_tcmen.evaluation.metrics import score_table
 
 CSV_COLUMNS = ("dataset", "subject", "sample", "label", "pred")
 FORMATS = ("csv", "megc2019", "python-log")

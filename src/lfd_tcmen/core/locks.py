@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.core.errors import LFDError
 
 LOCK_NAME = ".lfd-tcmen.lock"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lfd_tcmen.metrics import scores_from_confusion
-from lfd_tcmen.stats import (
+from lfd_tcmen.evaluation.metrics import scores_from_confusion
+from lfd_tcmen.evaluation.stats import (
     MIN_SUBJECTS,
     RunPredictions,
     holm,

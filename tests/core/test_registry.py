@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.registry import Registry
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.registry import Registry
 
 
 def test_register_returns_the_object_unchanged():

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from lfd_tcmen.benchmark_config import load_benchmark
-from lfd_tcmen.config import ExperimentConfig, load_config, save_config
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.benchmark import load_benchmark
+from lfd_tcmen.config.experiment import ExperimentConfig, load_config, save_config
+from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.models import ModelSpec, create_model
 from lfd_tcmen.runs.features import resolve_data_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _write(tmp_path: Path, text: str) -> Path:

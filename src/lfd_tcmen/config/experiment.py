@@ -25,8 +25,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from lfd_tcmen.errors import LFDError
-from lfd_tcmen.files import plain
+from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.core.files import plain
 
 HONEST, LEAKY, NESTED = "honest", "leaky-best-epoch", "honest-nested"
 PROTOCOLS = (HONEST, LEAKY, NESTED)

@@ -17,8 +17,8 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from lfd_tcmen.config import load_config
-from lfd_tcmen.errors import LFDError
+from lfd_tcmen.config.experiment import load_config
+from lfd_tcmen.core.errors import LFDError
 
 _DATA_PATH = re.compile(r"^(\s+)path:[^\n]*$")
 

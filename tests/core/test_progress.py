@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from lfd_tcmen.progress import PlainProgress, progress_bar
+from lfd_tcmen.core.progress import PlainProgress, progress_bar
 
 
 class Clock:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lfd_tcmen.files import plain, write_json
+from lfd_tcmen.core.files import plain, write_json
 
 
 def test_plain_turns_numpy_tuples_and_paths_into_json_types():
