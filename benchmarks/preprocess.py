@@ -2,7 +2,7 @@
 
 Usage:  .venv/bin/python benchmarks/preprocess.py [--clips 16] [--workers 1 2] [--size 128]
 
-Renders synthetic clips (``lfd_tcmen.data.synthetic``, CASME II layout, 24 frames at 128 x 128)
+Renders synthetic clips (``lfd_tcmen.synth.render``, CASME II layout, 24 frames at 128 x 128)
 into a temporary folder, then times each preprocessing stage on one core and the whole per-clip
 work in a pool of worker processes (each ``cv2.setNumThreads(1)``). Also prints the TV-L1
 accuracy/speed trade-off of the configured parameters against OpenCV's defaults on a textured
@@ -27,11 +27,11 @@ import cv2
 import numpy as np
 import openpyxl
 
-from lfd_tcmen.data.synthetic import FRAMES_DIR, render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import align_clip, detect_face, face_landmarks
 from lfd_tcmen.preprocess.flow import compute_flow, flow_features, key_frame_indices, segment_flows
 from lfd_tcmen.preprocess.keyframes import spot_apex
+from lfd_tcmen.synth.render import FRAMES_DIR, render_dataset
 
 STAGES = (
     ("read", "read + decode frames (JPEG)"),

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import prepare_dataset
+from lfd_tcmen.synth.render import render_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

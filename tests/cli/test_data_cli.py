@@ -179,7 +179,7 @@ def test_synth_passes_arguments_and_prints_the_sheet(tmp_path, capsys, monkeypat
 
 
 def test_synth_then_summary_end_to_end(tmp_path, capsys):
-    pytest.importorskip("lfd_tcmen.data.synthetic")
+    pytest.importorskip("lfd_tcmen.synth.render")
     assert (
         main(
             [

@@ -18,7 +18,7 @@ import yaml
 from lfd_tcmen.cli import main
 from lfd_tcmen.config.benchmark import load_benchmark
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_layout
+from lfd_tcmen.synth.render import render_layout
 from toys import SMALL_MODEL
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ import yaml
 
 from lfd_tcmen.cli import build_parser, main
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import prepare_dataset
+from lfd_tcmen.synth.render import render_dataset
 from lfd_tcmen.version import __version__
 
 CONFIG = """\

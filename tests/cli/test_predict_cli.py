@@ -13,7 +13,6 @@ from lfd_tcmen.cli import main
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.inference.export import SUFFIXES, available
 from lfd_tcmen.inference.predict import load_model, pipeline_config, predict_clip_features
 from lfd_tcmen.models.checkpoint import save_checkpoint, update_checkpoint
@@ -21,6 +20,7 @@ from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
+from lfd_tcmen.synth.render import render_dataset
 from lfd_tcmen.training.fold import train_fold
 from still_videos import still_video
 from toys import SMALL_MODEL

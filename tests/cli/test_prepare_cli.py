@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.store import load_feature_set
+from lfd_tcmen.synth.render import render_dataset
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import pytest
 
 from lfd_tcmen.cli import main
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import prepare_dataset
+from lfd_tcmen.synth.render import render_dataset
 
 CONFIG = """\
 name: tiny

@@ -15,7 +15,7 @@ from lfd_tcmen.cli import main
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.corrections import FIELDS, SKIP, CorrectionLog, packaged_corrections, read_corrections
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.synth.render import render_dataset
 
 V2 = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 HEADER = "dataset,file,row,sample,field,old,new,reason\n"

@@ -12,7 +12,7 @@ import pytest
 
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
-from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.synth.render import render_dataset
 
 HEADER = (
     "Subject",

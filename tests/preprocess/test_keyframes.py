@@ -159,7 +159,7 @@ def test_spot_interval_rejects_bad_input() -> None:
 
 def test_spot_apex_on_the_synthetic_dataset() -> None:
     """The embedded synthetic set adds blinks, twitches, head jitter and flicker as distractors."""
-    synthetic = pytest.importorskip("lfd_tcmen.data.synthetic")
+    synthetic = pytest.importorskip("lfd_tcmen.synth.render")
     openpyxl = pytest.importorskip("openpyxl")
     from lfd_tcmen.preprocess.face import align_clip
 

@@ -12,11 +12,11 @@ import pytest
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import FaceNotFoundError, alignment_transform
 from lfd_tcmen.preprocess.io import read_frame, read_frames, read_video
 from lfd_tcmen.preprocess.pipeline import clip_landmarks, extract_clip_features, process_sample
+from lfd_tcmen.synth.render import render_dataset
 
 FAST = PreprocessConfig(face_size=64, flow_method="dis")  # store mechanics; TV-L1 where it matters
 

@@ -15,7 +15,6 @@ import pytest
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.data.synthetic import render_dataset
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
 from lfd_tcmen.preprocess.store import (
@@ -28,6 +27,7 @@ from lfd_tcmen.preprocess.store import (
     read_clip_features,
     write_npz,
 )
+from lfd_tcmen.synth.render import render_dataset
 
 FAST = PreprocessConfig(face_size=64, flow_method="dis")
 

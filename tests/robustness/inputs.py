@@ -19,7 +19,7 @@ import openpyxl
 
 from lfd_tcmen.cli import main
 from lfd_tcmen.core.locks import LOCK_NAME
-from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.synth.render import render_dataset
 from toys import write_composite
 
 REPO = Path(__file__).resolve().parents[2]

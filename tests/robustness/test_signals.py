@@ -19,7 +19,7 @@ from unittest import mock
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.data.synthetic import render_dataset
+from lfd_tcmen.synth.render import render_dataset
 
 
 def _interrupted(argv: list[str], target: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from lfd_tcmen.data.datasets import dataset_description, dataset_names, dataset_
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.data.protocols import get_protocol, protocol_names
 from lfd_tcmen.data.summary import format_summary, frames_missing, summarize
-from lfd_tcmen.data.synthetic import (
+from lfd_tcmen.synth.render import (
     FRAMES_DIR,
     layout_description,
     layout_names,

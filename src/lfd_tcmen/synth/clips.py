@@ -11,7 +11,7 @@ this order, so every layout draws the same clips from the same seed:
     write_frames -> the frames, with sensor noise and JPEG compression, and ``landmarks.npy``
 
 How a set is built from these, and why the faces and motions look as they do, is in
-``lfd_tcmen.data.synthetic``.
+``lfd_tcmen.synth.render``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from lfd_tcmen.core.errors import LFDError
-from lfd_tcmen.data.synthetic_face import (
+from lfd_tcmen.synth.face import (
     FaceIdentity,
     action_field,
     random_identity,

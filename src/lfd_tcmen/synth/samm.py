@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lfd_tcmen.data.synthetic_clips import Motion
-from lfd_tcmen.data.synthetic_layout import (
+from lfd_tcmen.synth.clips import Motion
+from lfd_tcmen.synth.layout import (
     Layout,
     Placement,
     RenderedClip,

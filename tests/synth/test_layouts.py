@@ -16,8 +16,8 @@ from lfd_tcmen.cli import main
 from lfd_tcmen.data.datasets import dataset_names, load_samples
 from lfd_tcmen.data.loaders.common import numbered_images
 from lfd_tcmen.data.protocols import get_protocol
-from lfd_tcmen.data.synthetic import RenderedSet, layout_names, render_dataset, render_layout
-from lfd_tcmen.data.synthetic_clips import EMOTIONS
+from lfd_tcmen.synth.clips import EMOTIONS
+from lfd_tcmen.synth.render import RenderedSet, layout_names, render_dataset, render_layout
 
 SUBJECTS, CLIPS, FRAMES, SIZE, SEED = 3, 4, 6, 64, 5
 # per layout, a protocol of its dataset that gives every rendered emotion a class

@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import loso_folds
-from lfd_tcmen.data.synthetic import EMOTIONS, FRAMES_DIR, HEADER, SHEET_NAME, objective_class, render_dataset
-from lfd_tcmen.data.synthetic_face import FACE_CENTER, TEMPLATE_68
+from lfd_tcmen.synth.face import FACE_CENTER, TEMPLATE_68
+from lfd_tcmen.synth.render import EMOTIONS, FRAMES_DIR, HEADER, SHEET_NAME, objective_class, render_dataset
 
 SUBJECTS, CLIPS, FRAMES = 6, 8, 16
 # landmarks no action moves (upper jaw, nose bridge top, eye corners): they carry the head pose

@@ -1,10 +1,10 @@
 """What a synthetic layout is: where a dataset keeps its frames and how it writes its annotations.
 
-The renderer (``synthetic_clips``) draws the same clips for every layout; a layout decides what
-the dataset calls them. One module per dataset (``synthetic_casme2``, ``synthetic_samm``, ...)
+The renderer (``synth.clips``) draws the same clips for every layout; a layout decides what
+the dataset calls them. One module per dataset (``synth.casme2``, ``synth.samm``, ...)
 subclasses ``Layout`` and registers it under the name of the loader that reads it, so a set
 rendered as ``layout`` loads with ``load_samples(layout, annotations, root)`` and nothing else.
-This module imports none of them (``lfd_tcmen.data.synthetic`` does).
+This module imports none of them (``lfd_tcmen.synth.render`` does).
 
 Also here, what several layouts' sheets share: byte-reproducible workbooks and the objective
 classes of Davison et al. (2018) that CASME II, SAMM and CAS(ME)^3 sheets carry.
@@ -23,7 +23,7 @@ import numpy as np
 import openpyxl
 
 from lfd_tcmen.core.registry import Registry
-from lfd_tcmen.data.synthetic_clips import Motion
+from lfd_tcmen.synth.clips import Motion
 
 # Objective classes of Davison et al. (2018) as CASME II's sheet assigns them (this table
 # reproduces 254 of its 255 rows; the sheet classes "4+L10" IV but "4+10" VII); anything else is class VII.
@@ -83,7 +83,7 @@ class RenderedClip:
     clip: str
     filename: str
     emotion: str
-    rendered_emotion: str  # the renderer's emotion (synthetic_clips.EMOTIONS) behind ``emotion``
+    rendered_emotion: str  # the renderer's emotion (synth.clips.EMOTIONS) behind ``emotion``
     action_units: str  # the renderer's code: "6+12", "L12"
     onset: int
     apex: int

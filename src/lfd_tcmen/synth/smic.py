@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lfd_tcmen.data.synthetic_clips import Motion
-from lfd_tcmen.data.synthetic_layout import Layout, Placement, RenderedClip, register_layout
+from lfd_tcmen.synth.clips import Motion
+from lfd_tcmen.synth.layout import Layout, Placement, RenderedClip, register_layout
 
 SUBSET_DIR = Path("SMIC") / "HS"
 # SMIC's clip names abbreviate the label: s1_ne_01, s1_po_01, s1_sur_01

@@ -19,8 +19,8 @@ and sheets, and changing one recording changes no other.
 The same clips are written in any registered layout (``layout_names()``): CASME II's (the
 default, and the demo's), SAMM's, SMIC's, CAS(ME)^3 Part A's and Part C's, DFME's and MMEW's,
 each with the dataset's folders, file names, frame numbering and annotation files, so that the
-dataset's own loader reads them (``synthetic_layout``; one ``synthetic_<dataset>`` module each).
-The renderer is ``synthetic_clips``; the faces and their actions are ``synthetic_face``.
+dataset's own loader reads them (``synth.layout``; one ``synth.<dataset>`` module each).
+The renderer is ``synth.clips``; the faces and their actions are ``synth.face``.
 """
 
 from __future__ import annotations
@@ -35,17 +35,10 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.progress import progress_bar
 
 # the layouts register themselves on import
-from lfd_tcmen.data import (  # noqa: F401
-    synthetic_casme2,
-    synthetic_casme3,
-    synthetic_dfme,
-    synthetic_mmew,
-    synthetic_samm,
-    synthetic_smic,
-)
-from lfd_tcmen.data.synthetic_casme2 import FRAMES_DIR, HEADER, SHEET_NAME
-from lfd_tcmen.data.synthetic_clips import EMOTIONS, Motion, draw_motion, draw_subject, write_frames
-from lfd_tcmen.data.synthetic_layout import LAYOUTS, Layout, Placement, RenderedClip, objective_class
+from lfd_tcmen.synth import casme2, casme3, dfme, mmew, samm, smic  # noqa: F401
+from lfd_tcmen.synth.casme2 import FRAMES_DIR, HEADER, SHEET_NAME
+from lfd_tcmen.synth.clips import EMOTIONS, Motion, draw_motion, draw_subject, write_frames
+from lfd_tcmen.synth.layout import LAYOUTS, Layout, Placement, RenderedClip, objective_class
 
 __all__ = [
     "EMOTIONS",
