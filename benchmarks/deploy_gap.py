@@ -49,6 +49,7 @@ from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.data.subjects import qualified_subject
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import summarize
 from lfd_tcmen.evaluation.stats import RunPredictions, paired_bootstrap
 from lfd_tcmen.inference.evaluate import store_features
@@ -59,7 +60,6 @@ from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.pipeline import FACE_FRAMES, features_from_aligned
 from lfd_tcmen.preprocess.store import load_feature_set, model_inputs
 from lfd_tcmen.runs.folds import fold_dirname
-from lfd_tcmen.training.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "megc2019_composite.yaml"

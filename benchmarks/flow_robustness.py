@@ -34,13 +34,13 @@ import numpy as np
 
 from lfd_tcmen.config.experiment import DataConfig, load_config
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import uf1
 from lfd_tcmen.evaluation.stats import RunPredictions, paired_bootstrap
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.features import load_features, resolve_data_path
-from lfd_tcmen.training.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 Rendering = Callable[[np.ndarray], np.ndarray]

@@ -39,9 +39,9 @@ from lfd_tcmen.config.experiment import ExperimentConfig, ModelConfig, load_conf
 from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models import create_model_for, model_names
+from lfd_tcmen.models.device import Precision
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds
-from lfd_tcmen.training.device import Precision
 from lfd_tcmen.training.epoch import FoldData, Stepper, train_epoch
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,13 +26,13 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.locks import LOCK_NAME
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.models.device import Precision, resolve_device
 from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.synth.render import render_dataset
-from lfd_tcmen.training.device import Precision, resolve_device
 from lfd_tcmen.training.fold import train_fold
 from toys import make_config, make_features
 

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from lfd_tcmen.data.features import mirror
 from lfd_tcmen.data.splits import loso_folds
+from lfd_tcmen.evaluation.forward import batches, evaluate
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.runs.folds import fold_seed
-from lfd_tcmen.training.augment import augment, mirror
-from lfd_tcmen.training.evaluate import batches, evaluate
+from lfd_tcmen.training.augment import augment
 from lfd_tcmen.training.fold import train_fold
 from lfd_tcmen.training.schedule import class_weights, lr_factor
 from toys import scramble_test_subject

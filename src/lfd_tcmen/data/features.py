@@ -76,3 +76,12 @@ class FeatureSet:
             flow_normalised=self.flow_normalised,
             meta=dict(self.meta),
         )
+
+
+def mirror(faces: np.ndarray, flows: np.ndarray, flow_normalised: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror images of faces (B, F, S, S) and flows (B, K, 3, R, R): left and right swap, so the
+    horizontal flow u changes sign (u -> 1 - u for flows min-max normalised to [0, 1])."""
+    faces = faces[..., ::-1].copy()
+    flows = flows[..., ::-1].copy()
+    flows[:, :, 0] = 1.0 - flows[:, :, 0] if flow_normalised else -flows[:, :, 0]
+    return faces, flows

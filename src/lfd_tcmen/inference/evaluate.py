@@ -27,12 +27,12 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import write_csv, write_json
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import ALL
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import score_table
 from lfd_tcmen.inference.predict import select_regime
 from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
 from lfd_tcmen.preprocess.store import load_feature_set
 from lfd_tcmen.report.predictions import prediction_rows
-from lfd_tcmen.training.evaluate import evaluate
 
 MODEL = "model.pt"
 PREDICTIONS = "predictions.csv"

@@ -24,10 +24,10 @@ import torch
 
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.report.probe import heldout_identity, same_subject_hits
 from lfd_tcmen.report.records import FoldRecord
-from lfd_tcmen.training.evaluate import evaluate
 
 CODES = {"motion": "motion_code", "identity": "identity_code", "classifier": "classifier_input"}
 

@@ -19,6 +19,7 @@ import numpy as np
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.core.files import atomic_write_text, read_json, write_csv, write_json
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import classification_report, confusion_matrix, score_table, summarize
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.report.heldout import heldout_probe
@@ -28,7 +29,6 @@ from lfd_tcmen.report.probe import CODE_NAMES
 from lfd_tcmen.report.provenance import fold_scope, partial_fields
 from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.report.tables import markdown_table
-from lfd_tcmen.training.evaluate import evaluate
 
 METRICS = "metrics.json"
 FOLD_TABLE = "folds.md"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lfd_tcmen.config.experiment import TrainConfig
+from lfd_tcmen.data.features import mirror
 
 
 def augment(
@@ -55,15 +56,6 @@ def rerender(flows: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarra
     drawn = gain * np.power(np.clip(flows[chosen], 0.0, 1.0), gamma) + offset
     out[chosen] = drawn.astype(flows.dtype)
     return out
-
-
-def mirror(faces: np.ndarray, flows: np.ndarray, flow_normalised: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Mirror images of faces (B, F, S, S) and flows (B, K, 3, R, R): left and right swap, so the
-    horizontal flow u changes sign (u -> 1 - u for flows min-max normalised to [0, 1])."""
-    faces = faces[..., ::-1].copy()
-    flows = flows[..., ::-1].copy()
-    flows[:, :, 0] = 1.0 - flows[:, :, 0] if flow_normalised else -flows[:, :, 0]
-    return faces, flows
 
 
 def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:

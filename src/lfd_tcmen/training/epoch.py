@@ -13,8 +13,8 @@ from lfd_tcmen.config.experiment import TrainConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.models.base import MERModel
+from lfd_tcmen.models.device import Precision
 from lfd_tcmen.training.augment import augment
-from lfd_tcmen.training.device import Precision
 from lfd_tcmen.training.sampler import epoch_batches
 from lfd_tcmen.training.schedule import class_weights
 

@@ -26,10 +26,10 @@ from lfd_tcmen.config.experiment import ExperimentConfig, TrainConfig
 from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.evaluation.forward import CODE_KEYS, evaluate
 from lfd_tcmen.models import MERModel, ModelSpec, create_model_for
-from lfd_tcmen.training.device import Precision
+from lfd_tcmen.models.device import Precision
 from lfd_tcmen.training.epoch import BatchHook, FoldData, Stepper, train_epoch
-from lfd_tcmen.training.evaluate import CODE_KEYS, evaluate
 from lfd_tcmen.training.protocols import protocol_rules
 from lfd_tcmen.training.schedule import lr_factor
 

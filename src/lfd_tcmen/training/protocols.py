@@ -20,11 +20,11 @@ import copy
 from typing import Any
 
 from lfd_tcmen.config.experiment import HONEST, LEAKY, NESTED, PROTOCOLS, TrainConfig
+from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import uf1
 from lfd_tcmen.models.base import MERModel
-from lfd_tcmen.training.device import Precision
+from lfd_tcmen.models.device import Precision
 from lfd_tcmen.training.epoch import FoldData
-from lfd_tcmen.training.evaluate import evaluate
 
 
 class LastEpoch:

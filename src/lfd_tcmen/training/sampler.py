@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lfd_tcmen.config.experiment import TrainConfig
-from lfd_tcmen.training.evaluate import batches
+from lfd_tcmen.evaluation.forward import batches
 
 
 def epoch_batches(

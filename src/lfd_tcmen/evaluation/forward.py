@@ -7,10 +7,9 @@ import math
 import numpy as np
 import torch
 
-from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.data.features import FeatureSet, mirror
 from lfd_tcmen.models.base import MERModel
-from lfd_tcmen.training.augment import mirror
-from lfd_tcmen.training.device import Precision
+from lfd_tcmen.models.device import Precision
 
 CODE_KEYS = ("identity_code", "motion_code", "classifier_input")
 
