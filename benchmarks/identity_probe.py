@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/identity_probe.py --workers 2                     # ~10 min on 2 cores
     .venv/bin/python benchmarks/identity_probe.py --methods lfd_tcmen --seeds 0 --epochs 2   # a quick look
 
-The held-out probe (``report.heldout``) needs folds that test several subjects, so every method
+The held-out probe (``analysis.heldout``) needs folds that test several subjects, so every method
 of ``--benchmark`` (default benchmarks/megc2019.yaml, its recipe and budgets) is trained here
 under a ``--k``-fold subject split instead of leave-one-subject-out, honest protocol, for each
 of ``--seeds``, into ``--out/<method>/seed<k>/`` (resumable). Within each fold, the model codes
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from lfd_tcmen.analysis.heldout import CODES, heldout_hits
 from lfd_tcmen.config.benchmark import load_benchmark
 from lfd_tcmen.config.experiment import HONEST
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.evaluation.stats import paired_rate_bootstrap
-from lfd_tcmen.report.heldout import CODES, heldout_hits
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, run_experiments
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path

@@ -3,7 +3,7 @@
 metrics.json holds the pooled MEGC2019 scores (every fold's predictions scored together, never
 an average of per-fold scores), per-fold and per-dataset scores, and two identity probes:
 ``identity_heldout`` (same-subject retrieval and verification AUC of held-out samples' codes,
-beside raw-input and untrained-model references: ``report.heldout``) and ``identity_leakage``
+beside raw-input and untrained-model references: ``analysis.heldout``) and ``identity_leakage``
 (a linear probe on each fold's TRAINING samples' codes, averaged over folds; it saturates, and is
 kept labelled with what it measures).
 """
@@ -16,18 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from lfd_tcmen.analysis.embedding import FoldEmbedding
+from lfd_tcmen.analysis.probe import CODE_NAMES
+from lfd_tcmen.analysis.run import RunAnalysis
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.core.files import atomic_write_text, read_json, write_csv, write_json
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import classification_report, confusion_matrix, score_table, summarize
-from lfd_tcmen.models.checkpoint import load_checkpoint
-from lfd_tcmen.report.heldout import heldout_probe
+from lfd_tcmen.evaluation.records import FoldRecord
 from lfd_tcmen.report.plots import plot_confusion, plot_curves, plot_embedding
 from lfd_tcmen.report.predictions import prediction_rows, predictions_name, protocol_label
-from lfd_tcmen.report.probe import CODE_NAMES
 from lfd_tcmen.report.provenance import fold_scope, partial_fields
-from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.report.tables import markdown_table
 
 METRICS = "metrics.json"
@@ -43,13 +42,15 @@ def summarize_run(
     config: ExperimentConfig,
     records: Sequence[FoldRecord],
     folds_total: int,
+    analysis: RunAnalysis,
 ) -> dict[str, Any]:
     """Write predictions, metrics.json, the per-fold table and the figures; return the metrics.
 
-    A run whose folds test nothing (``data.split: all``) gets ``summarize_untested`` instead.
+    ``analysis``: the run's probes and embedding codes (``analysis.run.analyse_run``), written as
+    they are. A run whose folds test nothing (``data.split: all``) gets ``summarize_untested``.
     """
     if not any(len(rec.test_index) for rec in records):
-        return summarize_untested(run_dir, config, records, folds_total)
+        return summarize_untested(run_dir, config, records, folds_total, analysis)
     protocol = config.train.protocol
     label = protocol_label(protocol)
     c = features.num_classes
@@ -76,7 +77,6 @@ def summarize_run(
         np.array([r["pred"] for r in rows], dtype=np.int64),
         c,
     )
-    leakage = _leakage([rec.info.get("identity_leakage") for rec in records])
     metrics: dict[str, Any] = {
         "protocol": protocol,
         "name": config.name,
@@ -97,8 +97,8 @@ def summarize_run(
             "counts": cm.tolist(),
         },
         "per_fold": per_fold,
-        "identity_leakage": leakage,
-        "identity_heldout": heldout_probe(records, features, config),
+        "identity_leakage": analysis.identity_leakage,
+        "identity_heldout": analysis.identity_heldout,
         "train_wall_s": round(sum(float(r.get("wall_s") or 0.0) for r in per_fold), 3),
         "predictions": predictions_name(protocol),
     }
@@ -114,7 +114,7 @@ def summarize_run(
         )
     write_json(run_dir / METRICS, metrics)
     _write_fold_table(run_dir / FOLD_TABLE, per_fold, table, label, config)
-    _write_figures(run_dir, features, config, records, label, cm)
+    _write_figures(run_dir, features, config, records, label, cm, analysis.embedding)
     return metrics
 
 
@@ -142,7 +142,11 @@ UNTESTED_NOTE = (
 
 
 def summarize_untested(
-    run_dir: Path, config: ExperimentConfig, records: Sequence[FoldRecord], folds_total: int
+    run_dir: Path,
+    config: ExperimentConfig,
+    records: Sequence[FoldRecord],
+    folds_total: int,
+    analysis: RunAnalysis,
 ) -> dict[str, Any]:
     """metrics.json, folds.md and the training curves of a run that tests nothing: what was
     trained and where the model is, and a statement that there is nothing to score."""
@@ -173,7 +177,7 @@ def summarize_untested(
         "note": UNTESTED_NOTE,
         "models": [str(rec.model_path.relative_to(run_dir)) for rec in records],
         "per_fold": per_fold,
-        "identity_leakage": _leakage([rec.info.get("identity_leakage") for rec in records]),
+        "identity_leakage": analysis.identity_leakage,
         "train_wall_s": round(sum(float(r.get("wall_s") or 0.0) for r in per_fold), 3),
     }
     write_json(run_dir / METRICS, metrics)
@@ -187,32 +191,6 @@ def summarize_untested(
     if history:
         plot_curves(history, run_dir / CURVES, title=f"{config.name}: training ({label})")
     return metrics
-
-
-def _leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
-    """Average the per-fold probes: {"motion": {...}, "identity": {...}, "folds": n}."""
-    done = [p for p in probes if p]
-    if not done:
-        return {
-            "available": False,
-            "reason": "no probed fold: train.probe_folds is 0 (off), left these folds out, or the model "
-            "returns no identity/motion codes",
-        }
-    out: dict[str, Any] = {
-        "available": True,
-        "folds": len(done),
-        "split": "each fold's training samples",
-        "what": "a linear probe's cross-validated accuracy at naming the subject from codes of the fold's "
-        "OWN TRAINING samples; it saturates (nearly any face-derived vector names a training "
-        "subject), so it cannot rank models: see "
-        "identity_heldout",
-    }
-    for name in CODE_NAMES:
-        if not all(name in p for p in done):
-            continue
-        keys = [k for k, v in done[0][name].items() if isinstance(v, int | float) and not isinstance(v, bool)]
-        out[name] = {k: float(np.mean([p[name][k] for p in done])) for k in keys}
-    return out
 
 
 def _write_fold_table(
@@ -237,6 +215,7 @@ def _write_figures(
     records: Sequence[FoldRecord],
     label: str,
     cm: np.ndarray,
+    embedding: FoldEmbedding | None,
 ) -> None:
     plot_confusion(
         cm, features.class_names, run_dir / CONFUSION, title=f"{config.name}: {config.model.name} ({label})"
@@ -244,40 +223,18 @@ def _write_figures(
     history = [{"fold": r.name, **row} for r in records for row in r.info.get("history", [])]
     if history:
         plot_curves(history, run_dir / CURVES, title=f"{config.name}: training ({label})")
-    if records and all(f"test_{n}" in r.codes for n in CODE_NAMES for r in records) and len(features) >= 3:
-        embedding_plot(
-            run_dir,
-            features,
-            records[0],
+    if embedding is not None:
+        title = f"{config.name} ({label}): model of fold {embedding.fold}"
+        plot_embedding(
+            embedding.identity_code,
+            embedding.motion_code,
+            features.subjects,
+            features.labels,
+            features.class_names,
+            run_dir / EMBEDDING,
             seed=config.seed,
-            batch_size=config.train.eval_batch_size,
-            title=f"{config.name} ({label})",
+            title=title,
         )
-
-
-def embedding_plot(
-    run_dir: Path, features: FeatureSet, record: FoldRecord, seed: int, batch_size: int = 128, title: str = ""
-) -> Path:
-    """embedding.png: identity codes by subject beside motion codes by class, ONE model's codes.
-
-    Codes of different folds' models live in different spaces (each fold trains its own
-    encoders), so pooling every fold's test codes would cluster by fold, i.e. by subject, for
-    any model. The plot therefore uses the model of ``record``'s fold on every sample: its training
-    subjects and its held-out subject.
-    """
-    fold_name = record.name
-    model = load_checkpoint(record.model_path).model
-    out = evaluate(model, features, np.arange(len(features)), batch_size)
-    return plot_embedding(
-        out["identity_code"],
-        out["motion_code"],
-        features.subjects,
-        features.labels,
-        features.class_names,
-        run_dir / EMBEDDING,
-        seed=seed,
-        title=f"{title}: model of fold {fold_name}" if title else f"model of fold {fold_name}",
-    )
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any] | None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lfd_tcmen.analysis.probe import fold_probe
+from lfd_tcmen.analysis.run import analyse_run
 from lfd_tcmen.config.experiment import LEAKY, NESTED, ExperimentConfig
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import write_json
@@ -47,7 +49,6 @@ from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.evaluation.scoring import metrics_disagreement, read_predictions_csv
 from lfd_tcmen.parallel import Executor, make_executor
 from lfd_tcmen.report.html import write_run_report
-from lfd_tcmen.report.probe import fold_probe
 from lfd_tcmen.report.provenance import now, partial_fields
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
 from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
@@ -404,7 +405,8 @@ def report_run(
             return metrics
     if done:
         records = [run_dir.read_fold(out, name) for name in done]
-        return summarize_run(out, features, config, records, folds_total=folds_total)
+        analysis = analyse_run(records, features, config)
+        return summarize_run(out, features, config, records, folds_total, analysis)
     return {  # every fold failed: nothing to score
         "protocol": config.train.protocol,
         "name": config.name,

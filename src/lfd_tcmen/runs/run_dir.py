@@ -32,12 +32,12 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import atomic_write_text, csv_text, plain, publish, write_json
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
+from lfd_tcmen.evaluation.records import FoldRecord
 from lfd_tcmen.evaluation.scoring import read_predictions_csv
 from lfd_tcmen.models import create_model_for
 from lfd_tcmen.models.checkpoint import save_checkpoint
 from lfd_tcmen.report.predictions import prediction_rows
 from lfd_tcmen.report.provenance import now, partial_fields, provenance
-from lfd_tcmen.report.records import FoldRecord
 from lfd_tcmen.runs.folds import fold_dirname, fold_seed
 from lfd_tcmen.training.fold import FoldResult
 

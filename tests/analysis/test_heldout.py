@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from lfd_tcmen.report.heldout import heldout_hits
-from lfd_tcmen.report.probe import _auc, heldout_identity
+from lfd_tcmen.analysis.heldout import heldout_hits
+from lfd_tcmen.analysis.probe import _auc, heldout_identity
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.run_dir import finished_folds, read_fold
 

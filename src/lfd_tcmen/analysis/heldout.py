@@ -2,7 +2,7 @@
 
 Within each fold whose test set holds two or more subjects (subject k-fold), the fold's model
 codes its held-out samples, all unseen and all in that one model's space;
-``report.probe.heldout_identity`` measures same-subject retrieval and verification AUC for the
+``analysis.probe.heldout_identity`` measures same-subject retrieval and verification AUC for the
 motion code, the identity code and the classifier's input, averaged over folds (weighted by
 samples), beside two references computed the same way: the raw input (faces and flows
 flattened) and an untrained model of the same shape (each fold's, initialised with the fold's
@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from lfd_tcmen.analysis.probe import heldout_identity, same_subject_hits
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.evaluation.forward import evaluate
+from lfd_tcmen.evaluation.records import FoldRecord
 from lfd_tcmen.models import create_model_for
-from lfd_tcmen.report.probe import heldout_identity, same_subject_hits
-from lfd_tcmen.report.records import FoldRecord
 
 CODES = {"motion": "motion_code", "identity": "identity_code", "classifier": "classifier_input"}
 
@@ -70,7 +70,7 @@ def heldout_probe(
 def heldout_hits(
     records: Sequence[FoldRecord], features: FeatureSet, config: ExperimentConfig
 ) -> dict[str, np.ndarray]:
-    """Per-sample same-subject 1-NN hits (``report.probe.same_subject_hits``) of the probe's
+    """Per-sample same-subject 1-NN hits (``analysis.probe.same_subject_hits``) of the probe's
     codes, over ``features``' N samples: ``{"motion": (N,), ..., "untrained motion": (N,), ...,
     "raw input": (N,)}``, 1.0 hit, 0.0 miss, NaN where the sample is not queried (not tested in a
     fold with two or more subjects, or the only sample of its subject there). For paired

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfd_tcmen.report.probe import identity_leakage_probe
+from lfd_tcmen.analysis.probe import identity_leakage_probe
 
 
 def _subjects(n_subjects=8, per_subject=12):

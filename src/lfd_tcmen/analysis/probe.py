@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -154,3 +155,29 @@ def _auc(scores: np.ndarray, positive: np.ndarray) -> float:
     for start, end in zip(starts, ends):  # average ranks of ties
         ranks[order[start:end]] = (start + end + 1) / 2
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def mean_leakage(probes: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
+    """Average the per-fold probes: {"motion": {...}, "identity": {...}, "folds": n}."""
+    done = [p for p in probes if p]
+    if not done:
+        return {
+            "available": False,
+            "reason": "no probed fold: train.probe_folds is 0 (off), left these folds out, or the model "
+            "returns no identity/motion codes",
+        }
+    out: dict[str, Any] = {
+        "available": True,
+        "folds": len(done),
+        "split": "each fold's training samples",
+        "what": "a linear probe's cross-validated accuracy at naming the subject from codes of the fold's "
+        "OWN TRAINING samples; it saturates (nearly any face-derived vector names a training "
+        "subject), so it cannot rank models: see "
+        "identity_heldout",
+    }
+    for name in CODE_NAMES:
+        if not all(name in p for p in done):
+            continue
+        keys = [k for k, v in done[0][name].items() if isinstance(v, int | float) and not isinstance(v, bool)]
+        out[name] = {k: float(np.mean([p[name][k] for p in done])) for k in keys}
+    return out
