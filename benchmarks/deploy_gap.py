@@ -56,9 +56,10 @@ from lfd_tcmen.inference.evaluate import store_features
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.inputs import model_inputs
 from lfd_tcmen.preprocess.io import read_frames
+from lfd_tcmen.preprocess.load import load_feature_set
 from lfd_tcmen.preprocess.pipeline import FACE_FRAMES, features_from_aligned
-from lfd_tcmen.preprocess.store import load_feature_set, model_inputs
 from lfd_tcmen.runs.folds import fold_dirname
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ import numpy as np
 
 from lfd_tcmen.config.experiment import ExperimentConfig
 from lfd_tcmen.data.features import FACE_FRAMES_FULL, FeatureSet
-from lfd_tcmen.preprocess.store import MANIFEST, feature_file_name, write_npz
+from lfd_tcmen.preprocess.clip_file import feature_file_name, write_npz
+from lfd_tcmen.preprocess.manifest import MANIFEST
 
 SEGMENTS = ("onset:apex", "onset:mid", "mid:apex", "apex:offset")
 SMALL_MODEL = {

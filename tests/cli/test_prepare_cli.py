@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.preprocess.store import load_feature_set
+from lfd_tcmen.preprocess.load import load_feature_set
 from lfd_tcmen.synth.render import render_dataset
 
 

@@ -13,7 +13,8 @@ from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.inference.evaluate import default_out, evaluate_checkpoints, find_checkpoints
 from lfd_tcmen.inference.predict import predict_clip_features
 from lfd_tcmen.models.checkpoint import load_checkpoint
-from lfd_tcmen.preprocess.store import read_clip_features, read_manifest
+from lfd_tcmen.preprocess.clip_file import read_clip_features
+from lfd_tcmen.preprocess.manifest import read_manifest
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.seeds import run_seeds

@@ -16,7 +16,8 @@ from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import squeeze_clip
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
-from lfd_tcmen.preprocess.store import export_uvs28_pngs, prepare_dataset
+from lfd_tcmen.preprocess.store import prepare_dataset
+from lfd_tcmen.preprocess.uvs28_pngs import export_uvs28_pngs
 from lfd_tcmen.preprocess.video import prepare_video
 
 COMPOSITE = PreprocessConfig(face_size=64, segments=("onset:apex",), render="composite")

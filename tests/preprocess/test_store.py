@@ -15,18 +15,14 @@ import pytest
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
+from lfd_tcmen.preprocess.clip_file import feature_file_name, read_clip_features, write_npz
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.inputs import model_inputs
+from lfd_tcmen.preprocess.load import load_feature_set
+from lfd_tcmen.preprocess.manifest import MANIFEST
 from lfd_tcmen.preprocess.pipeline import ClipFeatures, process_sample
-from lfd_tcmen.preprocess.store import (
-    MANIFEST,
-    export_uvs28_pngs,
-    feature_file_name,
-    load_feature_set,
-    model_inputs,
-    prepare_dataset,
-    read_clip_features,
-    write_npz,
-)
+from lfd_tcmen.preprocess.store import prepare_dataset
+from lfd_tcmen.preprocess.uvs28_pngs import export_uvs28_pngs
 from lfd_tcmen.synth.render import render_dataset
 
 FAST = PreprocessConfig(face_size=64, flow_method="dis")

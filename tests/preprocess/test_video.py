@@ -12,8 +12,9 @@ import pytest
 
 import lfd_tcmen.preprocess.video as video_module
 from lfd_tcmen.cli import main
+from lfd_tcmen.preprocess.clip_file import read_clip_features
+from lfd_tcmen.preprocess.inputs import model_inputs
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
-from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
 from lfd_tcmen.preprocess.video import (
     MACRO,
     MICRO,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.core.locks import exclusive
-from lfd_tcmen.preprocess.store import read_clip_features
+from lfd_tcmen.preprocess.clip_file import read_clip_features
 from robustness.cases import (
     Case,
     Env,

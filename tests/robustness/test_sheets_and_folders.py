@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from lfd_tcmen.cli import main
-from lfd_tcmen.preprocess.store import read_clip_features
+from lfd_tcmen.preprocess.clip_file import read_clip_features
 from robustness.cases import Case, Env, Given, check, params
 from robustness.inputs import SHEET_HEADER, Dataset, clip_frames, dataset_copy, sample_key, video_file
 

@@ -29,7 +29,8 @@ from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.models.device import Precision, resolve_device
 from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
-from lfd_tcmen.preprocess.store import MANIFEST, prepare_dataset
+from lfd_tcmen.preprocess.manifest import MANIFEST
+from lfd_tcmen.preprocess.store import prepare_dataset
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.synth.render import render_dataset

@@ -21,7 +21,8 @@ from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.io import read_preprocess_config
-from lfd_tcmen.preprocess.store import PrepareReport, export_uvs28_pngs, prepare_dataset
+from lfd_tcmen.preprocess.store import PrepareReport, prepare_dataset
+from lfd_tcmen.preprocess.uvs28_pngs import export_uvs28_pngs
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
     lfd-tcmen prepare ... --protocol casme3-3class --out STORE
     lfd-tcmen evaluate RUN --store STORE                       # UF1, UAR, accuracy
 
-The store's faces and flows go through ``preprocess.store.model_inputs`` (``load_feature_set``)
+The store's faces and flows go through ``preprocess.inputs.model_inputs`` (``load_feature_set``)
 with the sizes and flow normalisation the checkpoint records, and the model gets the face frames
 and flow segments it was trained on, picked by name (``inference.predict.select_regime``): the
 same inputs ``lfd-tcmen predict`` would give it, clip by clip. Classes are matched by name (the
@@ -31,7 +31,7 @@ from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import score_table
 from lfd_tcmen.inference.predict import select_regime
 from lfd_tcmen.models.checkpoint import Checkpoint, load_checkpoint
-from lfd_tcmen.preprocess.store import load_feature_set
+from lfd_tcmen.preprocess.load import load_feature_set
 from lfd_tcmen.report.predictions import prediction_rows
 
 MODEL = "model.pt"

@@ -5,7 +5,7 @@
 
 The exported graph is ``Predictor``: (faces, flows) tensors -> class probabilities, with the
 mirror-image average when the checkpoint was trained with ``train.tta_hflip``. Everything before
-it (face alignment, key frames, optical flow, ``preprocess.store.model_inputs``, and the
+it (face alignment, key frames, optical flow, ``preprocess.inputs.model_inputs``, and the
 "no micro-expression found" gate on a still video) stays in Python; the sidecar ``FILE.json``
 says what the graph eats (``input_contract``) and carries the checkpoint's metadata, so
 ``lfd-tcmen predict --checkpoint FILE`` runs an export exactly as it runs the checkpoint.

@@ -3,7 +3,7 @@
     video  --prepare_video--> clip features --model_inputs--> model
     images --extract_clip_features--> clip features --model_inputs--> model
 
-Both paths end in ``preprocess.store.model_inputs``, the transform the training features went
+Both paths end in ``preprocess.inputs.model_inputs``, the transform the training features went
 through, with the sizes and flow normalisation the checkpoint records. The model is a checkpoint
 (``.pt`` or ``.safetensors``) or an export of one (``inference.export``, recognised by its
 ``FILE.json``): both run the same ``Predictor`` computation. The model is fed in the
@@ -36,11 +36,12 @@ from lfd_tcmen.inference.export import (
 )
 from lfd_tcmen.models.checkpoint import Checkpoint, contract_problem, load_checkpoint
 from lfd_tcmen.preprocess import face
+from lfd_tcmen.preprocess.clip_file import read_clip_features
 from lfd_tcmen.preprocess.config import PreprocessConfig
+from lfd_tcmen.preprocess.inputs import model_inputs
 from lfd_tcmen.preprocess.io import read_frames
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.preprocess.pipeline import extract_clip_features
-from lfd_tcmen.preprocess.store import model_inputs, read_clip_features
 from lfd_tcmen.preprocess.video import outcome_line, prepare_video
 
 FULL_FACE_FRAMES = ("onset", "apex", "offset")

@@ -35,11 +35,11 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.record import Sample
 from lfd_tcmen.preprocess import face, keyframes
+from lfd_tcmen.preprocess.clip_file import sample_meta, save_clip_features
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.face import Box
 from lfd_tcmen.preprocess.io import VideoReader
 from lfd_tcmen.preprocess.pipeline import features_from_aligned
-from lfd_tcmen.preprocess.store import sample_meta, save_clip_features
 
 CLIP_JSON = "clip.json"
 FEATURES = "features.npz"

@@ -15,7 +15,7 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import plain
 from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.preprocess.store import load_feature_set
+from lfd_tcmen.preprocess.load import load_feature_set
 
 COMPOSITE_DIR = "megc2019_composite"
 
