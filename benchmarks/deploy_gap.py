@@ -19,7 +19,7 @@ exist in both forms, so the same fold models can be scored on the same clips eit
 3. Each sample in the composite and in every store is predicted by its own fold's model (trained
    without its subject) from (i) the composite's images (the fold's predictions.csv; recomputed
    here as a check), (ii) the aligned store, (iii) the composite-render store and (v) the framed
-   store, through ``inference.evaluate.store_features``: the inputs ``predict`` gives. Two mixtures say which
+   store, through ``inference.cross_dataset.store_features``: the inputs ``predict`` gives. Two mixtures say which
    input carries the gap (ii-face: only the apex face aligned; ii-flow: only the flow), and row
    iv is the leave-subject-out prototype of row v (``framed_inputs``: the onset's landmarks
    mapped onto where the OTHER subjects' lie in the composite's framing; row v's shipped
@@ -52,7 +52,7 @@ from lfd_tcmen.data.subjects import qualified_subject
 from lfd_tcmen.evaluation.forward import evaluate
 from lfd_tcmen.evaluation.metrics import summarize
 from lfd_tcmen.evaluation.stats import RunPredictions, paired_bootstrap
-from lfd_tcmen.inference.evaluate import store_features
+from lfd_tcmen.inference.cross_dataset import store_features
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess import face
 from lfd_tcmen.preprocess.config import PreprocessConfig

@@ -7,7 +7,12 @@ import json
 import logging
 from pathlib import Path
 
-from lfd_tcmen.inference.evaluate import default_out, evaluate_checkpoints, find_checkpoints, write_evaluation
+from lfd_tcmen.inference.cross_dataset import (
+    default_out,
+    evaluate_checkpoints,
+    find_checkpoints,
+    write_evaluation,
+)
 from lfd_tcmen.report.tables import markdown_table
 
 logger = logging.getLogger(__name__)

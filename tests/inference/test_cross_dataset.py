@@ -10,7 +10,7 @@ import pytest
 
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.inference.evaluate import default_out, evaluate_checkpoints, find_checkpoints
+from lfd_tcmen.inference.cross_dataset import default_out, evaluate_checkpoints, find_checkpoints
 from lfd_tcmen.inference.predict import predict_clip_features
 from lfd_tcmen.models.checkpoint import load_checkpoint
 from lfd_tcmen.preprocess.clip_file import read_clip_features
