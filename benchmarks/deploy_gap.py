@@ -138,7 +138,7 @@ def train_and_prepare(data: Path, work: Path, folds: list[str]) -> None:
             (work / f"{name}.yaml").write_text(settings)
             config = ["--config", work / f"{name}.yaml"]
         cli(
-            "prepare", *dataset, "--protocol", "casme2-3class", "--out", work / name, *config, "--no-progress"
+            "prepare", *dataset, "--labels", "casme2-3class", "--out", work / name, *config, "--no-progress"
         )
 
 

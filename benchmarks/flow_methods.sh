@@ -17,7 +17,7 @@ if [[ ! -f .demo/synth/CASME2-coding-synthetic.xlsx ]]; then
   "$LFD" data synth --out .demo/synth --subjects 8 --seed 0
 fi
 [[ -f .demo/store/manifest.json ]] || "$LFD" prepare --dataset casme2 --root .demo/synth/CASME2_RAW_selected \
-  --annotations .demo/synth/CASME2-coding-synthetic.xlsx --protocol casme2-3class --out .demo/store --workers 2 --no-progress
+  --annotations .demo/synth/CASME2-coding-synthetic.xlsx --labels casme2-3class --out .demo/store --workers 2 --no-progress
 "$LFD" train --config configs/synthetic.yaml --seeds "$SEEDS" --out "$OUT/tvl1" --resume --workers 2 --no-progress >&2
 "$LFD" train --config configs/synthetic.yaml --seeds "$SEEDS" --set train.flow_jitter=0.5 \
   --out "$OUT/tvl1_flow_jitter" --resume --workers 2 --no-progress >&2
@@ -25,7 +25,7 @@ stores=()
 for method in farneback dis; do
   echo "flow_method: $method" > "$OUT/preprocess_$method.yaml"
   "$LFD" prepare --dataset casme2 --root .demo/synth/CASME2_RAW_selected \
-    --annotations .demo/synth/CASME2-coding-synthetic.xlsx --protocol casme2-3class \
+    --annotations .demo/synth/CASME2-coding-synthetic.xlsx --labels casme2-3class \
     --out "$OUT/store_$method" --config "$OUT/preprocess_$method.yaml" --workers 2 --no-progress >&2
   stores+=(--store "$method=$OUT/store_$method")
 done

@@ -14,7 +14,7 @@ fi
 
 echo "== 2/3 prepare features: align faces, optical flow per segment =="
 "$LFD" prepare --dataset casme2 --root .demo/synth/CASME2_RAW_selected \
-  --annotations .demo/synth/CASME2-coding-synthetic.xlsx --protocol casme2-3class \
+  --annotations .demo/synth/CASME2-coding-synthetic.xlsx --labels casme2-3class \
   --out .demo/store --workers 2
 
 echo "== 3/3 train and evaluate: leave-one-subject-out, honest protocol =="

@@ -20,7 +20,7 @@ def test_summary_json_on_real_casme2(shared_data, capsys):
             "casme2",
             "--annotations",
             str(sheet),
-            "--protocol",
+            "--labels",
             "casme2-5class",
             "--json",
         ]
@@ -43,7 +43,7 @@ def test_summary_of_the_real_partial_casme2_copy_lists_every_gap(shared_data, ca
     if not root.is_dir():
         pytest.skip(f"real CASME II frames not found at {root}")
     argv = ["data", "summary", "--dataset", "casme2", "--annotations", str(sheet), "--root", str(root)]
-    assert main([*argv, "--protocol", "casme2-5class", "--json"]) == 0
+    assert main([*argv, "--labels", "casme2-5class", "--json"]) == 0
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     gaps = [line for line in captured.err.splitlines() if line.startswith("lfd-tcmen: warning:")]
@@ -66,7 +66,7 @@ def test_summary_table_on_real_composite(shared_data, capsys):
                 "megc2019",
                 "--annotations",
                 str(gt),
-                "--protocol",
+                "--labels",
                 "megc2019-3class",
             ]
         )
@@ -105,7 +105,7 @@ def test_summary_without_protocol_counts_emotions_and_prints_warnings(shared_dat
         (["--dataset", "casme9", "--annotations", "{sheet}"], "unknown dataset 'casme9'"),
         (["--dataset", "casme2", "--annotations", "{missing}"], "annotation file not found"),
         (
-            ["--dataset", "casme2", "--annotations", "{sheet}", "--protocol", "nope"],
+            ["--dataset", "casme2", "--annotations", "{sheet}", "--labels", "nope"],
             "unknown protocol 'nope'",
         ),
     ],
@@ -136,7 +136,7 @@ def test_bad_row_error_names_file_and_row(tmp_path, capsys):
                 "casme2",
                 "--annotations",
                 str(sheet),
-                "--protocol",
+                "--labels",
                 "casme2-5class",
             ]
         )
@@ -212,7 +212,7 @@ def test_synth_then_summary_end_to_end(tmp_path, capsys):
                 sheet,
                 "--root",
                 str(tmp_path / "syn" / "CASME2_RAW_selected"),
-                "--protocol",
+                "--labels",
                 "casme2-5class",
                 "--json",
             ]
@@ -235,3 +235,21 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
     assert main(["data", "synth", "--out", str(tmp_path / "file" / "synth"), "--subjects", "1"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "clip/s" not in line]
     assert len(err) == 1 and err[0].startswith("lfd-tcmen: error:") and str(tmp_path / "file") in err[0]
+
+
+def test_the_old_protocol_spelling_of_a_label_scheme_still_works_with_one_deprecation_line(
+    shared_data, capsys
+):
+    """``--labels`` names the label scheme; ``--protocol casme2-5class`` (the old spelling, before
+    "protocol" meant only the evaluation rule) gives the same counts and one line on stderr."""
+    sheet = shared_data / "annotations" / "casme2" / "CASME2-coding-20190701.xlsx"
+    argv = ["data", "summary", "--dataset", "casme2", "--annotations", str(sheet), "--json"]
+    assert main([*argv, "--labels", "casme2-5class"]) == 0
+    new = capsys.readouterr()
+    assert main([*argv, "--protocol", "casme2-5class"]) == 0
+    old = capsys.readouterr()
+    assert old.out == new.out
+    deprecation = [line for line in old.err.splitlines() if "deprecated" in line]
+    assert deprecation == [
+        "lfd-tcmen: deprecated: --protocol casme2-5class: the label scheme is now --labels casme2-5class"
+    ]

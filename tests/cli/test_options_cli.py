@@ -105,7 +105,7 @@ def test_prepare_json_is_one_object(dataset, tmp_path, capsys):
     config = tmp_path / "pre.yaml"
     config.write_text("preprocess: {face_size: 64, flow_method: dis}\n")
     args = ["prepare", "--dataset", "casme2", "--root", str(frames), "--annotations", str(sheet)]
-    args += ["--protocol", "casme2-3class", "--out", str(tmp_path / "s"), "--config", str(config), "--json"]
+    args += ["--labels", "casme2-3class", "--out", str(tmp_path / "s"), "--config", str(config), "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)  # nothing else on stdout
     assert report["prepared"] == report["total"] == report["computed"] > 0

@@ -23,7 +23,7 @@ def _args(dataset: tuple[Path, Path], out: Path, config: Path, *extra: str) -> l
     sheet, root = dataset
     return [
         "prepare", "--dataset", "casme2", "--root", str(root), "--annotations", str(sheet),
-        "--protocol", "casme2-5class", "--out", str(out), "--config", str(config), "--no-progress", *extra,
+        "--labels", "casme2-5class", "--out", str(out), "--config", str(config), "--no-progress", *extra,
     ]  # fmt: skip
 
 

@@ -188,7 +188,7 @@ def test_prepare_records_the_corrections_in_the_manifest(tmp_path, capsys):
     config.write_text("face_size: 64\nflow_method: dis\n")
     argv = [
         "prepare", "--dataset", "casme2", "--root", str(tmp_path / "syn" / "CASME2_RAW_selected"),
-        "--annotations", str(sheet), "--protocol", "casme2-5class", "--config", str(config), "--no-progress",
+        "--annotations", str(sheet), "--labels", "casme2-5class", "--config", str(config), "--no-progress",
     ]  # fmt: skip
     assert main([*argv, "--out", str(tmp_path / "on")]) == 0
     assert "annotation corrections" not in capsys.readouterr().out  # none listed for this file

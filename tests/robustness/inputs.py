@@ -74,7 +74,7 @@ def make_inputs(root: Path) -> Inputs:
     preprocess.write_text(PREPROCESS)
     store = root / "store"
     argv = ["prepare", "--dataset", "casme2", "--root", str(frames), "--annotations", str(xlsx)]
-    argv += ["--protocol", "casme2-3class", "--out", str(store), "--config", str(preprocess), "--no-progress"]
+    argv += ["--labels", "casme2-3class", "--out", str(store), "--config", str(preprocess), "--no-progress"]
     assert main(argv) == 0
     train_config = root / "train.yaml"
     train_config.write_text(TRAIN_CONFIG.format(store=store))
@@ -111,7 +111,7 @@ class Dataset:
     def argv(self, preprocess: Path, out: Path | None = None) -> list[str]:
         return [
             "prepare", "--dataset", "casme2", "--root", str(self.frames), "--annotations", str(self.sheet),
-            "--protocol", "casme2-3class", "--out", str(out or self.store), "--config", str(preprocess),
+            "--labels", "casme2-3class", "--out", str(out or self.store), "--config", str(preprocess),
             "--no-progress",
         ]  # fmt: skip
 

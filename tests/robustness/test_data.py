@@ -139,7 +139,7 @@ def summary_duplicated_row(env: Env) -> Given:
 def summary_offset_before_onset(env: Env) -> Given:
     onset = env.inputs.rows[1][2]
     path = _sheet(env, _edited(env, 1, 4, str(int(onset) - 1)))
-    return Given(_summary(path, "--protocol", "casme2-3class"), (path, "row 3"))
+    return Given(_summary(path, "--labels", "casme2-3class"), (path, "row 3"))
 
 
 def summary_apex_outside(env: Env) -> Given:
@@ -155,7 +155,7 @@ def summary_onset_not_a_number(env: Env) -> Given:
 
 def summary_unknown_emotion(env: Env) -> Given:
     path = _sheet(env, _edited(env, 0, 5, "joy"))
-    return Given(_summary(path, "--protocol", "casme2-3class"), (path, "row 2"))
+    return Given(_summary(path, "--labels", "casme2-3class"), (path, "row 2"))
 
 
 def summary_missing_clip_folder(env: Env) -> Given:

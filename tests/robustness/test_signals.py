@@ -49,7 +49,7 @@ def test_interrupted_prepare_says_rerun_without_resume(
         "--annotations",
         str(tmp_path / "a.csv"),
     ]
-    argv += ["--protocol", "casme2-3class", "--out", str(tmp_path / "store")]
+    argv += ["--labels", "casme2-3class", "--out", str(tmp_path / "store")]
     code, err = _interrupted(argv, "lfd_tcmen.cli.prepare.prepare_store", capsys)
     assert code == 130
     assert (
@@ -66,7 +66,7 @@ def test_sigterm_stops_a_pool_cleanly(tmp_path: Path) -> None:
     store = tmp_path / "store"
     argv = [sys.executable, "-m", "lfd_tcmen", "prepare", "--dataset", "casme2"]
     argv += ["--root", str(xlsx.parent / "CASME2_RAW_selected"), "--annotations", str(xlsx)]
-    argv += ["--protocol", "casme2-3class", "--out", str(store), "--workers", "2", "--no-progress"]
+    argv += ["--labels", "casme2-3class", "--out", str(store), "--workers", "2", "--no-progress"]
     with (tmp_path / "stderr.txt").open("w") as err_file:
         proc = subprocess.Popen(argv, stderr=err_file, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 120

@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,6 +102,27 @@ def locate_data(data: DataConfig, config_path: Path, bases: list[Path]) -> Path:
         return resolve_data_path(data, os.environ.get(ENV_DATA) or None, bases)
     except LFDError as err:  # a data section that names no data: the config file is at fault
         raise LFDError(err.message, err.path or config_path, err.row) from None
+
+
+class _DeprecatedLabels(argparse.Action):
+    """``--protocol NAME`` for a label scheme: still accepted, with one deprecation line on stderr."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        print(
+            f"lfd-tcmen: deprecated: {option_string} {values}: the label scheme is now --labels {values}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_labels_option(parser: argparse.ArgumentParser, required: bool, help: str) -> None:
+    """``--labels NAME``: the label scheme (``casme2-5class``; ``lfd-tcmen data datasets`` lists
+    them), stored as ``args.protocol``. "Protocol" alone names the evaluation rule (``--protocol
+    honest``); the old spelling ``--protocol casme2-5class`` is still accepted here, with one line
+    saying so."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--labels", dest="protocol", metavar="LABELS", default=None, help=help)
+    group.add_argument("--protocol", dest="protocol", action=_DeprecatedLabels, help=argparse.SUPPRESS)
 
 
 def add_set_option(parser: argparse.ArgumentParser, scope: str = "") -> None:

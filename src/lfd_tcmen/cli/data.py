@@ -8,7 +8,7 @@ import logging
 import shlex
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_corrections_option, warnings_as_lines
+from lfd_tcmen.cli.common import add_corrections_option, add_labels_option, warnings_as_lines
 from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import dataset_description, dataset_names, dataset_protocols, load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     datasets = actions.add_parser(
         "datasets",
-        help="the dataset loaders (--dataset names) and the label protocols (--protocol names)",
+        help="the dataset loaders (--dataset names) and the label schemes (--labels names)",
         description="List every dataset loader with the protocols written for it, then every protocol "
         "with its classes. A protocol applies to any dataset whose emotion words it knows.",
     )
@@ -55,10 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="frames folder: every clip whose folder or frames are missing is listed (one warning line each) and left out of the counts",
     )
-    summary.add_argument(
-        "--protocol",
-        default=None,
-        help="class protocol (e.g. casme2-5class); without it the raw emotion words are counted",
+    add_labels_option(
+        summary,
+        required=False,
+        help="label scheme (e.g. casme2-5class); without it the raw emotion words are counted",
     )
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_corrections_option(summary)
@@ -119,7 +119,7 @@ def _datasets(args: argparse.Namespace) -> int:
     for name, d in loaders.items():
         print(f"  {name:<9} {d['description']}")
         print(f"  {'':<9} protocols: {', '.join(d['protocols']) or '(none named after it)'}")
-    print("\nprotocols (--protocol):")
+    print("\nlabel schemes (--labels):")
     for name, p in protocols.items():
         print(
             f"  {name:<16} {', '.join(p['classes'])}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lfd_tcmen.cli.common import (
     add_corrections_option,
+    add_labels_option,
     add_worker_options,
     check_worker_options,
     warnings_as_lines,
@@ -50,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="the dataset's annotation file (DFME: one per part, all into one store)",
     )
-    parser.add_argument(
-        "--protocol", required=True, help="label protocol, e.g. casme2-5class (see `lfd-tcmen data datasets`)"
+    add_labels_option(
+        parser, required=True, help="label scheme, e.g. casme2-5class (see `lfd-tcmen data datasets`)"
     )
     parser.add_argument("--out", required=True, type=Path, help="feature store folder")
     add_worker_options(parser, "clips")
