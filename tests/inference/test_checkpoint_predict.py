@@ -122,7 +122,7 @@ def test_apex_only_checkpoint_gets_apex_face_and_onset_apex_flow_from_a_full_cli
     assert sum(pred.probabilities.values()) == pytest.approx(1.0)
     assert pred.class_name == max(pred.probabilities, key=pred.probabilities.get)
     assert pred.notes and "apex" in pred.notes[0]
-    from lfd_tcmen.preprocess.store import model_inputs
+    from lfd_tcmen.preprocess.inputs import model_inputs
 
     fi, gi = model_inputs(clip, 16, 8, "minmax")  # the training transform; apex = face 1, onset:apex = flow 1
     expected = ckpt.model.predict(torch.from_numpy(fi[None, [1]]), torch.from_numpy(gi[None, [1]]))[0]

@@ -220,7 +220,7 @@ def input_contract(ckpt: Checkpoint, fmt: str, file: str, batch: int | None = No
             "test_time_mirror": _tta_hflip(ckpt.config),
             "preprocessing": (
                 "in Python, not in the graph: lfd_tcmen.preprocess (face alignment, key frames, optical "
-                "flow and strain), then preprocess.store.model_inputs(clip, face_size, flow_size, "
+                "flow and strain), then preprocess.inputs.model_inputs(clip, face_size, flow_size, "
                 "flow_norm) and the face frames and flow segments above, by name; "
                 "`lfd-tcmen predict --checkpoint FILE` does all of it"
             ),
