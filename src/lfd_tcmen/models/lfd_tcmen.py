@@ -30,7 +30,21 @@ from lfd_tcmen.models.layers.flow_backbones import BACKBONES, flow_backbone
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
 
-LOSS_TERMS = ("cls", "orth", "recon", "consistency", "cycle", "identity", "adversary", "hsic")
+DESCRIPTOR_DIM = 128  # dlib's face-recognition descriptor (preprocess/identity.py)
+
+LOSS_TERMS = (
+    "cls",
+    "orth",
+    "recon",
+    "consistency",
+    "cycle",
+    "identity",
+    "adversary",
+    "hsic",
+    "teacher",
+    "teacher_hsic",
+)
+TEACHER_TERMS = ("teacher", "teacher_hsic")
 # The terms that need the decoder: with drl_every = k they are computed on every k-th step only.
 DECODER_TERMS = ("recon", "cycle")
 MOTION_SOURCES = ("faces", "flow")
@@ -70,6 +84,9 @@ class LFDTCMENParams:
     w_identity: float = 0.1
     w_adversary: float = 0.0  # subject adversaries (gradient reversal) on motion code and classifier input
     w_hsic: float = 0.0  # HSIC(motion code, subject) + HSIC(classifier input, subject)
+    # The identity teacher (dlib's face-recognition descriptor of the reference face):
+    w_teacher: float = 0.0  # the identity code, mapped linearly, points where the descriptor does
+    w_teacher_hsic: float = 0.0  # HSIC(motion code, descriptor) + HSIC(classifier input, descriptor)
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -311,6 +328,8 @@ class LFDTCMEN(MERModel):
         self.classifier = nn.Sequential(
             nn.LayerNorm(feature_dim), nn.Dropout(p.dropout), nn.Linear(feature_dim, spec.num_classes)
         )
+        if "teacher" in active:
+            self.teacher_head = nn.Linear(p.identity_dim, DESCRIPTOR_DIM)
         if "adversary" in active:
             # Each reads its code through gradient reversal: trained to name the subject, it
             # teaches the encoders to hide it (Ganin & Lempitsky 2015).
@@ -342,6 +361,8 @@ class LFDTCMEN(MERModel):
             "identity": p.use_drl and spec.num_subjects > 0,
             "adversary": spec.num_subjects > 0,
             "hsic": True,
+            "teacher": p.use_drl,
+            "teacher_hsic": True,
         }
         return tuple(t for t in LOSS_TERMS if possible[t] and p.weight(t) > 0)
 
@@ -380,6 +401,8 @@ class LFDTCMEN(MERModel):
             feature = motion_code
         out["classifier_input"] = feature
         out["logits"] = self.classifier(feature)
+        if "teacher" in active:
+            out["teacher_prediction"] = self.teacher_head(out["identity_code"])
         if "adversary" in active:
             for name, head in self.adversaries.items():
                 out[f"adversary_logits_{name}"] = head(out[name])
@@ -473,6 +496,23 @@ class LFDTCMEN(MERModel):
         subjects = self._subjects(out["logits"], batch)
         codes = [out[k] for k in ("motion_code", "classifier_input") if k in out]
         return torch.stack([losses.hsic_loss(c, subjects) for c in codes]).mean()
+
+    def _loss_teacher(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        teacher = batch.get("teacher")
+        if teacher is None:  # no descriptors (a batch outside training): nothing to follow
+            return out["teacher_prediction"].sum() * 0.0
+        return losses.consistency_loss(out["teacher_prediction"], teacher)
+
+    def _loss_teacher_hsic(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        teacher = batch.get("teacher")
+        codes = [out[k] for k in ("motion_code", "classifier_input") if k in out]
+        if teacher is None:
+            return torch.stack([c.sum() * 0.0 for c in codes]).sum()
+        return torch.stack([losses.independence_loss(c, teacher) for c in codes]).mean()
+
+    @classmethod
+    def needs_identity(cls, params: Mapping[str, Any]) -> bool:
+        return any(float(params.get(f"w_{term}", 0.0) or 0.0) > 0 for term in TEACHER_TERMS)
 
     @staticmethod
     def _subjects(logits: Tensor, batch: Mapping[str, Tensor]) -> Tensor:

@@ -109,6 +109,8 @@ def train_epoch(
         }
         if weights is not None:
             batch["class_weights"] = weights
+        if features.identity is not None:
+            batch["teacher"] = precision.tensor(features.identity[idx])
         if partner is not None:
             batch["mix_labels"] = batch["labels"][precision.tensor(partner)]
             batch["mix_lambda"] = torch.tensor(lam)
