@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/step_speed.py --regimes       # eager step by input regime and DRL size
     .venv/bin/python benchmarks/step_speed.py --batches       # samples/s by batch size (work per step)
     .venv/bin/python benchmarks/step_speed.py --profile       # where the channels-last step's time goes
+    .venv/bin/python benchmarks/step_speed.py --variants      # the flagship's candidates: DRL cost, backbones
 
 One training step (forward, the six-term loss, backward, Adam) of lfd_tcmen on a composite-shaped
 batch (apex face 64x64, one 3x28x28 flow, 55 training subjects, batch 32) at one thread, the
@@ -33,6 +34,12 @@ channels-last: how much more work per step buys on this CPU. Five seeds stacked 
 (grouped convolutions, or vmap) do the arithmetic of one batch of 5 x 32 in each step, so the
 batch-160 row's ratio to batch 32 is what such stacking could gain at best if its kernels were as
 fast as the dense ones (a guide, not a proof: grouped kernels are usually slower).
+
+``--variants`` prints instead the channels-last step of each candidate of the flagship (issue 33):
+the DRL made cheaper (faces at 16x16, the decoder's terms every 4th step, both) and each TCME
+backbone with and without the DRL, beside the model without the DRL. Variants take turns within
+each repeat (a load that changes during the run slows all of them alike), and the time of a step
+is averaged over a multiple of 4 steps, so ``drl_every`` 4 pays its drawing steps.
 
 ``--profile`` prints instead where the time of the channels-last step (the path the composite
 configs train) goes, from ``torch.profiler`` over ``--steps`` steps: self time per step by kind of
@@ -77,6 +84,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--regimes", action="store_true", help="eager steps by input regime and DRL size instead")
     p.add_argument("--batches", action="store_true", help="samples/s by batch size instead")
     p.add_argument("--profile", action="store_true", help="where the channels-last step's time goes instead")
+    p.add_argument("--variants", action="store_true", help="the flagship candidates' steps instead")
     p.add_argument("--top", type=int, default=12, help="operator calls listed by --profile")
     return p.parse_args()
 
@@ -92,14 +100,16 @@ def batch(b: int, seed: int, spec: ModelSpec = SPEC) -> dict[str, torch.Tensor]:
     }
 
 
-def model(seed: int, channels_last: bool = False, spec: ModelSpec = SPEC, **params: int) -> torch.nn.Module:
+def model(
+    seed: int, channels_last: bool = False, spec: ModelSpec = SPEC, **params: object
+) -> torch.nn.Module:
     m = create_model("lfd_tcmen", spec, **params)
     initialise(m, seed)
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
 
 def single_step(
-    channels_last: bool, bf16: bool, compiled: bool, b: int, spec: ModelSpec = SPEC, **params: int
+    channels_last: bool, bf16: bool, compiled: bool, b: int, spec: ModelSpec = SPEC, **params: object
 ) -> Callable[[], None]:
     m = model(0, channels_last, spec, **params)
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
@@ -205,6 +215,58 @@ def batches(args: argparse.Namespace) -> None:
             print(f"| {b} | {layout} | {b / rate * 1000:.1f} | {rate:.0f} | {rate / base:.2f} |", flush=True)
 
 
+VARIANTS: dict[str, dict[str, object]] = {  # name -> model.params
+    "lfd_tcmen (DRL at 32x32, every step)": {},
+    "no_drl": {"use_drl": False},
+    "DRL at 16x16": {"face_resolution": 16},
+    "decoder terms every 4th step": {"drl_every": 4},
+    "DRL at 16x16, decoder every 4th step": {"face_resolution": 16, "drl_every": 4},
+    "backbone off_apexnet, no_drl": {"backbone": "off_apexnet", "use_drl": False},
+    "backbone off_apexnet": {"backbone": "off_apexnet"},
+    "backbone off_apexnet, cheap DRL (16x16, every 4th)": {
+        "backbone": "off_apexnet",
+        "face_resolution": 16,
+        "drl_every": 4,
+    },
+    "backbone ststnet, no_drl": {"backbone": "ststnet", "use_drl": False},
+    "backbone ststnet, cheap DRL (16x16, every 4th)": {
+        "backbone": "ststnet",
+        "face_resolution": 16,
+        "drl_every": 4,
+    },
+    "backbone resnet, no_drl": {"backbone": "resnet", "use_drl": False},
+    "backbone resnet, cheap DRL (16x16, every 4th)": {
+        "backbone": "resnet",
+        "face_resolution": 16,
+        "drl_every": 4,
+    },
+}
+
+
+def variants(args: argparse.Namespace) -> None:
+    steps = max(4, args.steps // 4 * 4)
+    runners = {
+        name: single_step(True, False, False, args.batch, **params) for name, params in VARIANTS.items()
+    }
+    best = dict.fromkeys(runners, float("inf"))
+    for step in runners.values():
+        for _ in range(4):  # warm-up
+            step()
+    for _ in range(args.repeats):
+        for name, step in runners.items():
+            best[name] = min(best[name], best_time(step, steps, 1))
+    reference = best["no_drl"]
+    print(
+        f"lfd_tcmen variants, channels-last step, batch of {args.batch}, one thread, {torch.__version__}, {cpu_name()}"
+    )
+    print(f"best of {args.repeats} timings of {steps} steps each\n")
+    print("| variant | parameters | ms per step | x no_drl |")
+    print("|---|---|---|---|")
+    for name, params in VARIANTS.items():
+        size = model(0, **params).num_parameters()
+        print(f"| {name} | {size:,} | {best[name] * 1000:.1f} | {best[name] / reference:.2f} |")
+
+
 KINDS = (  # (kind, operator-name prefixes) for --profile; first match wins
     ("convolution backward", ("aten::convolution_backward",)),
     ("convolution forward", ("aten::mkldnn_convolution", "aten::_convolution", "aten::convolution")),
@@ -266,6 +328,9 @@ def main() -> None:
         return
     if args.profile:
         profile(args)
+        return
+    if args.variants:
+        variants(args)
         return
     rows: list[tuple[str, int, float, str]] = []  # name, seeds per step, seconds per step, note
     cases = [

@@ -37,6 +37,8 @@ TINY = dict(
     adversary_hidden=8,
     w_adversary=0.1,
     w_hsic=0.1,
+    w_teacher=0.1,
+    w_teacher_hsic=0.1,
 )
 ALL_OFF = {f"w_{t}": 0.0 for t in LOSS_TERMS}
 
@@ -57,6 +59,9 @@ def make_batch(spec: ModelSpec, b: int = 6, seed: int = 0) -> dict[str, torch.Te
         "flows": torch.rand(b, spec.num_segments, 3, r, r, generator=g),
         "labels": torch.arange(b) % spec.num_classes,
         "subjects": torch.tensor([0, 1, 2, 3, 4, -1] * (b // 6 + 1))[:b],
+        # identity descriptors (dlib's are 128-d, about unit length): one per subject, as a
+        # descriptor names a person
+        "teacher": F.normalize(torch.randn(6, 128, generator=g), dim=1)[torch.arange(b) % 6],
     }
 
 

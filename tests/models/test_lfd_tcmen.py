@@ -97,7 +97,8 @@ def test_use_drl_false_removes_the_face_branch():
     assert model.drl is None and not any(n.startswith("drl.") for n in names)
     assert not any("motion_projection" in n or "fusion" in n for n in names)
     out, _, terms = run(model, make_batch(FULL))
-    assert set(terms) == {"cls", "adversary", "hsic"}  # the last two on the classifier's input only
+    # the subject and descriptor penalties on the classifier's input only
+    assert set(terms) == {"cls", "adversary", "hsic", "teacher_hsic"}
     assert list(model.adversaries) == ["classifier_input"]
     assert "identity_code" not in out and "motion_code" not in out and "temporal_weights" in out
     assert model.num_parameters() < build().num_parameters()
@@ -151,6 +152,7 @@ def test_zero_weights_remove_their_modules_and_outputs():
     out = no_decoder(make_batch(FULL)["faces"], make_batch(FULL)["flows"])
     assert not any(k.startswith(("recon_", "cycle_")) for k in out)
     assert build(w_identity=0.0).drl.identity_head is None
+    assert not hasattr(build(w_teacher=0.0), "teacher_head")
     out = build(w_consistency=0.0)(make_batch(FULL)["faces"], make_batch(FULL)["flows"])
     assert "frame_identity_codes" not in out
 

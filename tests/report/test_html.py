@@ -139,3 +139,23 @@ def test_one_class_palette_in_the_confusion_matrix_and_the_embedding(run, monkey
     subjects = seen["motion code by subject"]  # the middle panel: the motion codes by subject
     assert subjects == seen["identity code by subject (3)"] and list(subjects) == ["a", "b", "c"]
     assert not set(subjects.values()) & set(class_colors(names))  # no colour means a class and a subject
+
+
+def test_text_from_the_run_files_is_escaped_on_the_page(run, tmp_path):
+    """The pages are built by small helpers that escape every text they are given (no template
+    engine: docs/design.md, "Considered and not done"): a hostile name in a run's files is shown,
+    never run."""
+    from lfd_tcmen.report.html import write_run_report
+
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    info = json.loads((copy / "run.json").read_text())
+    info["fingerprint"] = hostile
+    (copy / "run.json").write_text(json.dumps(info))
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["per_dataset"][hostile] = next(iter(metrics["per_dataset"].values()))
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    page = write_run_report(copy).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert not re.search(r"<script\b", page) and "<img src=x" not in page

@@ -25,6 +25,9 @@ class FeatureSet:
         segments 1.. are the temporal complement named in ``flow_segments``. Values are
         min-max normalised per sample and channel to [0, 1] when ``flow_normalised``.
     labels: (N,) int64 class index under ``protocol``.
+    identity: (N, 128) float32 or None: dlib's face-recognition descriptor of each sample's
+        reference face (onset, else apex), attached only for a model that learns from it
+        (``runs.features.with_identity``; LFD-TCMEN's identity teacher).
     """
 
     sample_ids: list[str]
@@ -39,6 +42,7 @@ class FeatureSet:
     protocol: str = ""
     flow_normalised: bool = True
     meta: dict[str, object] = field(default_factory=dict)
+    identity: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.sample_ids)
@@ -50,6 +54,8 @@ class FeatureSet:
                 raise ValueError(f"FeatureSet.{name} has {getattr(self, name).shape[0]} rows, expected {n}")
         if self.faces.ndim != 4 or self.faces.shape[1] != len(self.face_frames):
             raise ValueError(f"faces must be (N, {len(self.face_frames)}, S, S), got {self.faces.shape}")
+        if self.identity is not None and self.identity.shape[0] != n:
+            raise ValueError(f"FeatureSet.identity has {self.identity.shape[0]} rows, expected {n}")
         if self.flows.ndim != 5 or self.flows.shape[1:3] != (len(self.flow_segments), 3):
             raise ValueError(f"flows must be (N, {len(self.flow_segments)}, 3, R, R), got {self.flows.shape}")
 
@@ -75,6 +81,7 @@ class FeatureSet:
             protocol=self.protocol,
             flow_normalised=self.flow_normalised,
             meta=dict(self.meta),
+            identity=None if self.identity is None else self.identity[idx],
         )
 
 

@@ -48,6 +48,12 @@ class MERModel(nn.Module):
         )
         return cls, {"cls": float(cls.detach())}
 
+    @classmethod
+    def needs_identity(cls, params: Mapping[str, Any]) -> bool:
+        """Whether a model built with YAML ``params`` trains on ``batch["teacher"]``, the identity
+        descriptors of ``FeatureSet.identity`` (none does by default)."""
+        return False
+
     @torch.no_grad()
     def predict(self, faces: Tensor, flows: Tensor) -> Tensor:
         """Class probabilities (B, C) in eval mode (restores the previous mode)."""

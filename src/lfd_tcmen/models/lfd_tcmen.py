@@ -26,10 +26,27 @@ from lfd_tcmen.models.layers import (
     GradientReversal,
     TemporalComplementAttention,
 )
+from lfd_tcmen.models.layers.flow_backbones import BACKBONES, flow_backbone
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
 
-LOSS_TERMS = ("cls", "orth", "recon", "consistency", "cycle", "identity", "adversary", "hsic")
+DESCRIPTOR_DIM = 128  # dlib's face-recognition descriptor (preprocess/identity.py)
+
+LOSS_TERMS = (
+    "cls",
+    "orth",
+    "recon",
+    "consistency",
+    "cycle",
+    "identity",
+    "adversary",
+    "hsic",
+    "teacher",
+    "teacher_hsic",
+)
+TEACHER_TERMS = ("teacher", "teacher_hsic")
+# The terms that need the decoder: with drl_every = k they are computed on every k-th step only.
+DECODER_TERMS = ("recon", "cycle")
 MOTION_SOURCES = ("faces", "flow")
 
 
@@ -43,6 +60,11 @@ class LFDTCMENParams:
     face_width: int = 16  # channels of the first face conv stage (doubles per stage)
     flow_width: int = 16  # channels of the first flow conv stage (doubles per stage)
     face_resolution: int = 32  # DRL works on faces resized to this; 0 = the given face size
+    # The TCME flow encoder (models/layers/flow_backbones.py): own, off_apexnet, ststnet, resnet.
+    backbone: str = "own"
+    # The decoder's terms (reconstruction, cycle) on every k-th training step only, weighted k
+    # times there (the same emphasis on average); the encoders and the other terms every step.
+    drl_every: int = 1
     dropout: float = 0.3  # before the emotion classifier
     use_drl: bool = True  # False: no face branch at all; TCME on flows only
     use_tcme: bool = True  # False: no flow branch at all; classify the motion code
@@ -62,8 +84,15 @@ class LFDTCMENParams:
     w_identity: float = 0.1
     w_adversary: float = 0.0  # subject adversaries (gradient reversal) on motion code and classifier input
     w_hsic: float = 0.0  # HSIC(motion code, subject) + HSIC(classifier input, subject)
+    # The identity teacher (dlib's face-recognition descriptor of the reference face):
+    w_teacher: float = 0.0  # the identity code, mapped linearly, points where the descriptor does
+    w_teacher_hsic: float = 0.0  # HSIC(motion code, descriptor) + HSIC(classifier input, descriptor)
 
     def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
+        if self.drl_every < 1:
+            raise ValueError(f"drl_every must be >= 1, got {self.drl_every}")
         if self.motion_from not in MOTION_SOURCES:
             raise ValueError(
                 f"motion_from must be one of {', '.join(MOTION_SOURCES)}, got {self.motion_from!r}"
@@ -222,7 +251,7 @@ class TemporalComplementedMotionEnhancement(nn.Module):
         self.num_segments = spec.num_segments if p.use_temporal_complement else 1
         dim = p.flow_dim
         widths = (p.flow_width, 2 * p.flow_width, 4 * p.flow_width)
-        self.flow_encoder = ConvEncoder(3, widths, dim)
+        self.flow_encoder = flow_backbone(p.backbone, widths, dim)
         motion_dim = p.motion_dim if p.use_drl else None
         if self.num_segments > 1:
             self.segment_embedding = nn.Parameter(torch.empty(self.num_segments, dim))
@@ -291,10 +320,16 @@ class LFDTCMEN(MERModel):
             else None
         )
         self.tcme = TemporalComplementedMotionEnhancement(spec, p) if p.use_tcme else None
+        if p.drl_every > 1 and active & set(DECODER_TERMS):
+            # Training steps taken so far: which steps draw faces. A buffer, so a fold resumed
+            # from its checkpoint draws on the same steps as one that ran through.
+            self.register_buffer("drl_steps", torch.zeros((), dtype=torch.int64))
         feature_dim = p.flow_dim if p.use_tcme else p.motion_dim
         self.classifier = nn.Sequential(
             nn.LayerNorm(feature_dim), nn.Dropout(p.dropout), nn.Linear(feature_dim, spec.num_classes)
         )
+        if "teacher" in active:
+            self.teacher_head = nn.Linear(p.identity_dim, DESCRIPTOR_DIM)
         if "adversary" in active:
             # Each reads its code through gradient reversal: trained to name the subject, it
             # teaches the encoders to hide it (Ganin & Lempitsky 2015).
@@ -326,6 +361,8 @@ class LFDTCMEN(MERModel):
             "identity": p.use_drl and spec.num_subjects > 0,
             "adversary": spec.num_subjects > 0,
             "hsic": True,
+            "teacher": p.use_drl,
+            "teacher_hsic": True,
         }
         return tuple(t for t in LOSS_TERMS if possible[t] and p.weight(t) > 0)
 
@@ -345,13 +382,14 @@ class LFDTCMEN(MERModel):
         out: dict[str, Tensor] = {}
         motion_code = None
         if self.drl is not None:
+            draw = self._draws_faces()
             out.update(
                 self.drl(
                     faces,
                     flows,
                     frame_codes="consistency" in active,
-                    reconstruct="recon" in active,
-                    cycle="cycle" in active,
+                    reconstruct=draw and "recon" in active,
+                    cycle=draw and "cycle" in active,
                 )
             )
             motion_code = out["motion_code"]
@@ -363,10 +401,21 @@ class LFDTCMEN(MERModel):
             feature = motion_code
         out["classifier_input"] = feature
         out["logits"] = self.classifier(feature)
+        if "teacher" in active:
+            out["teacher_prediction"] = self.teacher_head(out["identity_code"])
         if "adversary" in active:
             for name, head in self.adversaries.items():
                 out[f"adversary_logits_{name}"] = head(out[name])
         return out
+
+    def _draws_faces(self) -> bool:
+        """Whether this forward pass draws faces for the decoder's terms: always outside
+        training, and on every ``drl_every``-th training step (counting this one)."""
+        if not hasattr(self, "drl_steps") or not self.training:
+            return True
+        step = int(self.drl_steps)
+        self.drl_steps += 1
+        return step % self.params.drl_every == 0
 
     def _check_inputs(self, faces: Tensor, flows: Tensor) -> None:
         spec = self.spec
@@ -380,11 +429,20 @@ class LFDTCMEN(MERModel):
             )
 
     def loss(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
-        """Weighted sum of the active terms; returns (total, {term: unweighted value})."""
+        """Weighted sum of the active terms; returns (total, {term: unweighted value}).
+
+        On a training step that drew no faces (``drl_every`` > 1) the decoder's terms are absent
+        from both; on one that did they weigh ``drl_every`` times their weight."""
+        drawn = "recon_apex" in out or "cycle_identity_code" in out
+        weights = self.loss_weights()
         terms: dict[str, Tensor] = {}
         for term in self.active_terms:
+            if term in DECODER_TERMS:
+                if not drawn:
+                    continue
+                weights[term] *= self.params.drl_every
             terms[term] = getattr(self, f"_loss_{term}")(out, batch)
-        total = losses.total_loss(terms, self.loss_weights())
+        total = losses.total_loss(terms, weights)
         return total, {k: float(v.detach()) for k, v in terms.items()}
 
     # One method per term: which outputs each loss compares.
@@ -438,6 +496,23 @@ class LFDTCMEN(MERModel):
         subjects = self._subjects(out["logits"], batch)
         codes = [out[k] for k in ("motion_code", "classifier_input") if k in out]
         return torch.stack([losses.hsic_loss(c, subjects) for c in codes]).mean()
+
+    def _loss_teacher(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        teacher = batch.get("teacher")
+        if teacher is None:  # no descriptors (a batch outside training): nothing to follow
+            return out["teacher_prediction"].sum() * 0.0
+        return losses.consistency_loss(out["teacher_prediction"], teacher)
+
+    def _loss_teacher_hsic(self, out: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
+        teacher = batch.get("teacher")
+        codes = [out[k] for k in ("motion_code", "classifier_input") if k in out]
+        if teacher is None:
+            return torch.stack([c.sum() * 0.0 for c in codes]).sum()
+        return torch.stack([losses.independence_loss(c, teacher) for c in codes]).mean()
+
+    @classmethod
+    def needs_identity(cls, params: Mapping[str, Any]) -> bool:
+        return any(float(params.get(f"w_{term}", 0.0) or 0.0) > 0 for term in TEACHER_TERMS)
 
     @staticmethod
     def _subjects(logits: Tensor, batch: Mapping[str, Tensor]) -> Tensor:

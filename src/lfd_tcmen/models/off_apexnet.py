@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers.peer_inputs import PEER_FLOW_SIZE, onset_apex_flow
+from lfd_tcmen.models.layers.peer_streams import FlowComponentStream
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
 
@@ -35,21 +36,6 @@ class OffApexNetParams:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.input_scale <= 0:
             raise ValueError(f"input_scale must be > 0, got {self.input_scale}")
-
-
-class FlowComponentStream(nn.Sequential):
-    """One flow component: (B, 1, 28, 28) -> (B, 784)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            nn.Conv2d(1, 6, kernel_size=5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 28 -> 14
-            nn.Conv2d(6, 16, kernel_size=5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 14 -> 7
-            nn.Flatten(),
-        )
 
 
 @register_model("off_apexnet")

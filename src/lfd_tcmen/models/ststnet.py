@@ -19,10 +19,9 @@ from torch import Tensor, nn
 
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers.peer_inputs import PEER_FLOW_SIZE, onset_apex_flow
+from lfd_tcmen.models.layers.peer_streams import STREAM_WIDTHS, ShallowStream
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
-
-STREAM_WIDTHS = (3, 5, 8)
 
 
 @dataclass(frozen=True)
@@ -36,19 +35,6 @@ class STSTNetParams:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.input_scale <= 0:
             raise ValueError(f"input_scale must be > 0, got {self.input_scale}")
-
-
-class ShallowStream(nn.Sequential):
-    """One stream: (B, 3, 28, 28) -> (B, width, 10, 10)."""
-
-    def __init__(self, width: int, dropout: float) -> None:
-        super().__init__(
-            nn.Conv2d(3, width, kernel_size=3, padding=2),  # 28 -> 30
-            nn.ReLU(),
-            nn.BatchNorm2d(width),
-            nn.MaxPool2d(kernel_size=3, stride=3, padding=1),  # 30 -> 10
-            nn.Dropout(dropout),
-        )
 
 
 @register_model("ststnet")

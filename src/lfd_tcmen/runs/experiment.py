@@ -53,6 +53,7 @@ from lfd_tcmen.report.provenance import now, partial_fields
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
 from lfd_tcmen.report.tensorboard import require_tensorboard, write_events
 from lfd_tcmen.runs import run_dir
+from lfd_tcmen.runs.features import needs_identity, with_identity
 from lfd_tcmen.runs.folds import fold_seed, interleaved, make_folds, probed_folds, select_folds
 from lfd_tcmen.runs.run_log import log_fold, log_settings, scores_line
 from lfd_tcmen.training.epoch import BatchHook
@@ -156,6 +157,8 @@ def run_experiments(
         raise LFDError("nothing to run: no plan")
     if any(plan.config.train.tensorboard for plan in plans):
         require_tensorboard()  # asked for but missing: one line now, not after the training
+    if any(needs_identity(plan.config.model) for plan in plans):
+        features = with_identity(features)  # before the workers get their copy
     folds = [make_folds(features, plan.config.data, plan.config.seed) for plan in plans]
     _refuse_untestable(plans)
     selected = [select_folds(f, options.fold_names) for f in folds]

@@ -8,13 +8,16 @@ The environment is never read here: the CLI passes the data root it found.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from lfd_tcmen.config.experiment import DataConfig
+from lfd_tcmen.config.experiment import DataConfig, ModelConfig
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import plain
 from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
+from lfd_tcmen.models.factory import model_class
+from lfd_tcmen.preprocess.identity import cached_identity_descriptors
 from lfd_tcmen.preprocess.load import load_feature_set
 
 COMPOSITE_DIR = "megc2019_composite"
@@ -64,6 +67,22 @@ def load_features(data: DataConfig, path: str | Path | None = None) -> FeatureSe
         )
     features.meta["path"] = str(path.resolve())  # where the data came from: run.json records it
     return features
+
+
+def needs_identity(model: ModelConfig) -> bool:
+    """Whether the model ``model`` names trains on identity descriptors (an identity teacher)."""
+    return model_class(model.name).needs_identity(model.params)
+
+
+def with_identity(features: FeatureSet) -> FeatureSet:
+    """``features`` with ``identity`` set: dlib's descriptor of each sample's reference face (the
+    onset where there is one, else the apex), computed once per face array and kept on disk
+    (``preprocess.identity.cached_identity_descriptors``)."""
+    if features.identity is not None:
+        return features
+    frames = features.face_frames
+    reference = frames.index("onset") if "onset" in frames else frames.index("apex")
+    return replace(features, identity=cached_identity_descriptors(features.faces[:, reference]))
 
 
 def preprocess_info(features: FeatureSet, data: DataConfig) -> dict[str, object]:

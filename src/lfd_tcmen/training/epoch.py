@@ -88,6 +88,7 @@ def train_epoch(
     features, precision = data.features, stepper.precision
     stepper.model.train()
     sums: dict[str, float] = {}
+    counts: dict[str, int] = {}  # samples each term was computed on (not every step, drl_every)
     correct = seen = 0
     weights = None if data.class_weights is None else precision.tensor(data.class_weights)
     subjects = data.subject_of[data.train_index]
@@ -108,6 +109,8 @@ def train_epoch(
         }
         if weights is not None:
             batch["class_weights"] = weights
+        if features.identity is not None:
+            batch["teacher"] = precision.tensor(features.identity[idx])
         if partner is not None:
             batch["mix_labels"] = batch["labels"][precision.tensor(partner)]
             batch["mix_lambda"] = torch.tensor(lam)
@@ -116,8 +119,9 @@ def train_epoch(
         sums["train_loss"] = sums.get("train_loss", 0.0) + float(loss.detach()) * n
         for key, value in terms.items():
             sums[key] = sums.get(key, 0.0) + float(value) * n
+            counts[key] = counts.get(key, 0) + n
         correct += int((out["logits"].detach().argmax(1) == batch["labels"]).sum())
         seen += n
-    row = {k: v / seen for k, v in sums.items()}
+    row = {k: v / counts.get(k, seen) for k, v in sums.items()}
     row["train_accuracy"] = correct / seen
     return row
