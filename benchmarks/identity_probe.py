@@ -30,6 +30,7 @@ from lfd_tcmen.config.benchmark import load_benchmark
 from lfd_tcmen.config.experiment import HONEST
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.evaluation.stats import paired_rate_bootstrap
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, run_experiments
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
@@ -65,7 +66,7 @@ def main() -> None:
     summaries = run_experiments(
         plans,
         features,
-        RunOptions(resume=True, workers=args.workers, progress=False),
+        RunOptions(resume=True, executor=ExecutorOptions(workers=args.workers), progress=False),
         preprocess_info(features, data),
     )
     by_method: dict[str, list[dict[str, Any]]] = {}

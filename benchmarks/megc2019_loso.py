@@ -28,6 +28,7 @@ from pathlib import Path
 from lfd_tcmen.config.benchmark import benchmark_from_dict
 from lfd_tcmen.config.experiment import load_config
 from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.runs.benchmark import run_benchmark, run_dir
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             fold_names=args.folds.split(",") if args.folds else None,
             protocols=protocols,
             resume=True,
-            workers=args.workers,
+            executor=ExecutorOptions(workers=args.workers),
             progress=not args.no_progress,
             preprocess=preprocess_info(features, config.data),
         )

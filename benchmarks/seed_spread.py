@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lfd_tcmen.config.experiment import load_config
 from lfd_tcmen.evaluation.stats import score_interval
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.report.compare import read_run
 from lfd_tcmen.runs.features import load_features, preprocess_info, resolve_data_path
 from lfd_tcmen.runs.seeds import read_summary, run_seeds, seed_dir
@@ -60,7 +61,7 @@ def main() -> None:
         preprocess=preprocess_info(features, config.data),
         fold_names=args.folds.split(",") if args.folds else None,
         resume=True,
-        workers=args.workers,
+        executor=ExecutorOptions(workers=args.workers),
         progress=False,
     )
     report(args.out, summary, seeds, args.resamples)

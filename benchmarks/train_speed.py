@@ -40,6 +40,7 @@ from lfd_tcmen.data.composite import load_composite
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.models import create_model_for, model_names
 from lfd_tcmen.models.device import Precision
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds
 from lfd_tcmen.training.epoch import FoldData, Stepper, train_epoch
@@ -170,7 +171,7 @@ def loso_comparison(features: FeatureSet, config: ExperimentConfig, args: argpar
         before = os.getloadavg()
         start = time.perf_counter()
         summary = run_experiment(
-            config, features, out, fold_names=names, progress=False, workers=workers, engine=engine
+            config, features, out, fold_names=names, progress=False, executor=ExecutorOptions(workers, engine)
         )
         wall = time.perf_counter() - start
         runs.append((label, summary, wall, before, os.getloadavg(), out))

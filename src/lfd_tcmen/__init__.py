@@ -4,7 +4,7 @@ The library's front door (the CLI is a thin shell over the same names):
 
     config = load_config("configs/synthetic.yaml")
     features = load_features(config.data)
-    summary = run_experiment(config, features, "runs/x", workers=2)
+    summary = run_experiment(config, features, "runs/x", executor=ExecutorOptions(workers=2))
     prediction = predict_video(load_checkpoint("runs/x/folds/<fold>/model.pt"), "face.mp4")
 """
 
@@ -18,7 +18,9 @@ from lfd_tcmen.version import __version__ as __version__
 # first used (PEP 562 ``__getattr__``), not when the package is: most of them need torch, and
 # ``lfd-tcmen --help`` or ``import lfd_tcmen.core.errors`` should not pay its 3-6 s import.
 _PUBLIC = {
+    "ExecutorOptions": "lfd_tcmen.parallel.core",
     "ExperimentConfig": "lfd_tcmen.config.experiment",
+    "DatasetFiles": "lfd_tcmen.preprocess.prepare",
     "create_model": "lfd_tcmen.models",
     "load_benchmark": "lfd_tcmen.config.benchmark",
     "load_checkpoint": "lfd_tcmen.models.checkpoint",
@@ -28,6 +30,7 @@ _PUBLIC = {
     "Prediction": "lfd_tcmen.inference.predict",
     "predict_images": "lfd_tcmen.inference.predict",
     "predict_video": "lfd_tcmen.inference.predict",
+    "prepare_store": "lfd_tcmen.preprocess.prepare",
     "run_benchmark": "lfd_tcmen.runs.benchmark",
     "run_experiment": "lfd_tcmen.runs.experiment",
 }

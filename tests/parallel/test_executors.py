@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lfd_tcmen.core.errors import LFDError
-from lfd_tcmen.parallel import make_executor
+from lfd_tcmen.parallel import ExecutorOptions, make_executor
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -28,7 +28,7 @@ def test_the_error_rule_is_the_same_serial_and_on_the_pool(workers):
             raise LFDError("bad input", path="x.csv", row=i)
         return shared * 10 + i
 
-    with make_executor(workers, preload=("lfd_tcmen.parallel",)) as executor:
+    with make_executor(ExecutorOptions(workers), preload=("lfd_tcmen.parallel",)) as executor:
         outcomes = {
             o.key: o
             for o in executor.map(
@@ -45,14 +45,14 @@ def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
     driver = textwrap.dedent(
         f"""
         import os, time
-        from lfd_tcmen.parallel import make_executor
+        from lfd_tcmen.parallel import ExecutorOptions, make_executor
 
         def work(shared, i):
             open(os.path.join({str(tmp_path)!r}, f"worker{{os.getpid()}}"), "w").close()
             time.sleep(120)
 
         if __name__ == "__main__":
-            with make_executor(2, preload=("lfd_tcmen.parallel",)) as executor:
+            with make_executor(ExecutorOptions(2), preload=("lfd_tcmen.parallel",)) as executor:
                 list(executor.map(work, None, [(i, (i,)) for i in range(2)]))
         """
     )
@@ -87,12 +87,12 @@ def test_without_ray_the_ray_engine_is_one_line_with_the_install_hint(address, m
     """Ray is an extra: where it is not installed (an import of it fails), asking for it says how
     to install it, before any task runs; the process pool does not need it."""
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    with make_executor(2, engine="ray", address=address) as executor:
+    with make_executor(ExecutorOptions(2, "ray", address)) as executor:
         with pytest.raises(LFDError) as caught:
             list(executor.map(lambda shared, i: i, None, [(0, (0,))]))
     assert str(caught.value) == (
         "the ray engine (--engine ray, --ray-address) needs the ray package, which is not installed: "
         'pip install "lfd-tcmen[ray]"'
     )
-    with make_executor(2, preload=("lfd_tcmen.parallel",)) as executor:
+    with make_executor(ExecutorOptions(2), preload=("lfd_tcmen.parallel",)) as executor:
         assert [o.value for o in executor.map(lambda shared, i: i + 1, None, [(0, (0,))])] == [1]

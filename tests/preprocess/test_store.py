@@ -15,6 +15,7 @@ import pytest
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.record import Sample
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.preprocess.clip_file import feature_file_name, read_clip_features, write_npz
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.inputs import model_inputs
@@ -210,8 +211,8 @@ def test_corrupt_frame_skips_only_that_sample(samples: list[Sample], tmp_path: P
 
 
 def test_workers_give_identical_files(samples: list[Sample], tmp_path: Path) -> None:
-    one = prepare_dataset(samples, FAST, tmp_path / "one", workers=1, progress=False)
-    two = prepare_dataset(samples, FAST, tmp_path / "two", workers=2, progress=False)
+    one = prepare_dataset(samples, FAST, tmp_path / "one", progress=False)
+    two = prepare_dataset(samples, FAST, tmp_path / "two", ExecutorOptions(workers=2), progress=False)
     assert one.computed == two.computed == 6
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
     assert (tmp_path / "one" / MANIFEST).read_text() == (tmp_path / "two" / MANIFEST).read_text()

@@ -15,6 +15,7 @@ from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.evaluation.metrics import classification_report
 from lfd_tcmen.evaluation.scoring import read_predictions_csv
 from lfd_tcmen.models import model_default_train
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.report.benchmark_table import adjust_within_families
 from lfd_tcmen.report.predictions import predictions_name
 from lfd_tcmen.runs import run_dir as rd
@@ -298,7 +299,13 @@ def test_two_workers_give_exactly_the_serial_benchmark(bench_run, tmp_path: Path
         pytest.importorskip("ray")
     bench, features, out, _ = bench_run
     result = run_benchmark(
-        bench, features, tmp_path, methods=RUN, fold_names=FOLDS, workers=2, engine=engine, progress=False
+        bench,
+        features,
+        tmp_path,
+        methods=RUN,
+        fold_names=FOLDS,
+        executor=ExecutorOptions(2, engine),
+        progress=False,
     )
     assert result.failed == []
     assert {m: sorted(v) for m, v in result.trained.items()} == {m: FOLDS for m in RUN}
@@ -320,7 +327,7 @@ def test_a_ray_address_needs_two_workers(bench_run, tmp_path: Path):
             tmp_path,
             methods=["ststnet"],
             fold_names=FOLDS[:1],
-            ray_address="auto",
+            executor=ExecutorOptions(ray_address="auto"),
             progress=False,
         )
 
@@ -342,7 +349,7 @@ def test_seeds_give_mean_and_sd_rows_ensembles_and_differences_from_the_referenc
         protocols=["honest"],
         progress=False,
         resamples=500,
-        workers=2,
+        executor=ExecutorOptions(workers=2),
     )
     assert sorted(result.trained) == [
         "lfd_tcmen seed 3",

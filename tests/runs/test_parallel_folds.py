@@ -27,7 +27,7 @@ from lfd_tcmen.core.locks import LOCK_NAME
 from lfd_tcmen.data.datasets import load_samples
 from lfd_tcmen.data.splits import loso_folds
 from lfd_tcmen.models.device import Precision, resolve_device
-from lfd_tcmen.parallel import PoolExecutor, RayExecutor, SerialExecutor, make_executor
+from lfd_tcmen.parallel import ExecutorOptions, PoolExecutor, RayExecutor, SerialExecutor, make_executor
 from lfd_tcmen.preprocess.config import PreprocessConfig
 from lfd_tcmen.preprocess.manifest import MANIFEST
 from lfd_tcmen.preprocess.store import prepare_dataset
@@ -96,15 +96,15 @@ def engine(request) -> str:
 
 # ----------------------------------------------------------------------------- without Ray
 def test_one_worker_is_serial_and_never_imports_ray(tmp_path):
-    assert isinstance(make_executor(1), SerialExecutor)
-    assert isinstance(make_executor(2), PoolExecutor)  # built, not started
-    assert isinstance(make_executor(2, engine="ray"), RayExecutor)
+    assert isinstance(make_executor(ExecutorOptions(1)), SerialExecutor)
+    assert isinstance(make_executor(ExecutorOptions(2)), PoolExecutor)  # built, not started
+    assert isinstance(make_executor(ExecutorOptions(2, engine="ray")), RayExecutor)
     with pytest.raises(LFDError, match="engine"):
-        make_executor(2, engine="threads")
+        make_executor(ExecutorOptions(2, engine="threads"))
     with pytest.raises(LFDError, match="workers"):
-        make_executor(0)
+        make_executor(ExecutorOptions(0))
     with pytest.raises(LFDError, match="--workers 2"):
-        make_executor(1, address="127.0.0.1:6379")
+        make_executor(ExecutorOptions(1, ray_address="127.0.0.1:6379"))
     code = textwrap.dedent(
         f"""
         import sys
@@ -112,9 +112,9 @@ def test_one_worker_is_serial_and_never_imports_ray(tmp_path):
         from toys import make_config, make_features
         from lfd_tcmen.runs.experiment import run_experiment
         s = run_experiment(make_config(epochs=1), make_features(subjects=2, per_subject=3),
-                           {str(tmp_path / "run")!r}, progress=False, workers=1)
+                           {str(tmp_path / "run")!r}, progress=False)
         assert s.folds_trained == ["toy/s0", "toy/s1"], s.folds_trained
-        assert "ray" not in sys.modules, "workers=1 imported ray"
+        assert "ray" not in sys.modules, "one worker imported ray"
         """
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -250,7 +250,7 @@ def test_resume_accepts_a_config_saved_before_new_train_keys(toy, tmp_path):
 # ----------------------------------------------------------------------------- in parallel, both engines
 def test_two_workers_give_exactly_the_serial_run(toy, serial_run, engine, tmp_path):
     features, config = toy
-    run = run_experiment(config, features, tmp_path, progress=False, workers=2, engine=engine)
+    run = run_experiment(config, features, tmp_path, progress=False, executor=ExecutorOptions(2, engine))
     assert run.folds_trained == FOLDS and run.failed == []
     assert _comparable(run.metrics) == _comparable(serial_run.metrics)
     assert (tmp_path / "predictions.csv").read_text() == (serial_run.out_dir / "predictions.csv").read_text()
@@ -287,8 +287,7 @@ def test_a_worker_killed_mid_fold_is_retried_and_nothing_is_lost(toy, serial_run
         features,
         tmp_path / "run",
         progress=False,
-        workers=2,
-        engine=engine,
+        executor=ExecutorOptions(2, engine),
         on_batch=kill_in_second_epoch_of_s1,
     )
     assert (markers / "killed").exists()  # the fault did happen
@@ -308,7 +307,7 @@ def test_parallel_failing_fold_is_reported_while_the_others_finish(toy, serial_r
             raise RuntimeError("boom in fold s2")
 
     run = run_experiment(
-        config, features, tmp_path, progress=False, workers=2, engine=engine, on_batch=fail_in_s2
+        config, features, tmp_path, progress=False, executor=ExecutorOptions(2, engine), on_batch=fail_in_s2
     )
     assert run.folds_trained == ["toy/s0", "toy/s1"]
     assert [(f["fold"], f["error"]) for f in run.failed] == [("toy/s2", "RuntimeError: boom in fold s2")]
@@ -334,11 +333,11 @@ def test_interrupt_keeps_finished_folds_and_resume_completes(toy, serial_run, en
 
     monkeypatch.setattr(run_dir, "save_fold", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(config, features, tmp_path, progress=False, workers=2, engine=engine)
+        run_experiment(config, features, tmp_path, progress=False, executor=ExecutorOptions(2, engine))
     monkeypatch.undo()
     assert sorted(p.name for p in (tmp_path / "folds").iterdir()) == [saved[0].replace("/", "__")]
     resumed = run_experiment(
-        config, features, tmp_path, progress=False, workers=2, engine=engine, resume=True
+        config, features, tmp_path, progress=False, executor=ExecutorOptions(2, engine), resume=True
     )
     assert resumed.folds_kept == saved and len(resumed.folds_trained) == 2
     assert _comparable(resumed.metrics) == _comparable(serial_run.metrics)
@@ -352,8 +351,8 @@ def test_prepare_in_parallel_writes_the_same_files(engine, tmp_path):
         "casme2", sheet, root=tmp_path / "data" / "CASME2_RAW_selected", protocol="casme2-5class"
     )
     config = PreprocessConfig(face_size=64, flow_method="dis")
-    one = prepare_dataset(samples, config, tmp_path / "one", workers=1, progress=False)
-    two = prepare_dataset(samples, config, tmp_path / "two", workers=2, progress=False, engine=engine)
+    one = prepare_dataset(samples, config, tmp_path / "one", progress=False)
+    two = prepare_dataset(samples, config, tmp_path / "two", ExecutorOptions(2, engine), progress=False)
     assert one.computed == two.computed == len(samples) == 4
     files = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "two").iterdir()) and MANIFEST in files
@@ -361,4 +360,4 @@ def test_prepare_in_parallel_writes_the_same_files(engine, tmp_path):
     for name in files:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     with pytest.raises(LFDError, match="engine"):
-        prepare_dataset(samples, config, tmp_path / "three", engine="threads")
+        prepare_dataset(samples, config, tmp_path / "three", ExecutorOptions(engine="threads"))

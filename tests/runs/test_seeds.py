@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.parallel import ExecutorOptions
 from lfd_tcmen.runs import run_dir
 from lfd_tcmen.runs.experiment import run_experiment
 from lfd_tcmen.runs.folds import make_folds
@@ -22,6 +23,7 @@ from lfd_tcmen.runs.seeds import run_seeds, seed_dir, seeded, summarize_seeds
 from toys import make_config, make_features
 
 FOLDS = ["toy/s0", "toy/s1", "toy/s2"]
+TWO = ExecutorOptions(workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +74,10 @@ def test_seeds_resume_and_run_in_parallel_with_the_serial_numbers(toy, two_seeds
     features, config = toy
     out, _, summary = two_seeds
     partial, _ = run_seeds(
-        config, features, tmp_path, [0, 5], fold_names=FOLDS[:1], progress=False, workers=2
+        config, features, tmp_path, [0, 5], fold_names=FOLDS[:1], progress=False, executor=TWO
     )
     assert [s.folds_trained for s in partial] == [FOLDS[:1], FOLDS[:1]]
-    rest, again = run_seeds(config, features, tmp_path, [0, 5], resume=True, progress=False, workers=2)
+    rest, again = run_seeds(config, features, tmp_path, [0, 5], resume=True, progress=False, executor=TWO)
     assert [s.folds_kept for s in rest] == [FOLDS[:1], FOLDS[:1]]
     assert again["per_seed"] == summary["per_seed"] and again["ensemble"] == summary["ensemble"]
 

@@ -13,16 +13,18 @@ from lfd_tcmen.cli.common import (
     at_least_one,
     check_worker_options,
     config_file,
+    executor_options,
     features_for,
     names,
     seed_list,
 )
-from lfd_tcmen.cli.prepare import prepare_store
 from lfd_tcmen.config.benchmark import BenchmarkConfig, load_benchmark
 from lfd_tcmen.config.experiment import DataConfig
 from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.preprocess.prepare import DatasetFiles, prepare_store
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, rewrite_pages
 from lfd_tcmen.report.html import REPORT
+from lfd_tcmen.report.printout import format_benchmark_list
 from lfd_tcmen.runs.benchmark import benchmark_progress, run_benchmark
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.folds import make_folds, select_folds
@@ -157,9 +159,7 @@ def run(args: argparse.Namespace) -> int:
         resamples=args.resamples,
         fold_names=fold_names,
         resume=args.resume,
-        workers=args.workers,
-        engine=args.engine,
-        ray_address=args.ray_address,
+        executor=executor_options(args),
         progress=not args.no_progress,
     )
     print((result.out_dir / "table.md").read_text(encoding="utf-8"))
@@ -175,33 +175,13 @@ def _list(
     fold_names: list[str],
     workers: int,
 ) -> None:
-    """One line per method (settings; with OUT there, its finished trainings and their median
-    time), then, with OUT there, what is left and a time estimate from those medians."""
+    """``--list``: the methods, and with OUT there each row's finished trainings and the time left."""
     progress = {}
     if (out / RUNS_DIR).is_dir():
         progress = {r.method: r for r in benchmark_progress(bench, out, fold_names, methods, protocols)}
-    for m in bench.methods:
-        if methods and m.name not in methods:
-            continue
-        cfg = bench.experiment(m.name, bench.protocols[0])
-        t = cfg.train
-        what = f"skip: {m.skip}" if m.skip else f"epochs {t.epochs}, lr {t.lr:g}, batch {t.batch_size}"
-        line = f"{m.name:24s} {m.kind:8s} {m.model:12s} {what}"
-        row = progress.get(m.name)
-        if row is not None:
-            median = f", median {row.fold_seconds:.1f} s a fold" if row.fold_seconds is not None else ""
-            line = f"{line:80s} {row.done}/{row.total} trained{median}"
-        print(line)
-    if progress:
-        left = sum(r.left for r in progress.values())
-        timed = [r for r in progress.values() if r.left and r.fold_seconds is not None]
-        hours = sum(r.left * r.fold_seconds for r in timed) / max(1, workers) / 3600
-        untimed = left - sum(r.left for r in timed)
-        print(
-            f"{out}: {left} training(s) left; about {hours:.1f} h on {max(1, workers)} worker(s) "
-            "from each row's median fold time"
-            + (f" ({untimed} in rows with no finished fold: not estimated)" if untimed else "")
-        )
+    text = format_benchmark_list(bench, methods, progress, out, workers)
+    if text:
+        print(text)
 
 
 def _prepare(bench: BenchmarkConfig, data: DataConfig, args: argparse.Namespace) -> None:
@@ -217,15 +197,5 @@ def _prepare(bench: BenchmarkConfig, data: DataConfig, args: argparse.Namespace)
     p = bench.prepare
     out = Path(data.path).expanduser()  # relative: from the working folder, where it is then found
     logger.info(f"{bench.name}: preparing {p.dataset} ({p.protocol}) from {args.root} into {out}")
-    prepare_store(
-        p.dataset,
-        args.annotations,
-        args.root,
-        p.protocol,
-        out,
-        p.preprocess,
-        workers=args.workers,
-        progress=not args.no_progress,
-        engine=args.engine,
-        ray_address=args.ray_address,
-    )
+    files = DatasetFiles(p.dataset, tuple(args.annotations), args.root, p.protocol)
+    prepare_store(files, out, p.preprocess, executor=executor_options(args), progress=not args.no_progress)

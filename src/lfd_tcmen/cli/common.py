@@ -11,16 +11,13 @@ import logging
 import math
 import os
 import sys
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from lfd_tcmen.config.experiment import DataConfig
 from lfd_tcmen.config.shipped import shipped_file
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.data.features import FeatureSet
-from lfd_tcmen.parallel import ENGINES, cpu_note
+from lfd_tcmen.parallel import ENGINES, ExecutorOptions, cpu_note
 from lfd_tcmen.parallel.ray_engine import check_reachable
 from lfd_tcmen.preprocess.keyframes import MACRO_MOTION_PX, STILL_MOTION_PX
 from lfd_tcmen.runs.features import load_features, resolve_data_path
@@ -182,27 +179,20 @@ def add_worker_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def executor_options(args: argparse.Namespace) -> ExecutorOptions:
+    """--workers, --engine, --ray-address as the one object the library takes."""
+    return ExecutorOptions(workers=args.workers, engine=args.engine, ray_address=args.ray_address)
+
+
 def check_worker_options(args: argparse.Namespace, threads: int = 1) -> None:
     """Refuse impossible worker options before any work; warn when they oversubscribe the CPU."""
-    if args.workers < 1:
-        raise LFDError(f"--workers must be >= 1, got {args.workers}")
-    if args.ray_address is not None and args.workers < 2:
+    options = executor_options(args)
+    if options.workers < 1:
+        raise LFDError(f"--workers must be >= 1, got {options.workers}")
+    if options.ray_address is not None and options.workers < 2:
         raise LFDError("--ray-address needs --workers 2 or more (the tasks run at once on the cluster)")
-    if args.ray_address is not None:
-        check_reachable(args.ray_address)  # before any work, not after the data are loaded
-    note = cpu_note(args.workers, threads, args.ray_address)
+    if options.ray_address is not None:
+        check_reachable(options.ray_address)  # before any work, not after the data are loaded
+    note = cpu_note(options, threads)
     if note:
         logger.warning(note)
-
-
-@contextmanager
-def warnings_as_lines() -> Iterator[None]:
-    """Annotation quirks (apex outside the interval, ...) as one ``lfd-tcmen: warning:`` line each,
-    not Python's ``UserWarning`` format."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for warning in caught:
-                logger.warning(f"lfd-tcmen: warning: {warning.message}")

@@ -8,7 +8,8 @@ import logging
 import shlex
 from pathlib import Path
 
-from lfd_tcmen.cli.common import add_corrections_option, add_labels_option, warnings_as_lines
+from lfd_tcmen.cli.common import add_corrections_option, add_labels_option
+from lfd_tcmen.core.logs import warnings_as_lines
 from lfd_tcmen.data.corrections import CorrectionLog
 from lfd_tcmen.data.datasets import dataset_description, dataset_names, dataset_protocols, load_samples
 from lfd_tcmen.data.loaders.common import deferred_frame_errors

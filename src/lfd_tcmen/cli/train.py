@@ -12,6 +12,7 @@ from lfd_tcmen.cli.common import (
     add_worker_options,
     check_worker_options,
     config_file,
+    executor_options,
     features_for,
     names,
     seed_list,
@@ -22,6 +23,7 @@ from lfd_tcmen.core.files import json_text
 from lfd_tcmen.models import model_default_train, model_names
 from lfd_tcmen.models.factory import check_grid_models, check_model_config
 from lfd_tcmen.report.html import REPORT
+from lfd_tcmen.report.printout import format_run, format_seeds
 from lfd_tcmen.runs.experiment import RunSummary, run_experiment
 from lfd_tcmen.runs.features import preprocess_info
 from lfd_tcmen.runs.final import final_config, final_models, read_estimate, record_estimate
@@ -149,9 +151,7 @@ def run(args: argparse.Namespace) -> int:
         fold_names=fold_names,
         resume=args.resume,
         progress=not args.no_progress,
-        workers=args.workers,
-        engine=args.engine,
-        ray_address=args.ray_address,
+        executor=executor_options(args),
     )
     preprocess = preprocess_info(features, config.data)
     if seeds is not None:
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(summary_json(summary)).rstrip())
     elif summary.metrics.get("folds_done"):
-        print(format_summary(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
+        print(format_run(summary.metrics, summary.out_dir, summary.wall_s, len(summary.folds_kept)))
         print(f"report: {summary.out_dir / REPORT}")
     return _report_failures(summary.failed, summary.out_dir)
 
@@ -206,84 +206,3 @@ def _report_failures(failed: list[dict], out_dir: Path) -> int:
         f"saved in {out_dir}; rerun with --resume to retry the failed ones"
     )
     return 1
-
-
-def format_seeds(summary: dict, out_dir: Path) -> str:
-    """Each seed's pooled scores, their mean and sd, and the seed ensemble's."""
-    lines = [f"protocol: {summary['protocol']}; folds {summary['folds_done']}/{summary['folds_total']}"]
-    if not summary.get("test_samples", True):
-        lines.append(
-            "no test samples (data.split all): nothing scored; each seed's model is in seed<k>/folds/"
-        )
-    for seed, o in summary["per_seed"].items():
-        if o:
-            lines.append(f"seed {seed}: UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}  accuracy {o['accuracy']:.4f}")
-    if "mean" in summary:
-        m, sd = summary["mean"], summary["sd"]
-        lines.append(
-            f"mean over {len(summary['seeds'])} seeds: UF1 {m['uf1']:.4f} ± {sd['uf1']:.4f}  "
-            f"UAR {m['uar']:.4f} ± {sd['uar']:.4f} (sd)"
-        )
-    if "ensemble" in summary:
-        e = summary["ensemble"]
-        lines.append(
-            f"seed ensemble (mean probabilities): UF1 {e['uf1']:.4f}  UAR {e['uar']:.4f}  accuracy {e['accuracy']:.4f}"
-        )
-    lines.append(f"results in {out_dir} (seed<k>/, ensemble/, seeds.json)")
-    return "\n".join(lines)
-
-
-def format_summary(metrics: dict, out_dir: Path, wall_s: float, kept: int = 0) -> str:
-    """The final print-out: pooled scores, protocol, identity leakage, where the files are."""
-    if "overall" not in metrics:  # data.split all: nothing tested
-        return "\n".join(
-            [
-                f"protocol: {metrics['protocol']}; folds: {metrics['folds_done']}/{metrics['folds_total']}",
-                metrics.get("note", "no test samples: nothing was scored"),
-                f"model(s): {', '.join(str(out_dir / m) for m in metrics.get('models', []))}",
-                f"wall time {wall_s:.1f} s (training time {metrics['train_wall_s']:.1f} s)",
-                f"results in {out_dir}",
-            ]
-        )
-    o = metrics["overall"]
-    lines = [
-        f"protocol: {metrics['protocol']}"
-        + (
-            "  (LEAKY: epoch chosen on the test subject)" if metrics["protocol"] == "leaky-best-epoch" else ""
-        ),
-        f"folds: {metrics['folds_done']}/{metrics['folds_total']}"
-        + (f" ({kept} kept from before)" if kept else ""),
-        f"UF1 {o['uf1']:.4f}  UAR {o['uar']:.4f}  accuracy {o['accuracy']:.4f}  n {o['n']}",
-    ]
-    for name, d in metrics.get("per_dataset", {}).items():
-        if len(metrics["per_dataset"]) > 1:
-            lines.append(
-                f"  {name}: UF1 {d['uf1']:.4f}  UAR {d['uar']:.4f}  accuracy {d['accuracy']:.4f}  n {d['n']}"
-            )
-    leak = metrics.get("identity_leakage", {})
-    if leak.get("available"):
-        codes = ", ".join(
-            f"{name} code {leak[name]['accuracy']:.3f}" for name in ("motion", "identity") if name in leak
-        )
-        chance = next(leak[name]["chance"] for name in ("motion", "identity") if name in leak)
-        lines.append(
-            f"identity leakage (subject from code, linear probe on training samples, mean of {leak['folds']} "
-            f"folds): {codes}, chance {chance:.3f}"
-        )
-    else:
-        lines.append(f"identity leakage: not measured ({leak.get('reason', 'no codes')})")
-    heldout = metrics.get("identity_heldout")
-    if heldout and heldout.get("available"):
-        parts = [f"{name} code {p['retrieval']:.3f} / {p['auc']:.3f}" for name, p in heldout["codes"].items()]
-        refs = [f"raw input {heldout['raw_input']['retrieval']:.3f} / {heldout['raw_input']['auc']:.3f}"]
-        refs += [
-            f"untrained {n} {p['retrieval']:.3f} / {p['auc']:.3f}" for n, p in heldout["untrained"].items()
-        ]
-        lines.append(
-            "identity of held-out subjects (same-subject 1-NN retrieval / verification AUC): "
-            + ", ".join(parts)
-            + f"; references: {', '.join(refs)}; chance {heldout['raw_input']['retrieval_chance']:.3f} / 0.5"
-        )
-    lines.append(f"wall time {wall_s:.1f} s (training time of all folds {metrics['train_wall_s']:.1f} s)")
-    lines.append(f"results in {out_dir}")
-    return "\n".join(lines)

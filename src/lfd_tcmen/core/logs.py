@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -140,3 +141,16 @@ def _attached(logger: logging.Logger, handler: logging.Handler) -> Iterator[logg
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Python warnings raised in the block (annotation quirks: an apex outside the interval, ...)
+    as one ``lfd-tcmen: warning:`` log line each, not Python's ``UserWarning`` format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                logging.getLogger(__name__).warning(f"lfd-tcmen: warning: {warning.message}")

@@ -1,6 +1,6 @@
 """The one executor: serial, a local process pool, or Ray (see ``parallel.core`` for the rule).
 
-with make_executor(workers=2) as executor:
+with make_executor(ExecutorOptions(workers=2)) as executor:
     for outcome in executor.map(fn, shared, jobs):      # jobs: [(key, args), ...]
         ...
 """
@@ -11,7 +11,15 @@ import os
 from collections.abc import Callable, Sequence
 
 from lfd_tcmen.core.errors import LFDError
-from lfd_tcmen.parallel.core import ENGINES, RETRIES, Outcome, SerialExecutor, describe
+from lfd_tcmen.parallel.core import (
+    ENGINES,
+    RETRIES,
+    SERIAL,
+    ExecutorOptions,
+    Outcome,
+    SerialExecutor,
+    describe,
+)
 from lfd_tcmen.parallel.pool import PoolExecutor
 from lfd_tcmen.parallel.ray_engine import RayExecutor, RaySession
 
@@ -20,7 +28,9 @@ Executor = SerialExecutor | PoolExecutor | RayExecutor  # what make_executor ret
 __all__ = [
     "ENGINES",
     "RETRIES",
+    "SERIAL",
     "Executor",
+    "ExecutorOptions",
     "Outcome",
     "PoolExecutor",
     "RayExecutor",
@@ -33,21 +43,20 @@ __all__ = [
 
 
 def make_executor(
-    workers: int = 1,
+    options: ExecutorOptions = SERIAL,
     *,
-    engine: str = "process",
-    address: str | None = None,
     cpus_per_task: int = 1,
     use_gpu: bool = False,
     retries: int = RETRIES,
     initializer: Callable[[], None] | None = None,
     preload: Sequence[str] = (),
 ) -> Executor:
-    """The executor for ``workers`` and ``engine``: serial for one worker without an address;
-    Ray for ``engine="ray"`` or an ``address`` (a cluster); else the local process pool.
+    """The executor ``options`` ask for: serial for one worker without a Ray address; Ray for
+    ``engine="ray"`` or a ``ray_address`` (a cluster); else the local process pool.
 
     ``initializer`` runs in each pool worker once, in each Ray task, never in serial runs.
     """
+    workers, engine, address = options.workers, options.engine, options.ray_address
     if workers < 1:
         raise LFDError(f"--workers must be >= 1, got {workers}")
     if engine not in ENGINES:
@@ -72,10 +81,11 @@ def make_executor(
     return PoolExecutor(workers, retries=retries, initializer=initializer, preload=preload)
 
 
-def cpu_note(workers: int, threads: int, address: str | None) -> str | None:
+def cpu_note(options: ExecutorOptions, threads: int) -> str | None:
     """A warning when ``workers`` x ``threads`` oversubscribe this machine's cores (local runs)."""
     cores = os.cpu_count() or 1
-    if workers > 1 and address is None and workers * threads > cores:
+    workers = options.workers
+    if workers > 1 and options.ray_address is None and workers * threads > cores:
         return (
             f"note: {workers} workers x train.threads {threads} > {cores} cores: tasks will compete "
             "for the CPU (results are the same, only slower)"

@@ -1,6 +1,6 @@
 """Where independent tasks run: here, on a local process pool, or as Ray tasks.
 
-    with make_executor(workers=2) as executor:
+    with make_executor(ExecutorOptions(workers=2)) as executor:
         for outcome in executor.map(fn, shared, jobs):      # jobs: [(key, args), ...]
             ...                                              # outcome.value, or outcome.error
 
@@ -10,11 +10,14 @@ may be closures: they are sent with cloudpickle, as Ray does. Outcomes come in t
 finish. Runs (``runs.experiment``) and preprocessing (``preprocess.store``) both use this module;
 it imports neither.
 
+Where they run is one ``ExecutorOptions`` (workers, engine, ray_address: the ``--workers``,
+``--engine`` and ``--ray-address`` options), passed whole from the command line to the executor.
+
 Engines (``make_executor``):
 - serial: one task after another in this process (``workers`` 1; Ray is never imported);
 - process: ``workers`` local processes forked from a forkserver that has imported the
   ``preload`` modules once, so the pool starts in about a second;
-- ray: Ray tasks on a private local Ray (``engine="ray"``) or on the cluster at ``address``.
+- ray: Ray tasks on a private local Ray (``engine="ray"``) or on the cluster at ``ray_address``.
 
 The one error rule, the same on every engine:
 - ``fn`` raises ``LFDError`` (bad input, the same for every task): it is raised to the caller
@@ -40,6 +43,25 @@ T = TypeVar("T")
 RETRIES = 2  # reruns of a task whose worker died
 ENGINES = ("process", "ray")
 Job = tuple[K, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where independent tasks run; none of these changes a result. ``workers`` at once (1: one
+    after another, here); ``engine`` "process" (a local process pool) or "ray" (Ray tasks);
+    ``ray_address``: the Ray cluster to run on (implies Ray; needs ``workers`` >= 2)."""
+
+    workers: int = 1
+    engine: str = "process"
+    ray_address: str | None = None
+
+    @property
+    def serial(self) -> bool:
+        """One task after another in this process: one worker and no cluster."""
+        return self.workers == 1 and self.ray_address is None
+
+
+SERIAL = ExecutorOptions()  # the default everywhere: one task after another, here
 
 
 @dataclass

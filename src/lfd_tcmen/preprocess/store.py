@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from lfd_tcmen.core.locks import exclusive
 from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FACE_FRAMES_FULL
 from lfd_tcmen.data.record import Sample
-from lfd_tcmen.parallel import ENGINES, make_executor
+from lfd_tcmen.parallel import ENGINES, SERIAL, ExecutorOptions, make_executor
 from lfd_tcmen.preprocess.clip_file import (
     FLOW_DTYPE,
     READ_ERRORS,
@@ -71,23 +71,21 @@ def prepare_dataset(
     samples: Sequence[Sample],
     config: PreprocessConfig,
     out_dir: str | Path,
-    workers: int = 1,
+    executor: ExecutorOptions = SERIAL,
     progress: bool = True,
-    engine: str = "process",
-    ray_address: str | None = None,
     annotation_corrections: dict[str, Any] | None = None,
 ) -> PrepareReport:
     """Extract and store the features of every sample; write ``manifest.json``; report.
 
     Samples whose file already exists are kept (a rerun resumes an interrupted one); a sample
     that fails (no face, missing or corrupt frame) is skipped and reported with the file and
-    reason, the others go on. ``workers`` > 1 runs that many processes (``engine`` "process")
-    or Ray tasks (``engine`` "ray": a private local Ray, or the cluster at ``ray_address``);
-    the files are the same. ``annotation_corrections`` (``CorrectionLog.manifestmanifest_entry()``), when
-    given, is recorded in the manifest.
+    reason, the others go on. ``executor.workers`` > 1 runs that many processes (``engine``
+    "process") or Ray tasks (``engine`` "ray": a private local Ray, or the cluster at
+    ``ray_address``); the files are the same. ``annotation_corrections``
+    (``CorrectionLog.manifest_entry()``), when given, is recorded in the manifest.
     """
-    if engine not in ENGINES:
-        raise LFDError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if executor.engine not in ENGINES:
+        raise LFDError(f"engine must be one of {', '.join(ENGINES)}, got {executor.engine!r}")
     out = Path(out_dir)
     protocols = sorted({s.protocol for s in samples if s.protocol})
     if len(protocols) > 1:
@@ -124,7 +122,7 @@ def prepare_dataset(
         reused = sum(1 for e in entries if e["status"] == "ok")
         bar = progress_bar(total=len(jobs), desc="prepare", unit="clip", disable=not progress)
         try:
-            for i, result in _run(samples, jobs, config, workers, engine, ray_address):
+            for i, result in _run(samples, jobs, config, executor):
                 entries[i].update(result)
                 bar.update(1)
         finally:
@@ -215,18 +213,16 @@ def _run(
     samples: Sequence[Sample],
     jobs: list[tuple[int, Path]],
     config: PreprocessConfig,
-    workers: int,
-    engine: str = "process",
-    ray_address: str | None = None,
+    options: ExecutorOptions,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (index, result) for each job, here, on ``workers`` processes or as Ray tasks.
+    """Yield (index, result) for each job, here, on ``options.workers`` processes or as Ray tasks.
 
     A sample that fails in an unexpected way (a bug, not bad input) is skipped with its error.
     """
+    if len(jobs) <= 1 and options.ray_address is None:  # one clip: no pool to start
+        options = replace(options, workers=1)
     executor = make_executor(
-        workers if len(jobs) > 1 or ray_address is not None else 1,
-        engine=engine,
-        address=ray_address,
+        options,
         initializer=_init_worker,
         preload=("lfd_tcmen.preprocess.store",),
     )

@@ -1,7 +1,7 @@
 """One fair comparison: every method and ablation on the same folds, seed and features.
 
     bench = load_benchmark("benchmarks/megc2019.yaml")
-    result = run_benchmark(bench, features, "results/megc2019", resume=True, workers=2)
+    result = run_benchmark(bench, features, "results/megc2019", resume=True, executor=ExecutorOptions(workers=2))
 
 The benchmark is a loop over runs: it builds each method's ``ExperimentConfig`` from the YAML
 (``benchmark_config``), makes it a ``RunPlan`` with one run folder per protocol,
@@ -29,6 +29,7 @@ from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.locks import exclusive
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.report.benchmark_table import RUNS_DIR, add_comparisons, collect_rows, write_reports
+from lfd_tcmen.report.printout import RowProgress
 from lfd_tcmen.report.summary import read_metrics
 from lfd_tcmen.runs.ensemble import write_declared_ensemble
 from lfd_tcmen.runs.experiment import RunOptions, RunPlan, report_run, run_experiments
@@ -76,20 +77,6 @@ def benchmark_plans(
                 dirs = {p: seed_dir(d, k) for p, d in dirs.items()}
             plans.append(RunPlan(config, dirs, m.name if len(bench.seeds) == 1 else f"{m.name} seed {k}"))
     return plans
-
-
-@dataclass(frozen=True)
-class RowProgress:
-    """How far one method's row is: finished (seed, fold) trainings and their median wall time."""
-
-    method: str
-    done: int
-    total: int
-    fold_seconds: float | None  # median over the finished folds; None when none is finished
-
-    @property
-    def left(self) -> int:
-        return self.total - self.done
 
 
 def benchmark_progress(
@@ -186,12 +173,14 @@ def run_benchmark(
     """Train and evaluate the chosen methods (default: all not skipped) and write the reports.
 
     ``run_options`` are ``RunOptions`` fields, as for ``run_experiment`` (fold_names, resume,
-    workers, engine, ray_address, progress). ``train=False`` only rebuilds the reports from the
+    executor, progress). ``train=False`` only rebuilds the reports from the
     finished folds (of ``fold_names``). With several seeds each row shows the mean and sd over
     seeds, and a seed-ensemble row follows it. With a ``reference`` method in the config, every
     row shows its difference from the reference with a paired bootstrap interval (``resamples``).
     Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json``, each run's reports and logs,
     and ``OUT/run.log`` (every run's lines).
+
+    Nine parameters: what runs (config, data, folder), which part (methods, protocols, train), what it records (preprocess, resamples), and ``RunOptions`` fields, each one a ``benchmark`` option.
     """
     out = Path(out_dir)
     options = RunOptions(**run_options, log_to=(out,))  # OUT/run.log: every run's lines

@@ -2,7 +2,7 @@
 
     run_experiment(config, features, out_dir)                 # a fresh run
     run_experiment(config, features, out_dir, resume=True)    # keep finished folds, train the rest
-    run_experiment(config, features, out_dir, workers=2)      # two folds at a time
+    run_experiment(config, features, out_dir, executor=ExecutorOptions(workers=2))  # two folds at a time
     run_experiments(plans, features, ...)                     # several runs on one executor
 
 A ``RunPlan`` is one training per fold whose kept models fill one run folder per protocol (the
@@ -47,7 +47,7 @@ from lfd_tcmen.core.progress import progress_bar
 from lfd_tcmen.data.features import FeatureSet
 from lfd_tcmen.data.splits import Fold
 from lfd_tcmen.evaluation.scoring import metrics_disagreement, read_predictions_csv
-from lfd_tcmen.parallel import Executor, make_executor
+from lfd_tcmen.parallel import SERIAL, Executor, ExecutorOptions, make_executor
 from lfd_tcmen.report.html import write_run_report
 from lfd_tcmen.report.provenance import now, partial_fields
 from lfd_tcmen.report.summary import METRICS, read_metrics, reported_folds, summarize_run
@@ -112,9 +112,7 @@ class RunOptions:
     fold_names: Sequence[str] | None = None  # None: every fold
     resume: bool = False
     progress: bool = True
-    workers: int = 1
-    engine: str = "process"  # "process" (local pool) or "ray"; an address means Ray
-    ray_address: str | None = None
+    executor: ExecutorOptions = SERIAL  # workers, engine ("process" or "ray"), ray_address
     on_batch: BatchHook | None = None  # runs where the fold runs (tests)
     log_to: tuple[Path, ...] = ()  # folders above the run folders whose run.log records the call too
 
@@ -179,7 +177,7 @@ def run_experiments(
                 )
                 for protocol, d in plan.dirs.items():
                     log_settings(
-                        d, plan.config_for(protocol), features, f"{how}; {options.workers} worker(s)"
+                        d, plan.config_for(protocol), features, f"{how}; {options.executor.workers} worker(s)"
                     )
                     _drop_damaged(d, selected[i], features.num_classes)
             tasks = sorted(
@@ -259,9 +257,7 @@ def _drop_damaged(out: Path, folds: Sequence[Fold], num_classes: int) -> None:
 
 def _executor(plans: Sequence[RunPlan], options: RunOptions) -> Executor:
     return make_executor(
-        options.workers,
-        engine=options.engine,
-        address=options.ray_address,
+        options.executor,
         cpus_per_task=max(plan.config.train.threads for plan in plans),
         use_gpu=any(plan.config.train.device != "cpu" for plan in plans),
         preload=WORKER_PRELOAD,
@@ -286,7 +282,7 @@ def _train(
     trained: list[set[str]] = [set() for _ in plans]
     failed: list[list[dict[str, Any]]] = [[] for _ in plans]
     probed = [frozenset(probed_folds(f, plan.config.train.probe_folds)) for f, plan in zip(folds, plans)]
-    serial = options.workers == 1 and options.ray_address is None
+    serial = options.executor.serial
     jobs = [
         ((i, fold), (plans[i], fold, fold.name in probed[i], options.progress and serial, options.on_batch))
         for i, fold in tasks
