@@ -33,7 +33,10 @@ def progress_bar(
 ) -> Any:
     """A progress display over ``iterable`` (or updated by hand up to ``total``): tqdm on a
     terminal, ``PlainProgress`` otherwise. Both offer iteration, ``update``, ``set_postfix``,
-    ``write``, ``close`` and the ``with`` statement."""
+    ``write``, ``close`` and the ``with`` statement.
+
+    Eight parameters: tqdm's own keyword arguments, by name, so a caller's call reads the same
+    whichever display it gets."""
     stream = sys.stderr if stream is None else stream
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
@@ -68,6 +71,8 @@ class PlainProgress:
         stream: TextIO,
         clock: Any = time.monotonic,
     ) -> None:
+        """The iterable and seven keyword arguments: tqdm's own (total, desc, unit, disable,
+        leave), so both displays are made alike, plus the stream and a clock (tests fake it)."""
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc.strip(), unit
         self.disable, self.leave, self.stream, self.clock = disable, leave, stream, clock
         self.n, self.postfix, self.closed, self.shown = 0, "", False, 0

@@ -59,7 +59,10 @@ def save_checkpoint(
     extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the checkpoint to ``path`` atomically (a temp file in the same folder, then rename);
-    identical inputs give identical bytes."""
+    identical inputs give identical bytes.
+
+    Nine parameters, keyword-only after the weights: each is one field the file records, named as it
+    is stored."""
     payload = {
         "state_dict": {k: v.detach().cpu().clone() for k, v in model_state.items()},
         "model_name": model_name,

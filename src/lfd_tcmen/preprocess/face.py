@@ -288,6 +288,9 @@ def align_clip(
         (``alignment_transform``), or "framed", an affine from all 68 onto the composite's
         framing (``framing_transform``).
     Raises FaceNotFoundError when landmarks are None and no face is found on the onset frame.
+
+    Seven parameters: the clip (frames, landmarks, onset index, source path) and three settings of
+    ``PreprocessConfig`` (size, detector, render).
     """
     if len(frames) == 0:
         raise LFDError("cannot align an empty clip", path=source)

@@ -68,6 +68,9 @@ def extract_clip_features(
         of ``frames`` (None: detect on the onset frame). apex_idx None: spot it.
     source: the clip's path, named in errors.
     Raises LFDError (``face.FaceNotFoundError`` when no face is found on the onset frame).
+
+    Seven parameters: one clip (frames, its three key-frame indices, landmarks, source path) and the
+    settings.
     """
     n = len(frames)
     if not 0 <= onset_idx <= offset_idx < n:

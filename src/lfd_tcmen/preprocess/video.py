@@ -208,6 +208,9 @@ def prepare_video(
     The video is streamed in three passes (track faces; contrast score on the longest run of
     face frames; the spotted window, then aligned): memory holds one window of 2k + 1 frames
     (k = a quarter second), whatever the video's length.
+
+    Nine parameters: the video, the folder and the settings, then six tuning options with defaults
+    that its callers (``prepare-video``, ``predict``, the benchmarks) set independently.
     """
     config = config or PreprocessConfig()
     path, out = Path(video_path), Path(out_dir)

@@ -37,7 +37,10 @@ def write_benchmark_report(
 ) -> Path:
     """``out/report.html`` over the benchmark's rows (``report.benchmark_table``'s rows: method,
     kind, protocol, scores, ``vs_reference``; ``run``: the run folder relative to ``out``), its
-    figure (``bars.png``), the published figures and the notes. ``folds``: (run, in the split)."""
+    figure (``bars.png``), the published figures and the notes. ``folds``: (run, in the split).
+
+    Seven parameters: where, the benchmark's name, rows, notes and fold counts, and the two optional
+    parts (reference column, published figures)."""
     measured = [r for r in rows if r.get("status") != "not run"]
     honest = [r for r in measured if r.get("protocol") != LEAKY]
     leaky = [r for r in measured if r.get("protocol") == LEAKY]

@@ -217,6 +217,9 @@ def plot_embedding(
     points as the third, coloured by subject) shows whether the motion code still groups by
     subject. Subjects are drawn in viridis shades, classes in the class palette, so no colour
     means both. Projection: :func:`project_2d`.
+
+    Eight parameters: one embedding's four per-sample arrays, the class names and the file, then the
+    projection seed and title.
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)

@@ -180,7 +180,8 @@ def run_benchmark(
     Writes ``OUT/table.md``, ``OUT/bars.png``, ``OUT/results.json``, each run's reports and logs,
     and ``OUT/run.log`` (every run's lines).
 
-    Nine parameters: what runs (config, data, folder), which part (methods, protocols, train), what it records (preprocess, resamples), and ``RunOptions`` fields, each one a ``benchmark`` option.
+    Nine parameters: what runs (config, data, folder), which part (methods, protocols, train), what
+    it records (preprocess, resamples), and ``RunOptions`` fields, each one a ``benchmark`` option.
     """
     out = Path(out_dir)
     options = RunOptions(**run_options, log_to=(out,))  # OUT/run.log: every run's lines

@@ -94,6 +94,9 @@ def render_layout(
     frames in frame-number order. An ``out`` that already holds a dataset in the layout's
     frames folder is refused (``LFDError``): rendering over it would replace the annotations and
     leave old clips the new ones do not list.
+
+    Eight parameters: the layout and folder, then the sizes ``lfd-tcmen data synth`` takes as flags,
+    each with its default.
     """
     _check_arguments(subjects, clips_per_subject, size, frames_per_clip)
     spec = LAYOUTS.get(layout)()
@@ -141,6 +144,9 @@ def render_dataset(
     in frame-number order; ``out/CASME2-coding-synthetic.xlsx`` is the coding sheet. The
     CASME II loader reads it as ``load_samples("casme2", sheet, out / "CASME2_RAW_selected")``.
     An ``out`` that already holds a dataset is refused (``render_layout``).
+
+    Seven parameters: the folder, then the sizes ``lfd-tcmen data synth`` takes as flags, each with
+    its default.
     """
     rendered = render_layout(
         "casme2", out, subjects, seed, clips_per_subject, size, frames_per_clip, progress

@@ -219,6 +219,9 @@ def samples_from_table(
     CAS(ME)^3 clips are "<task>_<onset>" because one task video holds several MEs). When ``root``
     is given, frames onset..offset are read from ``clip_folder(root, subject, filename, emotion)``.
     Known errors of the file are corrected first (``correct_table``; see ``data/corrections.csv``).
+
+    Seven parameters: the sheet, the dataset and its frames folder, and the four per-dataset rules
+    (clip folder, subject and clip ids, rows kept) each loader passes.
     """
     if root is not None and not root.is_dir():
         raise LFDError("frames folder not found", root)
