@@ -56,7 +56,6 @@ NOT_FILED_RUNS = frozenset(
     f"results/megc2019/runs/{row}__honest"
     for row in (
         "off_apexnet",
-        "off_apexnet_shared",
         "ststnet",
         "ststnet_shared",
         "no_tcme",
