@@ -75,3 +75,19 @@ def test_members_on_other_samples_or_classes_are_refused(tmp_path: Path) -> None
         write_declared_ensemble([a, other], tmp_path / "ens")
     with pytest.raises(LFDError, match="at least two"):
         write_declared_ensemble([a], tmp_path / "ens")
+
+
+def test_members_beside_the_ensemble_are_named_by_folder_wherever_the_runs_are_reached_from(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "results" / "runs"
+    a = write_run(runs / "a__honest", onehot([0, 1, 2, 0, 1, 2, 0, 1]))
+    elsewhere = write_run(tmp_path / "other" / "b__honest", onehot([0, 1, 1, 0, 1, 2, 0, 0]))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "runs").symlink_to(runs)  # as benchmarks/rows_table.sh reaches the filed runs
+    metrics = write_declared_ensemble(
+        [scratch / "runs" / "a__honest", elsewhere], scratch / "runs" / "ens__honest"
+    )
+    assert [m["run"] for m in metrics["members"]] == ["a__honest", str(elsewhere)]
+    assert (runs / "ens__honest" / "metrics.json").is_file() and a.is_dir()

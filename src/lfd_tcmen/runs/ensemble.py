@@ -62,6 +62,18 @@ def member_probabilities(run: Path) -> tuple[tuple[str, ...], dict[str, dict[str
     return names, rows, len(files)
 
 
+def _member_name(member: Path, out: Path) -> str:
+    """How metrics.json names a member: by its folder name when it sits beside the ensemble's
+    folder (so the record does not depend on the working folder, or on a scratch folder that
+    links to the runs), else as given."""
+    try:
+        if member.resolve().parent == out.resolve().parent:
+            return member.name
+    except OSError:
+        pass
+    return str(member)
+
+
 def write_declared_ensemble(runs: Sequence[str | Path], out: str | Path, name: str = "") -> dict[str, Any]:
     """Average ``runs`` (at least two) into the run folder ``out``; returns its metrics.
 
@@ -113,7 +125,7 @@ def write_declared_ensemble(runs: Sequence[str | Path], out: str | Path, name: s
     metrics = {
         "kind": KIND,
         "name": name or out.name,
-        "members": [{"run": str(m), "seeds": k} for m, k in zip(members, seeds, strict=True)],
+        "members": [{"run": _member_name(m, out), "seeds": k} for m, k in zip(members, seeds, strict=True)],
         "class_names": list(first_names),
         "overall": table["overall"],
         "per_dataset": table["per_dataset"],
