@@ -57,7 +57,6 @@ NOT_FILED_RUNS = frozenset(
     for row in (
         "off_apexnet",
         "ststnet",
-        "ststnet_shared",
         "no_tcme",
         "no_recon",
         "rpca",
