@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FACE_FRAMES_FULL = ("onset", "apex", "offset")
+DESCRIPTOR_DIM = 128  # an identity descriptor: dlib's face-recognition embedding (preprocess/identity.py)
 
 
 @dataclass
@@ -25,7 +26,7 @@ class FeatureSet:
         segments 1.. are the temporal complement named in ``flow_segments``. Values are
         min-max normalised per sample and channel to [0, 1] when ``flow_normalised``.
     labels: (N,) int64 class index under ``protocol``.
-    identity: (N, 128) float32 or None: dlib's face-recognition descriptor of each sample's
+    identity: (N, DESCRIPTOR_DIM) float32 or None: dlib's face-recognition descriptor of each sample's
         reference face (onset, else apex), attached only for a model that learns from it
         (``runs.features.with_identity``; LFD-TCMEN's identity teacher).
     """

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lfd_tcmen.core.errors import LFDError
+from lfd_tcmen.data.features import DESCRIPTOR_DIM
 from lfd_tcmen.models import losses
 from lfd_tcmen.models.base import MERModel, parse_params
 from lfd_tcmen.models.layers import (
@@ -29,8 +30,6 @@ from lfd_tcmen.models.layers import (
 from lfd_tcmen.models.layers.flow_backbones import BACKBONES, flow_backbone
 from lfd_tcmen.models.registry import register_model
 from lfd_tcmen.models.spec import ModelSpec
-
-DESCRIPTOR_DIM = 128  # dlib's face-recognition descriptor (preprocess/identity.py)
 
 LOSS_TERMS = (
     "cls",
@@ -512,7 +511,8 @@ class LFDTCMEN(MERModel):
 
     @classmethod
     def needs_identity(cls, params: Mapping[str, Any]) -> bool:
-        return any(float(params.get(f"w_{term}", 0.0) or 0.0) > 0 for term in TEACHER_TERMS)
+        p = parse_params(LFDTCMENParams, params, "lfd_tcmen")
+        return any(p.weight(term) > 0 for term in TEACHER_TERMS)
 
     @staticmethod
     def _subjects(logits: Tensor, batch: Mapping[str, Tensor]) -> Tensor:

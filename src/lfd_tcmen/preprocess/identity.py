@@ -28,9 +28,9 @@ import numpy as np
 
 from lfd_tcmen.core.errors import LFDError
 from lfd_tcmen.core.files import atomic_write_bytes
+from lfd_tcmen.data.features import DESCRIPTOR_DIM
 from lfd_tcmen.preprocess.face import shape_predictor_path
 
-DESCRIPTOR_DIM = 128
 CHIP_SIZE = 150  # the input size dlib's face-recognition network was trained at
 RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 _MODELS: dict[str, object] = {}  # lazily loaded, per process

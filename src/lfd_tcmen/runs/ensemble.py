@@ -66,12 +66,7 @@ def _member_name(member: Path, out: Path) -> str:
     """How metrics.json names a member: by its folder name when it sits beside the ensemble's
     folder (so the record does not depend on the working folder, or on a scratch folder that
     links to the runs), else as given."""
-    try:
-        if member.resolve().parent == out.resolve().parent:
-            return member.name
-    except OSError:
-        pass
-    return str(member)
+    return member.name if member.resolve().parent == out.resolve().parent else str(member)
 
 
 def write_declared_ensemble(runs: Sequence[str | Path], out: str | Path, name: str = "") -> dict[str, Any]:
