@@ -105,6 +105,15 @@ def test_the_page_opens_with_the_ranked_honest_rows_and_keeps_the_leaky_apart(tm
     assert not re.search(r"https?://", page)
 
 
+def test_a_page_whose_run_folders_are_gone_has_no_files_column(tmp_path):
+    rows = [{**r, "run": f"runs/{r['method']}__{r['protocol']}"} for r in _rows()]
+    page = write_benchmark_report(tmp_path, "toy", rows, [], (4, 4), reference="ref").read_text()
+    assert "<th>files</th>" not in page and "run folder" not in page
+    (tmp_path / "runs" / "ref__honest").mkdir(parents=True)
+    page = write_benchmark_report(tmp_path, "toy", rows, [], (4, 4), reference="ref").read_text()
+    assert page.count("<th>files</th>") == 1  # the honest table's; the leaky one links nothing
+
+
 def test_bars_zoom_to_the_data_and_fit_a_page(tmp_path):
     rows = _rows()
     assert rank_groups(rows) == ["better", "same", "ref", "worse"]

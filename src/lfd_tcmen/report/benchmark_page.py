@@ -193,7 +193,7 @@ def ranked_table(out: Path, rows: Sequence[Mapping[str, Any]], reference: str | 
             cols = [c for c in cols if c[0] != key]
             if values != {"None"}:
                 common.append(f"{values.pop()} {what}")
-    cols = [c for c in cols if c[0] == "link" or any(s.get(c[0]) not in (None, "") for s in shown)]
+    cols = [c for c in cols if any(s.get(c[0]) not in (None, "") for s in shown)]  # no empty column
     html = table(shown, cols, raw=("method", "link"), nowrap=("uf1", "uar", "delta", "p", "link"))
     html = html.replace("<table>", f'<table id="{esc(table_id)}" class="ranked">', 1)
     seed_note = (
