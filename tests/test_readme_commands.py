@@ -5,9 +5,8 @@ finishes within seconds on committed files or the shipped real data runs and exi
 Commands come from the README's ``bash`` blocks (one a line, ``\\`` continuations joined,
 comments dropped) and from its inline code spans that start with a command word. Each is
 classified by ``plan`` below: run here (in this process through ``lfd_tcmen.cli.main`` where it is
-``lfd-tcmen``; a script in a subprocess), expected to fail or skipped because a run folder it reads is still
-being filed (``FILING_RUNS``: read from git, so the test follows the filing), or not run, with the reason
-(it trains, it needs your own files or another command's output, it writes into the repository).
+``lfd-tcmen``; a script in a subprocess), or not run, with the reason (it trains, it needs your own
+files or another command's output, it writes into the repository).
 A command this file cannot classify fails the test: say here what it is.
 """
 
@@ -26,7 +25,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lfd_tcmen.cli import COMMANDS, build_parser, main
 
@@ -48,16 +46,6 @@ OUTPUTS = {
 }
 # A placeholder in a path stands for any name: <protocol>, <k>, <fold>, NAME, *.
 PLACEHOLDER = re.compile(r"<[^>]*>|NAME|\*")
-# Run folders the README names whose seeds are being filed one at a time (issue 34 item 1: rows of
-# results/megc2019 trained before per-seed folders were kept in git). Their status is read from
-# git, not written here: a folder with none of its seeds in git makes its path, and the commands
-# that read it, expected to fail (strict: the test flips as soon as a seed lands); one with some
-# but not all of them is skipped with the count (a comparison over fewer seeds than the table's
-# would not be the README's); one with every seed runs like any other path. A missing folder not
-# listed here fails at once; a row leaves the list once every seed is filed.
-FILING_SEEDS = tuple(yaml.safe_load((REPO / "benchmarks/megc2019.yaml").read_text(encoding="utf-8"))["seeds"])
-FILING_RUNS = frozenset(f"results/megc2019/runs/{row}__honest" for row in ("no_recon", "flow_adversary"))
-NOT_FILED = "run folder not in git yet (issue 34 item 1)"
 
 
 def readme_text() -> str:
@@ -86,32 +74,10 @@ def in_git(path: str) -> bool:
     return any(fnmatch.fnmatch(f, pattern) or fnmatch.fnmatch(f, pattern + "/*") for f in tracked())
 
 
-def filing_status(path: str) -> str:
-    """Empty for a path not being filed or with every seed in git; else "none" or "k of n"."""
-    folder = path.rstrip("/")
-    if folder not in FILING_RUNS:
-        return ""
-    filed = sum(f"{folder}/seed{k}/predictions.csv" in tracked() for k in FILING_SEEDS)
-    if filed == len(FILING_SEEDS):
-        return ""
-    return "none" if filed == 0 else f"{filed} of {len(FILING_SEEDS)}"
-
-
-def filing_marks(words: list[str]) -> list:
-    """The marks of a path or command that reads a folder still being filed (see FILING_RUNS)."""
-    status = [filing_status(w) for w in words]
-    if "none" in status:
-        return [pytest.mark.xfail(reason=NOT_FILED, strict=True)]
-    partial = next((s for s in status if s), "")
-    if partial:
-        return [pytest.mark.skip(reason=f"{NOT_FILED}: {partial} seeds filed so far")]
-    return []
-
-
 def _path_params() -> list:
     params = []
     for path in readme_paths(readme_text()):
-        params.append(pytest.param(path, id=path, marks=filing_marks([path])))
+        params.append(pytest.param(path, id=path))
     return params
 
 
@@ -255,8 +221,7 @@ def _command_params(kinds: tuple[str, ...]) -> list:
             continue
         if p.action not in kinds:
             continue
-        marks = filing_marks(words_of(command)) if p.action == "run" else []
-        params.append(pytest.param(command, p, id=command[:120], marks=marks))
+        params.append(pytest.param(command, p, id=command[:120]))
     return params
 
 
