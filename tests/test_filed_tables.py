@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from functools import cache
 from io import StringIO
 from pathlib import Path
 
 import pytest
 
+from git_files import tracked
 from lfd_tcmen.cli import main
 from lfd_tcmen.config.benchmark import load_benchmark
 
@@ -34,14 +33,6 @@ ROWS_TABLE = re.compile(
 )
 SEED_ENSEMBLE = " (seed ensemble)"
 TRAIN_TIME = "train time (s)"
-
-
-@cache
-def tracked() -> frozenset[str]:
-    done = subprocess.run(["git", "ls-files", "results"], cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip("not a git checkout: the filed seeds are read from git")
-    return frozenset(done.stdout.splitlines())
 
 
 def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:

@@ -21,11 +21,11 @@ import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import pytest
 
+from git_files import tracked
 from lfd_tcmen.cli import COMMANDS, build_parser, main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,16 +56,6 @@ def readme_paths(text: str) -> list[str]:
     """Every repository path the README names (a markdown link's target once), in order."""
     found = re.findall(rf"(?<![\w./-])((?:{'|'.join(REPO_FOLDERS)})/[^\s`'\"()\[\],;]*)", text)
     return list(dict.fromkeys(p.rstrip(".:") for p in found))
-
-
-@cache
-def tracked() -> tuple[str, ...]:
-    """The repository's files in git (the working tree's files where git is not there)."""
-    try:
-        done = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
-        return tuple(done.stdout.splitlines())
-    except (OSError, subprocess.CalledProcessError):
-        return tuple(str(p.relative_to(REPO)) for p in REPO.rglob("*") if p.is_file())
 
 
 def in_git(path: str) -> bool:
