@@ -4,12 +4,12 @@ keeps beside it (issue 34: a number the README shows must rerun from the reposit
 For each ``results/<name>/table.md`` with a ``benchmarks/<name>.yaml`` and a ``runs/`` folder, and
 for each table ``benchmarks/rows_table.sh`` wrote there (its first line names the rows), the rows
 whose every seed is in git (the reference's too) are rebuilt by ``benchmark --report-only`` on a
-copy of their folders (nothing trained; the benchmark's data is read for its folds and sample
-list, and a table whose feature store is not prepared here is skipped saying so), and each of the file's cells must come
-back as it is. Two cells are not compared, for a stated reason: the train time of a table that a
-full benchmark wrote (a refiled seed's training is timed again, on another day's machine), and
-the Holm-adjusted p of a table rebuilt from fewer rows than it holds (the adjustment counts the
-rows beside it).
+copy of their folders, and each of the file's cells must come back as it is. Nothing is trained,
+but the benchmark's data is read for its folds: a table whose feature store is not prepared here
+is skipped, saying so. Two cells are not compared, for a stated reason: the train time of a table
+that a full benchmark wrote (a refiled seed's training is timed again, on another day's machine),
+and the Holm-adjusted p of a table rebuilt from fewer rows than it holds (the adjustment counts
+the rows beside it).
 """
 
 from __future__ import annotations
