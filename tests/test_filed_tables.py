@@ -23,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from git_files import tracked
+from git_files import REPO, tracked
 from lfd_tcmen.cli import main
 from lfd_tcmen.config.benchmark import load_benchmark
 
-REPO = Path(__file__).resolve().parents[1]
 ROWS_TABLE = re.compile(
     r"^<!-- bash benchmarks/rows_table\.sh (\S+)\s.*from the seed folders under (\S+) -->"
 )
